@@ -1,0 +1,121 @@
+// Command mailtrace is the Postfix sidecar that proves what happened to every
+// message: one binary, one subcommand per job (see `mailtrace help`).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time (make build).
+var version = "dev"
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"version":  {"print the version", runVersion},
+	"migrate":  {"create or upgrade the store's tables (--print shows the DDL, --cluster NAME renders it for a cluster)", runMigrate},
+	"sql":      {"run a read-only SELECT on the store (--format tsv|csv|json)", runSQL},
+	"run":      {"run the sidecar: milter, collector, bounce intake, API and metrics", notYet},
+	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", notYet},
+	"collect":  {"run the log collector alone", notYet},
+	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", notYet},
+	"import":   {"backfill the store from old Postfix logs (plain or .gz)", notYet},
+	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient", notYet},
+	"classify": {"show how a receiver's reply is classified", notYet},
+	"dsn":      {"parse or ingest bounce reports (DSN, ARF)", notYet},
+	"doctor":   {"check the Postfix configuration, the store and permissions", notYet},
+}
+
+// errUsage marks errors in how the command was called (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "mailtrace:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "mailtrace:", err)
+		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return nil
+	}
+	name := args[0]
+	if name == "--version" {
+		name = "version"
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("%w: unknown command %q", errUsage, name)
+	}
+	if cmd.run == nil {
+		return nil
+	}
+	ctx = context.WithValue(ctx, commandName{}, name)
+	return cmd.run(ctx, args[1:], stdout, stderr)
+}
+
+type commandName struct{}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "mailtrace: message-by-message proof of delivery for Postfix")
+	fmt.Fprintln(w, "\nUsage: mailtrace COMMAND [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --config FILE (default /etc/mailtrace/mailtrace.yaml) and --store DSN;")
+	fmt.Fprintln(w, "`mailtrace COMMAND -h` lists the command's flags.")
+}
+
+func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	name, _ := ctx.Value(commandName{}).(string)
+	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql", name)
+}
+
+func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	fmt.Fprintf(stdout, "mailtrace %s\n", version)
+	return nil
+}
+
+// newLogger logs to stderr at the configured level.
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

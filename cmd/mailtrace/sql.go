@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mailtrace/mailtrace/store"
+)
+
+func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	format := fs.String("format", "tsv", "output: tsv or csv (with a header line) or json (one object per line)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace sql [--format tsv|csv|json] \"SELECT ...\"   (or - to read the query from standard input)")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil || hasHelp(args) {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: sql takes one query, e.g. mailtrace sql \"SELECT status, count() FROM delivery_events GROUP BY status\"", errUsage)
+	}
+	query := fs.Arg(0)
+	if query == "-" {
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return err
+		}
+		query = string(b)
+	}
+	if strings.TrimSpace(query) == "" {
+		return fmt.Errorf("%w: empty query", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	if err := store.QueryReadOnly(ctx, st, query, *format, w); err != nil {
+		w.Flush()
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// common are the flags every store-using command takes.
+type common struct {
+	configPath  string
+	storeDSN    string
+	chdbLibrary string
+	logLevel    string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.configPath, "config", "", "config file (default "+config.DefaultPath+" if it exists, or $MAILTRACE_CONFIG)")
+	fs.StringVar(&c.storeDSN, "store", "", "store: chdb:///path or clickhouse://user:pass@host:9000/db (default from config, $MAILTRACE_STORE, "+config.DefaultStore+")")
+	fs.StringVar(&c.chdbLibrary, "chdb-library", "", "path of libchdb.so for the embedded store (default: where set-up installed it)")
+	fs.StringVar(&c.logLevel, "log-level", "", "debug, info, warn or error")
+}
+
+// load reads the config and applies the flags over it.
+func (c *common) load() (config.Config, error) {
+	cfg, err := config.Load(c.configPath)
+	if err != nil {
+		return cfg, err
+	}
+	if c.storeDSN != "" {
+		cfg.Store = c.storeDSN
+	}
+	if c.chdbLibrary != "" {
+		cfg.ChdbLibrary = c.chdbLibrary
+	}
+	if c.logLevel != "" {
+		cfg.LogLevel = c.logLevel
+	}
+	return cfg, cfg.Validate()
+}
+
+func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	st, err := store.Open(ctx, cfg.Store, store.Options{ChdbLibrary: cfg.ChdbLibrary})
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", store.Redact(cfg.Store), err)
+	}
+	return st, nil
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}

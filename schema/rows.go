@@ -1,0 +1,205 @@
+package schema
+
+import (
+	"time"
+
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// The row types below write their fields in the order of their table's
+// columns; TestRowsMatchTables checks both against the migrated database.
+
+const dt6 = "DateTime64(6, 'UTC')"
+
+// AcceptRecord is what the milter saw of one message as Postfix accepted it.
+type AcceptRecord struct {
+	Time       time.Time
+	TraceID    [16]byte // the X-Mailtrace-ID header and ENVID (UUIDv7)
+	Host       string   // Postfix host (first label of myhostname)
+	QueueID    string
+	MessageID  string
+	Sender     string // envelope sender (MAIL FROM)
+	Recipients []string
+	ClientIP   string
+	ClientName string
+	Helo       string
+	SASLUser   string
+	Size       uint64
+	Class      string // legal, collections, transactional, marketing...
+	Pool       string // dedicated-IP pool the message is routed to
+	Subject    string
+	FromHeader string
+}
+
+// AcceptRecords is the accept_records table.
+var AcceptRecords = &store.Table{Name: "accept_records", Columns: []store.Column{
+	{Name: "time", Type: dt6}, {Name: "trace_id", Type: "UUID"}, {Name: "host", Type: "LowCardinality(String)"},
+	{Name: "queue_id", Type: "String"}, {Name: "message_id", Type: "String"}, {Name: "sender", Type: "String"},
+	{Name: "recipients", Type: "Array(String)"}, {Name: "client_ip", Type: "String"}, {Name: "client_name", Type: "String"},
+	{Name: "helo", Type: "String"}, {Name: "sasl_user", Type: "LowCardinality(String)"}, {Name: "size", Type: "UInt64"},
+	{Name: "class", Type: "LowCardinality(String)"}, {Name: "pool", Type: "LowCardinality(String)"},
+	{Name: "subject", Type: "String"}, {Name: "from_header", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *AcceptRecord) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.Time, 6)
+	e.UUID(r.TraceID)
+	e.String(r.Host)
+	e.String(r.QueueID)
+	e.String(r.MessageID)
+	e.String(r.Sender)
+	e.StringArray(r.Recipients)
+	e.String(r.ClientIP)
+	e.String(r.ClientName)
+	e.String(r.Helo)
+	e.String(r.SASLUser)
+	e.UInt64(r.Size)
+	e.String(r.Class)
+	e.String(r.Pool)
+	e.String(r.Subject)
+	e.String(r.FromHeader)
+}
+
+// DeliveryEvent is one delivery attempt of one recipient, from the log.
+type DeliveryEvent struct {
+	Time          time.Time
+	EventID       uint64 // derived from the log line: a replay maps onto the same row
+	Host          string
+	QueueID       string
+	TraceID       [16]byte // zero when the message never passed the milter
+	MessageID     string
+	Sender        string
+	Recipient     string
+	OrigRecipient string
+	Status        string // sent, deferred, bounced, expired, rejected
+	DSN           string // enhanced status code, e.g. 5.1.1
+	Service       string // syslog name, e.g. postfix-legal/smtp
+	RelayHost     string
+	RelayIP       string
+	RelayPort     uint16
+	Response      string // the receiver's reply, whole
+	Delay         float32
+	// Postfix's delays=a/b/c/d: before the queue manager, in the queue,
+	// connection set-up, transmission.
+	DelayBeforeQueue, DelayInQueue, DelayConnect, DelayTransmit float32
+	ConnUse                                                     uint32
+	TLS                                                         string
+	Pool                                                        string
+	SourceIP                                                    string
+	Provider                                                    string // google, microsoft, yahoo, ...
+	Category                                                    string // bounce category of the reply
+	IsBlock                                                     bool
+}
+
+// DeliveryEvents is the delivery_events table.
+var DeliveryEvents = &store.Table{Name: "delivery_events", Columns: []store.Column{
+	{Name: "time", Type: dt6}, {Name: "event_id", Type: "UInt64"}, {Name: "host", Type: "LowCardinality(String)"},
+	{Name: "queue_id", Type: "String"}, {Name: "trace_id", Type: "UUID"}, {Name: "message_id", Type: "String"},
+	{Name: "sender", Type: "String"}, {Name: "recipient", Type: "String"}, {Name: "orig_recipient", Type: "String"},
+	{Name: "status", Type: "LowCardinality(String)"}, {Name: "dsn", Type: "LowCardinality(String)"},
+	{Name: "service", Type: "LowCardinality(String)"}, {Name: "relay_host", Type: "String"},
+	{Name: "relay_ip", Type: "String"}, {Name: "relay_port", Type: "UInt16"}, {Name: "response", Type: "String"},
+	{Name: "delay", Type: "Float32"}, {Name: "delay_before_queue", Type: "Float32"}, {Name: "delay_in_queue", Type: "Float32"},
+	{Name: "delay_connect", Type: "Float32"}, {Name: "delay_transmit", Type: "Float32"}, {Name: "conn_use", Type: "UInt32"},
+	{Name: "tls", Type: "String"}, {Name: "pool", Type: "LowCardinality(String)"},
+	{Name: "source_ip", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
+	{Name: "category", Type: "LowCardinality(String)"}, {Name: "is_block", Type: "UInt8"},
+}}
+
+// AppendRow implements store.Row.
+func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.Time, 6)
+	e.UInt64(r.EventID)
+	e.String(r.Host)
+	e.String(r.QueueID)
+	e.UUID(r.TraceID)
+	e.String(r.MessageID)
+	e.String(r.Sender)
+	e.String(r.Recipient)
+	e.String(r.OrigRecipient)
+	e.String(r.Status)
+	e.String(r.DSN)
+	e.String(r.Service)
+	e.String(r.RelayHost)
+	e.String(r.RelayIP)
+	e.UInt16(r.RelayPort)
+	e.String(r.Response)
+	e.Float32(r.Delay)
+	e.Float32(r.DelayBeforeQueue)
+	e.Float32(r.DelayInQueue)
+	e.Float32(r.DelayConnect)
+	e.Float32(r.DelayTransmit)
+	e.UInt32(r.ConnUse)
+	e.String(r.TLS)
+	e.String(r.Pool)
+	e.String(r.SourceIP)
+	e.String(r.Provider)
+	e.String(r.Category)
+	e.Bool(r.IsBlock)
+}
+
+// Bounce is one recipient of a returned report: a DSN, an ARF complaint or
+// an auto-reply.
+type Bounce struct {
+	Time               time.Time
+	EventID            uint64
+	Kind               string // dsn, arf, autoreply, unknown
+	MatchedBy          string // verp, envid, header, message_id, or none
+	TraceID            [16]byte
+	Host               string
+	QueueID            string
+	Recipient          string
+	Action             string // failed, delayed, delivered, relayed, expanded
+	Status             string // enhanced status code
+	Diagnostic         string
+	RemoteMTA          string
+	ReportingMTA       string
+	Category           string
+	Provider           string
+	IsBlock            bool
+	FeedbackType       string // ARF: abuse, fraud, ...
+	OriginalMessageID  string
+	OriginalEnvelopeID string
+	ReportSHA256       [32]byte // of the report as received
+}
+
+// Bounces is the bounces table.
+var Bounces = &store.Table{Name: "bounces", Columns: []store.Column{
+	{Name: "time", Type: dt6}, {Name: "event_id", Type: "UInt64"}, {Name: "kind", Type: "LowCardinality(String)"},
+	{Name: "matched_by", Type: "LowCardinality(String)"}, {Name: "trace_id", Type: "UUID"},
+	{Name: "host", Type: "LowCardinality(String)"}, {Name: "queue_id", Type: "String"}, {Name: "recipient", Type: "String"},
+	{Name: "action", Type: "LowCardinality(String)"}, {Name: "status", Type: "LowCardinality(String)"},
+	{Name: "diagnostic", Type: "String"}, {Name: "remote_mta", Type: "String"}, {Name: "reporting_mta", Type: "String"},
+	{Name: "category", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
+	{Name: "is_block", Type: "UInt8"}, {Name: "feedback_type", Type: "LowCardinality(String)"},
+	{Name: "original_message_id", Type: "String"}, {Name: "original_envelope_id", Type: "String"},
+	{Name: "report_sha256", Type: "FixedString(32)"},
+}}
+
+// AppendRow implements store.Row.
+func (r *Bounce) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.Time, 6)
+	e.UInt64(r.EventID)
+	e.String(r.Kind)
+	e.String(r.MatchedBy)
+	e.UUID(r.TraceID)
+	e.String(r.Host)
+	e.String(r.QueueID)
+	e.String(r.Recipient)
+	e.String(r.Action)
+	e.String(r.Status)
+	e.String(r.Diagnostic)
+	e.String(r.RemoteMTA)
+	e.String(r.ReportingMTA)
+	e.String(r.Category)
+	e.String(r.Provider)
+	e.Bool(r.IsBlock)
+	e.String(r.FeedbackType)
+	e.String(r.OriginalMessageID)
+	e.String(r.OriginalEnvelopeID)
+	e.FixedBytes(r.ReportSHA256[:])
+}
+
+// Tables lists the tables rows are written to.
+var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+)
+
+// chdbStore is the embedded backend: libchdb running in this process on a
+// data directory. libchdb holds one session per process, so one chdb store
+// may be open at a time; other processes reach it through this one's API.
+type chdbStore struct {
+	mu   sync.Mutex // libchdb runs one statement at a time per session
+	lib  *chdbLib
+	conn unsafe.Pointer // chdb_connection (the handle chdb_connect points to)
+	hold unsafe.Pointer // what chdb_connect returned, for chdb_close_conn
+	path string
+}
+
+var (
+	chdbOpenMu   sync.Mutex
+	chdbOpenPath string
+)
+
+// chdbDatabase is the database that holds mailtrace's tables in an embedded store.
+const chdbDatabase = "mailtrace"
+
+func openChdb(path string, opts Options) (Store, error) {
+	lib, err := loadChdb(opts.ChdbLibrary)
+	if err != nil {
+		return nil, err
+	}
+	chdbOpenMu.Lock()
+	defer chdbOpenMu.Unlock()
+	if chdbOpenPath != "" {
+		return nil, fmt.Errorf("embedded store %s is already open in this process; libchdb holds one session per process", chdbOpenPath)
+	}
+	if err := os.MkdirAll(path, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded store: creating %s: %w", path, err)
+	}
+	args := []string{"clickhouse", "--path=" + path}
+	argv := make([]*byte, len(args)+1)
+	keep := make([][]byte, len(args))
+	for i, a := range args {
+		keep[i] = append([]byte(a), 0)
+		argv[i] = &keep[i][0]
+	}
+	hold := lib.connect(len(args), &argv[0])
+	if hold == nil || *(*unsafe.Pointer)(hold) == nil {
+		return nil, fmt.Errorf("embedded store: libchdb could not open %s (is another mailtrace process using it? only one process may own an embedded store)", path)
+	}
+	s := &chdbStore{lib: lib, hold: hold, conn: *(*unsafe.Pointer)(hold), path: path}
+	// Unqualified table names in analysts' queries mean mailtrace's tables.
+	err = s.exec("CREATE DATABASE IF NOT EXISTS " + QuoteIdent(chdbDatabase))
+	if err == nil {
+		err = s.exec("USE " + QuoteIdent(chdbDatabase))
+	}
+	if err != nil {
+		lib.closeConn(hold)
+		return nil, fmt.Errorf("embedded store %s: %w", path, err)
+	}
+	chdbOpenPath = path
+	return s, nil
+}
+
+func (s *chdbStore) Backend() string  { return "chdb" }
+func (s *chdbStore) Database() string { return chdbDatabase }
+
+func (s *chdbStore) run(query []byte, format string) (chdbResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return chdbResult{}, ErrClosed
+	}
+	return s.lib.query(s.conn, query, format)
+}
+
+func (s *chdbStore) exec(q string) error {
+	r, err := s.run([]byte(q), "RowBinary")
+	r.free()
+	return err
+}
+
+func (s *chdbStore) Exec(ctx context.Context, query string, params Params) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q, err := bindParams(query, params)
+	if err != nil {
+		return err
+	}
+	return s.exec(q)
+}
+
+func (s *chdbStore) Query(ctx context.Context, query string, params Params) (*Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q, err := bindParams(query, params)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.run([]byte(q), "RowBinaryWithNamesAndTypes")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := rowBinaryRows(r.bytes(), func() error { r.free(); return nil })
+	if err != nil {
+		r.free()
+		return nil, err
+	}
+	return rows, nil
+}
+
+// Insert sends the block inline after the INSERT statement: RowBinary with
+// the names-and-types header, so that ClickHouse checks the layout, and the
+// query passed with its length, so that the data may hold any bytes.
+func (s *chdbStore) Insert(ctx context.Context, b *Block) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if b.Rows == 0 {
+		return nil
+	}
+	head := "INSERT INTO " + QuoteIdent(chdbDatabase) + "." + QuoteIdent(b.Table.Name) + " " + b.Table.ColumnList() +
+		" SETTINGS insert_deduplication_token = " + Quote(b.Token) +
+		", deduplicate_blocks_in_dependent_materialized_views = 1" +
+		" FORMAT RowBinaryWithNamesAndTypes\n"
+	hdr := b.Table.header()
+	q := make([]byte, 0, len(head)+len(hdr)+len(b.Data))
+	q = append(append(append(q, head...), hdr...), b.Data...)
+	r, err := s.run(q, "RowBinary")
+	r.free()
+	if err != nil {
+		return fmt.Errorf("insert into %s (%d rows): %w", b.Table.Name, b.Rows, err)
+	}
+	return nil
+}
+
+func (s *chdbStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return ErrClosed
+	}
+	s.lib.closeConn(s.hold)
+	s.conn, s.hold = nil, nil
+	chdbOpenMu.Lock()
+	chdbOpenPath = ""
+	chdbOpenMu.Unlock()
+	return nil
+}

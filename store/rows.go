@@ -1,0 +1,138 @@
+package store
+
+import (
+	"fmt"
+	"io"
+)
+
+// Rows is the result of a query, read one row at a time:
+//
+//	for rows.Next() { v := rows.Values() ... }
+//	if err := rows.Err(); err != nil { ... }
+type Rows struct {
+	columns []Column
+	next    func() ([]any, error) // io.EOF at the end
+	close   func() error
+	cur     []any
+	err     error
+}
+
+// Columns lists the result's column names and ClickHouse types.
+func (r *Rows) Columns() []Column { return r.columns }
+
+// Next advances to the next row; it returns false at the end or on error.
+func (r *Rows) Next() bool {
+	if r.err != nil || r.next == nil {
+		return false
+	}
+	r.cur, r.err = r.next()
+	if r.err == errEOF {
+		r.err = nil
+		r.next = nil
+		return false
+	}
+	return r.err == nil
+}
+
+// Values is the current row, one value per column (see decoder.value for
+// the Go types).
+func (r *Rows) Values() []any { return r.cur }
+
+// Err is the error that stopped Next, if any.
+func (r *Rows) Err() error { return r.err }
+
+// Close releases the result.
+func (r *Rows) Close() error {
+	r.next = nil
+	if r.close != nil {
+		c := r.close
+		r.close = nil
+		return c()
+	}
+	return nil
+}
+
+// All reads every remaining row; for small results.
+func (r *Rows) All() ([][]any, error) {
+	defer r.Close()
+	var out [][]any
+	for r.Next() {
+		out = append(out, r.Values())
+	}
+	return out, r.Err()
+}
+
+// rowBinaryRows reads a RowBinaryWithNamesAndTypes buffer.
+func rowBinaryRows(data []byte, release func() error) (*Rows, error) {
+	d := &decoder{b: data}
+	if len(data) == 0 { // a statement without a result set
+		return &Rows{close: release}, nil
+	}
+	n, err := d.uvarint()
+	if err != nil || n > uint64(len(data)) {
+		return nil, fmt.Errorf("reading result header: %w", errShort)
+	}
+	cols := make([]Column, n)
+	for i := range cols {
+		if cols[i].Name, err = d.str(); err != nil {
+			return nil, fmt.Errorf("reading result header: %w", err)
+		}
+	}
+	types := make([]*chType, n)
+	for i := range cols {
+		if cols[i].Type, err = d.str(); err != nil {
+			return nil, fmt.Errorf("reading result header: %w", err)
+		}
+		if types[i], err = parseType(cols[i].Type); err != nil {
+			return nil, fmt.Errorf("reading result header: %w", err)
+		}
+	}
+	next := func() ([]any, error) {
+		if d.i >= len(d.b) {
+			return nil, errEOF
+		}
+		row := make([]any, len(types))
+		for i, t := range types {
+			v, err := d.value(t)
+			if err != nil {
+				return nil, fmt.Errorf("reading column %s: %w", cols[i].Name, err)
+			}
+			row[i] = v
+		}
+		return row, nil
+	}
+	return &Rows{columns: cols, next: next, close: release}, nil
+}
+
+// decodeBlock turns a block's RowBinary data back into values, one slice per
+// row, for backends that take values rather than bytes.
+func decodeBlock(b *Block) ([][]any, error) {
+	types := make([]*chType, len(b.Table.Columns))
+	for i, c := range b.Table.Columns {
+		t, err := parseType(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: %w", b.Table.Name, err)
+		}
+		types[i] = t
+	}
+	d := &decoder{b: b.Data}
+	rows := make([][]any, 0, b.Rows)
+	for d.i < len(d.b) {
+		row := make([]any, len(types))
+		for i, t := range types {
+			v, err := d.value(t)
+			if err != nil {
+				return nil, fmt.Errorf("table %s column %s: %w", b.Table.Name, b.Table.Columns[i].Name, err)
+			}
+			row[i] = v
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) != b.Rows {
+		return nil, fmt.Errorf("table %s: block says %d rows, data holds %d", b.Table.Name, b.Rows, len(rows))
+	}
+	return rows, nil
+}
+
+// errEOF ends a result.
+var errEOF = io.EOF
