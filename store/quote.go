@@ -126,42 +126,23 @@ type placeholder struct {
 // literals, quoted identifiers and comments.
 func placeholders(q string) []placeholder {
 	var out []placeholder
-	for i := 0; i < len(q); i++ {
-		switch c := q[i]; c {
-		case '\'', '"', '`':
-			for i++; i < len(q) && q[i] != c; i++ {
-				if q[i] == '\\' {
-					i++
-				}
-			}
-		case '-':
-			if i+1 < len(q) && q[i+1] == '-' {
-				for i < len(q) && q[i] != '\n' {
-					i++
-				}
-			}
-		case '/':
-			if i+1 < len(q) && q[i+1] == '*' {
-				end := strings.Index(q[i+2:], "*/")
-				if end < 0 {
-					return out
-				}
-				i += end + 3
-			}
-		case '{':
-			end := strings.IndexByte(q[i:], '}')
-			if end < 0 {
-				return out
-			}
-			inner := q[i+1 : i+end]
-			colon := strings.IndexByte(inner, ':')
-			if colon > 0 && isIdent(strings.TrimSpace(inner[:colon])) {
-				out = append(out, placeholder{start: i, end: i + end + 1,
-					name: strings.TrimSpace(inner[:colon]), typ: strings.TrimSpace(inner[colon+1:])})
-			}
-			i += end
+	scanSQL(q, func(i int) int {
+		if q[i] != '{' {
+			return i
 		}
-	}
+		end := strings.IndexByte(q[i:], '}')
+		if end < 0 {
+			return i
+		}
+		inner := q[i+1 : i+end]
+		colon := strings.IndexByte(inner, ':')
+		if colon > 0 && isIdent(strings.TrimSpace(inner[:colon])) {
+			out = append(out, placeholder{start: i, end: i + end + 1,
+				name: strings.TrimSpace(inner[:colon]), typ: strings.TrimSpace(inner[colon+1:])})
+			return i + end
+		}
+		return i
+	})
 	return out
 }
 
@@ -237,28 +218,77 @@ func SplitStatements(text string) []string {
 		}
 		start = end + 1
 	}
-	for i := 0; i < len(text); i++ {
-		switch c := text[i]; c {
-		case '\'', '"', '`':
-			for i++; i < len(text) && text[i] != c; i++ {
-				if text[i] == '\\' {
-					i++
-				}
-			}
-		case '-':
-			if i+1 < len(text) && text[i+1] == '-' {
-				for i < len(text) && text[i] != '\n' {
-					i++
-				}
-			}
-		case ';':
+	scanSQL(text, func(i int) int {
+		if text[i] == ';' {
 			flush(i)
 		}
-	}
+		return i
+	})
 	if start < len(text) {
 		flush(len(text))
 	}
 	return out
+}
+
+// scanSQL calls visit with the index of every byte of q that is SQL text
+// rather than part of a string literal, quoted identifier, heredoc or
+// comment, as ClickHouse's lexer reads them; visit returns the index it has
+// consumed up to. It reports an error when a literal or comment does not
+// end, which callers that must not misjudge a query treat as a refusal.
+func scanSQL(q string, visit func(i int) int) error {
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			for ; j < len(q) && q[j] != c; j++ {
+				if q[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(q) {
+				return fmt.Errorf("unterminated %c quote at byte %d", c, i)
+			}
+			i = j
+		case c == '-' && strings.HasPrefix(q[i:], "--"), c == '#':
+			nl := strings.IndexByte(q[i:], '\n')
+			if nl < 0 {
+				return nil
+			}
+			i += nl
+		case c == '/' && strings.HasPrefix(q[i:], "/*"):
+			depth, j := 1, i+2
+			for ; j < len(q) && depth > 0; j++ {
+				switch {
+				case strings.HasPrefix(q[j:], "/*"):
+					depth++
+					j++
+				case strings.HasPrefix(q[j:], "*/"):
+					depth--
+					j++
+				}
+			}
+			if depth > 0 {
+				return fmt.Errorf("unterminated comment at byte %d", i)
+			}
+			i = j - 1
+		case c == '$':
+			// Heredoc: $tag$ ... $tag$, tag possibly empty.
+			end := strings.IndexByte(q[i+1:], '$')
+			if end < 0 || !isIdent(q[i+1:i+1+end]) && end != 0 {
+				i = visit(i)
+				continue
+			}
+			tag := q[i : i+end+2]
+			close := strings.Index(q[i+len(tag):], tag)
+			if close < 0 {
+				return fmt.Errorf("unterminated heredoc %s at byte %d", tag, i)
+			}
+			i += len(tag) + close + len(tag) - 1
+		default:
+			i = visit(i)
+		}
+	}
+	return nil
 }
 
 func onlyComments(s string) bool {

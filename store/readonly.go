@@ -85,8 +85,14 @@ func readOnlyQuery(query string) (string, error) {
 	word := firstKeyword(q)
 	switch strings.ToUpper(word) {
 	case "SELECT", "WITH":
-		if n := len(SplitStatements(q)); n > 1 {
-			return "", fmt.Errorf("refused: %d statements; mailtrace sql runs one SELECT at a time", n)
+		// The query runs inside mailtrace's own SELECT: a semicolon could
+		// close it and start another statement, so there must be none.
+		semi := false
+		if err := scanSQL(q, func(i int) int { semi = semi || q[i] == ';'; return i }); err != nil {
+			return "", fmt.Errorf("refused: %v", err)
+		}
+		if semi {
+			return "", fmt.Errorf("refused: more than one statement; mailtrace sql runs one SELECT at a time")
 		}
 		return q, nil
 	case "":

@@ -1,0 +1,328 @@
+package schema_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/store/storetest"
+)
+
+func migrated(t *testing.T, opts schema.Options) store.Store {
+	t.Helper()
+	st := storetest.Chdb(t)
+	opts.Database = st.Database()
+	if _, err := schema.Migrate(context.Background(), st, opts, false); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func query(t *testing.T, st store.Store, q string, params store.Params) [][]any {
+	t.Helper()
+	res, err := st.Query(context.Background(), q, params)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	all, err := res.All()
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return all
+}
+
+func TestMigrateFromEmptyAndAgain(t *testing.T) {
+	st := storetest.Chdb(t)
+	ctx := context.Background()
+	opts := schema.Options{Database: st.Database()}
+	applied, err := schema.Migrate(ctx, st, opts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) == 0 {
+		t.Fatal("nothing applied to an empty store")
+	}
+	again, err := schema.Migrate(ctx, st, opts, false)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second run applied %d migrations, err %v; want none", len(again), err)
+	}
+	status, err := schema.Status(ctx, st, opts)
+	if err != nil || len(status) != len(applied) {
+		t.Fatalf("status lists %d migrations (err %v), want %d", len(status), err, len(applied))
+	}
+	tables := query(t, st, "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", nil)
+	var names []string
+	for _, r := range tables {
+		names = append(names, r[0].(string))
+	}
+	for _, want := range []string{"accept_records", "bounces", "delivery_events", "delivery_minutely", "id_lookup", "schema_migrations"} {
+		if !contains(names, want) {
+			t.Errorf("table %s missing after migrate; have %v", want, names)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	st := storetest.Chdb(t)
+	opts := schema.Options{Database: st.Database()}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = schema.Migrate(context.Background(), st, opts, false) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("migrate %d: %v", i, err)
+		}
+	}
+	rows := query(t, st, "SELECT count(DISTINCT version), count() >= 1 FROM schema_migrations", nil)
+	ms, _ := schema.Migrations(opts)
+	if rows[0][0].(uint64) != uint64(len(ms)) {
+		t.Errorf("%v distinct versions recorded, want %d", rows[0][0], len(ms))
+	}
+}
+
+// TestRowsMatchTables checks that each Go row type writes exactly its
+// table's columns, by name, type and order.
+func TestRowsMatchTables(t *testing.T) {
+	st := migrated(t, schema.Options{})
+	for _, table := range schema.Tables {
+		got := query(t, st, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String} ORDER BY position",
+			store.Params{"t": table.Name})
+		if len(got) != len(table.Columns) {
+			t.Errorf("%s: table has %d columns, the row type writes %d", table.Name, len(got), len(table.Columns))
+			continue
+		}
+		for i, c := range table.Columns {
+			if got[i][0] != c.Name || got[i][1] != c.Type {
+				t.Errorf("%s column %d: table has %v %v, row type writes %s %s", table.Name, i, got[i][0], got[i][1], c.Name, c.Type)
+			}
+		}
+	}
+}
+
+// event makes the i-th of a realistic stream of delivery attempts, with
+// hostile bytes in the free-text fields now and then.
+func event(i int) *schema.DeliveryEvent {
+	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	statuses := []string{"sent", "sent", "sent", "deferred", "bounced"}
+	providers := []string{"google", "microsoft", "yahoo", "apple", "other"}
+	var trace [16]byte
+	binary.BigEndian.PutUint64(trace[:8], uint64(i/3+1))
+	binary.BigEndian.PutUint64(trace[8:], 0x7000_8000_0000_0000|uint64(i))
+	e := &schema.DeliveryEvent{
+		Time:             base.Add(time.Duration(i) * 1500 * time.Microsecond),
+		EventID:          uint64(i)*2654435761 + 1,
+		Host:             "mx1",
+		QueueID:          fmt.Sprintf("4Q%08X", i/3),
+		TraceID:          trace,
+		MessageID:        fmt.Sprintf("<%d.notice@court.example>", i/3),
+		Sender:           "notices@court.example",
+		Recipient:        fmt.Sprintf("person%d@%s.example", i, providers[i%5]),
+		Status:           statuses[i%5],
+		DSN:              []string{"2.0.0", "2.0.0", "2.0.0", "4.7.0", "5.1.1"}[i%5],
+		Service:          "postfix-legal/smtp",
+		RelayHost:        "mx." + providers[i%5] + ".example",
+		RelayIP:          fmt.Sprintf("192.0.2.%d", i%250),
+		RelayPort:        25,
+		Response:         fmt.Sprintf("250 2.0.0 OK  1732521600 a%d-20020a05 - gsmtp (queued as %X)", i, i),
+		Delay:            float32(i%100) / 10,
+		DelayBeforeQueue: 0.01, DelayInQueue: 0.02, DelayConnect: 0.1, DelayTransmit: float32(i%7) / 3,
+		ConnUse:  uint32(i % 5),
+		TLS:      "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+		Pool:     "legal",
+		SourceIP: "203.0.113.10",
+		Provider: providers[i%5],
+		Category: "",
+		IsBlock:  i%97 == 0,
+	}
+	if i%1000 == 7 {
+		e.Response = "550 5.7.1 \"quoted\" (paren) x=y; \x00nul \xff\xfe \\ '" + strings.Repeat("z", i%5000)
+	}
+	return e
+}
+
+func TestWriterRoundTrip100k(t *testing.T) {
+	st := migrated(t, schema.Options{})
+	ctx := context.Background()
+	const n = 100_000
+	w := store.NewWriter(st, schema.DeliveryEvents, store.WriterOptions{MaxRows: 20_000})
+	for i := range n {
+		if err := w.Write(ctx, event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Query(ctx, "SELECT * FROM delivery_events ORDER BY time, event_id", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	i := 0
+	for res.Next() {
+		// Encode what was read and what was written the same way and compare
+		// the bytes: every field, exactly.
+		var want, got store.Encoder
+		event(i).AppendRow(&want)
+		gotRow := fromValues(t, res.Values())
+		gotRow.AppendRow(&got)
+		if string(want.Bytes()) != string(got.Bytes()) {
+			t.Fatalf("row %d differs:\nwrote %+v\nread  %+v", i, event(i), gotRow)
+		}
+		i++
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != n {
+		t.Fatalf("read %d rows, wrote %d", i, n)
+	}
+}
+
+func fromValues(t *testing.T, v []any) *schema.DeliveryEvent {
+	t.Helper()
+	var trace [16]byte
+	hex := strings.ReplaceAll(v[4].(string), "-", "")
+	for k := range trace {
+		fmt.Sscanf(hex[2*k:2*k+2], "%02x", &trace[k])
+	}
+	return &schema.DeliveryEvent{
+		Time: v[0].(time.Time), EventID: v[1].(uint64), Host: v[2].(string), QueueID: v[3].(string), TraceID: trace,
+		MessageID: v[5].(string), Sender: v[6].(string), Recipient: v[7].(string), OrigRecipient: v[8].(string),
+		Status: v[9].(string), DSN: v[10].(string), Service: v[11].(string), RelayHost: v[12].(string),
+		RelayIP: v[13].(string), RelayPort: v[14].(uint16), Response: v[15].(string), Delay: v[16].(float32),
+		DelayBeforeQueue: v[17].(float32), DelayInQueue: v[18].(float32), DelayConnect: v[19].(float32),
+		DelayTransmit: v[20].(float32), ConnUse: v[21].(uint32), TLS: v[22].(string), Pool: v[23].(string),
+		SourceIP: v[24].(string), Provider: v[25].(string), Category: v[26].(string), IsBlock: v[27].(uint8) == 1,
+	}
+}
+
+// TestRetriedBlockCountedOnce sends the same block three times, as a writer
+// retrying after timeouts would, and checks the table and every view fed
+// from it.
+func TestRetriedBlockCountedOnce(t *testing.T) {
+	st := migrated(t, schema.Options{})
+	ctx := context.Background()
+	var e store.Encoder
+	const n = 50
+	for i := range n {
+		event(i).AppendRow(&e)
+	}
+	b := store.NewBlock(schema.DeliveryEvents, n, e.Bytes())
+	for range 3 {
+		if err := st.Insert(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checks := []struct {
+		q    string
+		want uint64
+	}{
+		{"SELECT count() FROM delivery_events", n},
+		{"SELECT sum(attempts) FROM delivery_minutely", n},
+		// Each event gives a trace ID, a Message-ID, a queue ID and a
+		// recipient row to the lookup table.
+		{"SELECT count() FROM id_lookup", 4 * n},
+		{"SELECT count() FROM id_lookup WHERE id_kind = 'recipient'", n},
+	}
+	for _, c := range checks {
+		if got := query(t, st, c.q, nil)[0][0].(uint64); got != c.want {
+			t.Errorf("%s = %d, want %d", c.q, got, c.want)
+		}
+	}
+	// The lookup finds a message by its recipient, case-insensitively.
+	got := query(t, st, "SELECT queue_id FROM id_lookup WHERE id = lower({r:String})", store.Params{"r": "Person4@Other.Example"})
+	if len(got) != 1 || got[0][0] != event(4).QueueID {
+		t.Errorf("lookup by recipient = %v, want %s", got, event(4).QueueID)
+	}
+}
+
+func TestAcceptRecordFeedsLookup(t *testing.T) {
+	st := migrated(t, schema.Options{})
+	ctx := context.Background()
+	rec := &schema.AcceptRecord{Time: time.Now().UTC().Truncate(time.Microsecond), TraceID: [16]byte{1, 2, 3, 4, 5, 6, 0x70, 8, 0x80},
+		Host: "mx1", QueueID: "4QABCDEF", MessageID: "<a@b>", Sender: "s@court.example",
+		Recipients: []string{"One@X.example", "two@y.example"}, Class: "legal", Pool: "legal", Size: 1234}
+	var e store.Encoder
+	rec.AppendRow(&e)
+	if err := st.Insert(ctx, store.NewBlock(schema.AcceptRecords, 1, e.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	rows := query(t, st, "SELECT id_kind, id FROM id_lookup WHERE queue_id = '4QABCDEF' ORDER BY id_kind, id", nil)
+	want := []string{"message_id <a@b>", "queue_id 4QABCDEF", "recipient one@x.example", "recipient two@y.example",
+		"trace_id " + store.FormatUUID(rec.TraceID)}
+	if len(rows) != len(want) {
+		t.Fatalf("lookup rows %v, want %v", rows, want)
+	}
+	for i, r := range rows {
+		if got := r[0].(string) + " " + r[1].(string); got != want[i] {
+			t.Errorf("lookup row %d = %s, want %s", i, got, want[i])
+		}
+	}
+}
+
+// TestClusterRenderingParses checks every statement of the cluster rendering
+// with ClickHouse's own parser (chDB cannot run ON CLUSTER statements).
+func TestClusterRenderingParses(t *testing.T) {
+	st := storetest.Chdb(t)
+	stmts, err := schema.Render(schema.Options{Database: "mailtrace", Cluster: "mail_cluster"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var distributed, replicated int
+	for _, s := range stmts {
+		if strings.Contains(s, "ENGINE = Distributed(") {
+			distributed++
+		}
+		if strings.Contains(s, "ENGINE = Replicated") {
+			replicated++
+		}
+		if !strings.Contains(s, "ON CLUSTER `mail_cluster`") {
+			t.Errorf("statement without ON CLUSTER:\n%s", s)
+		}
+		if err := st.Exec(context.Background(), "EXPLAIN AST "+s, nil); err != nil {
+			t.Errorf("does not parse: %v\n%s", err, s)
+		}
+	}
+	if distributed != 5 || replicated != 6 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 5 and 6", distributed, replicated)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	st := migrated(t, schema.Options{RetentionDays: 30})
+	ctx := context.Background()
+	ttl := func() string {
+		return query(t, st, "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'delivery_events'", nil)[0][0].(string)
+	}
+	if !strings.Contains(ttl(), "toIntervalDay(30)") {
+		t.Fatalf("created with 30 days: %s", ttl())
+	}
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: 90}, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ttl(), "toIntervalDay(90)") {
+		t.Fatalf("after applying 90 days: %s", ttl())
+	}
+	if _, err := schema.Migrations(schema.Options{Database: "x", RetentionDays: -1}); err == nil {
+		t.Error("a negative retention was accepted")
+	}
+}

@@ -1,0 +1,334 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/store/storetest"
+)
+
+// hostile are values a log line or a bounce may carry.
+var hostile = []string{
+	"",
+	"it's \"quoted\"",
+	`back\slash \' \\'`,
+	"nul\x00in the middle\x00",
+	"\xff\xfe\xfd invalid UTF-8 \xc3\x28",
+	"tab\tnewline\ncr\r",
+	"'); DROP TABLE t; --",
+	"{s:String} placeholder-looking",
+	"FORMAT RowBinary\n",
+	"ünïcödé 日本語 😀",
+	strings.Repeat("x\x00'\\", 1<<18), // 1 MiB
+}
+
+type kv struct {
+	id  uint32
+	s   string
+	arr []string
+}
+
+var kvTable = &store.Table{Name: "kv", Columns: []store.Column{
+	{Name: "id", Type: "UInt32"}, {Name: "s", Type: "String"}, {Name: "arr", Type: "Array(String)"},
+}}
+
+func (r *kv) AppendRow(e *store.Encoder) { e.UInt32(r.id); e.String(r.s); e.StringArray(r.arr) }
+
+func createKV(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Exec(ctx, "DROP TABLE IF EXISTS kv", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := st.Exec(ctx, "CREATE TABLE kv (id UInt32, s String, arr Array(String)) ENGINE = MergeTree ORDER BY id "+
+		"SETTINGS non_replicated_deduplication_window = 100", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func block(t *testing.T, rows ...store.Row) *store.Block {
+	var e store.Encoder
+	for _, r := range rows {
+		r.AppendRow(&e)
+	}
+	return store.NewBlock(kvTable, len(rows), e.Bytes())
+}
+
+func TestHostileStringsRoundTrip(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		createKV(t, st)
+		var rows []store.Row
+		for i, s := range hostile {
+			rows = append(rows, &kv{id: uint32(i), s: s, arr: []string{s, "x"}})
+		}
+		if err := st.Insert(ctx, block(t, rows...)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := st.Query(ctx, "SELECT id, s, arr FROM kv ORDER BY id", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := res.All()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != len(hostile) {
+			t.Fatalf("read %d rows, want %d", len(all), len(hostile))
+		}
+		for i, r := range all {
+			if got := r[1].(string); got != hostile[i] {
+				t.Errorf("row %d: read %q (%d bytes), wrote %q (%d bytes)", i, trim(got), len(got), trim(hostile[i]), len(hostile[i]))
+			}
+			if arr := r[2].([]string); len(arr) != 2 || arr[0] != hostile[i] || arr[1] != "x" {
+				t.Errorf("row %d: array read back as %q", i, arr)
+			}
+		}
+		// The same values as query parameters, bound by the server or quoted.
+		for i, s := range hostile {
+			res, err := st.Query(ctx, "SELECT {s:String} AS v, count() FROM kv WHERE s = {s:String}", store.Params{"s": s})
+			if err != nil {
+				t.Fatalf("value %d as a parameter: %v", i, err)
+			}
+			all, err := res.All()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all[0][0].(string) != s || all[0][1].(uint64) != 1 {
+				t.Errorf("value %d as a parameter: read %q, matched %d rows", i, trim(all[0][0].(string)), all[0][1])
+			}
+		}
+	})
+}
+
+func trim(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func TestInsertTwiceStoredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		createKV(t, st)
+		b := block(t, &kv{id: 1, s: "a"}, &kv{id: 2, s: "b"})
+		for range 3 {
+			if err := st.Insert(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := block(t, &kv{id: 3, s: "c"})
+		if err := st.Insert(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, st, "SELECT count() FROM kv"); n != 3 {
+			t.Errorf("after inserting a 2-row block three times and a 1-row block once: %d rows, want 3", n)
+		}
+	})
+}
+
+func count(t *testing.T, st store.Store, q string) uint64 {
+	t.Helper()
+	res, err := st.Query(context.Background(), q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := res.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all[0][0].(uint64)
+}
+
+// wide writes n UInt8 columns: the RowBinary header then starts with the
+// byte n, which for 9 to 13 and 32 is also blank space.
+type wide struct{ n int }
+
+func (w wide) AppendRow(e *store.Encoder) {
+	for i := range w.n {
+		e.UInt8(uint8(i))
+	}
+}
+
+func TestInsertHeaderStartingWithBlanks(t *testing.T) {
+	st := storetest.Chdb(t)
+	ctx := context.Background()
+	for _, n := range []int{9, 10, 11, 12, 13, 32} {
+		name := fmt.Sprintf("wide%d", n)
+		table := &store.Table{Name: name}
+		var defs []string
+		for i := range n {
+			table.Columns = append(table.Columns, store.Column{Name: fmt.Sprintf("c%d", i), Type: "UInt8"})
+			defs = append(defs, fmt.Sprintf("c%d UInt8", i))
+		}
+		if err := st.Exec(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+") ENGINE = MergeTree ORDER BY c0", nil); err != nil {
+			t.Fatal(err)
+		}
+		var e store.Encoder
+		wide{n}.AppendRow(&e)
+		if err := st.Insert(ctx, store.NewBlock(table, 1, e.Bytes())); err != nil {
+			t.Fatalf("%d columns: %v", n, err)
+		}
+		if got := count(t, st, fmt.Sprintf("SELECT toUInt64(c%d) FROM %s", n-1, name)); got != uint64(n-1) {
+			t.Errorf("%d columns: last column read %d, want %d", n, got, n-1)
+		}
+	}
+}
+
+// outage wraps a real store and fails inserts while down is set, as a
+// ClickHouse restart would.
+type outage struct {
+	store.Store
+	down     atomic.Bool
+	failures atomic.Int64
+}
+
+func (o *outage) Insert(ctx context.Context, b *store.Block) error {
+	if o.down.Load() {
+		o.failures.Add(1)
+		return errors.New("connection refused")
+	}
+	return o.Store.Insert(ctx, b)
+}
+
+func TestWriterSurvivesOutage(t *testing.T) {
+	st := &outage{Store: storetest.Chdb(t)}
+	createKV(t, st)
+	ctx := context.Background()
+	w := store.NewWriter(st, kvTable, store.WriterOptions{MaxRows: 10, MaxDelay: 20 * time.Millisecond,
+		Queue: 1, RetryMin: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st.down.Store(true)
+	// With the store down, one block is being retried and one waits in the
+	// queue; the writer then pushes back instead of growing.
+	written := 0
+	for ; written < 1000; written++ {
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		err := w.Write(wctx, &kv{id: uint32(written), s: fmt.Sprint(written)})
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("write %d: %v", written, err)
+			}
+			break
+		}
+	}
+	if written >= 1000 {
+		t.Fatal("the writer took 1000 rows while the store was down: no back-pressure")
+	}
+	if st.failures.Load() == 0 {
+		t.Fatal("no insert was attempted while the store was down")
+	}
+	st.down.Store(false)
+	for i := written; i < written+25; i++ {
+		if err := w.Write(ctx, &kv{id: uint32(i), s: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := written + 25
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT count() FROM kv"); n != uint64(total) {
+		t.Errorf("%d rows stored, %d accepted", n, total)
+	}
+	if n := count(t, st, "SELECT uniqExact(id) FROM kv"); n != uint64(total) {
+		t.Errorf("%d distinct rows stored, %d accepted", n, total)
+	}
+	if s := w.Stats(); s.Written != uint64(total) || s.Acked != uint64(total) || s.Retries == 0 {
+		t.Errorf("stats %+v, want %d written and acked and some retries", s, total)
+	}
+}
+
+func TestWriterFlushesByAge(t *testing.T) {
+	st := storetest.Chdb(t)
+	createKV(t, st)
+	ctx := context.Background()
+	w := store.NewWriter(st, kvTable, store.WriterOptions{MaxRows: 1000, MaxDelay: 50 * time.Millisecond})
+	defer w.Close(ctx)
+	if err := w.Write(ctx, &kv{id: 1, s: "lonely"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Stats().Acked < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a lone row was not stored within 10 s with MaxDelay 50 ms")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestQueryReadOnly(t *testing.T) {
+	st := storetest.Chdb(t)
+	createKV(t, st)
+	ctx := context.Background()
+	if err := st.Insert(ctx, block(t, &kv{id: 1, s: "a,\"b\"\tc", arr: []string{"x"}}, &kv{id: 2, s: "plain"})); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ format, query, want, wantErr string }{
+		{"tsv", "SELECT id, s FROM kv ORDER BY id", "id\ts\n1\ta,\"b\"\\tc\n2\tplain\n", ""},
+		{"csv", "SELECT id, s FROM kv ORDER BY id;", "id,s\n1,\"a,\"\"b\"\"\tc\"\n2,\"plain\"\n", ""},
+		{"json", "SELECT id, arr FROM kv ORDER BY id", "{\"id\":1,\"arr\":[\"x\"]}\n{\"id\":2,\"arr\":[]}\n", ""},
+		{"json", "WITH 2 AS two SELECT two * id AS d FROM kv ORDER BY d", "{\"d\":2}\n{\"d\":4}\n", ""},
+		{"tsv", "DROP TABLE kv", "", "refused"},
+		{"tsv", "SELECT 1) ; DROP TABLE kv; SELECT (1", "", "refused"},
+		{"tsv", "SELECT 1 # '\n) ; DROP TABLE kv; --", "", "refused"},
+		{"tsv", "SELECT * FROM kv INTO OUTFILE '/tmp/x'", "", "Syntax error"},
+		{"xml", "SELECT 1", "", "unknown output format"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		err := store.QueryReadOnly(ctx, st, tt.query, tt.format, &out)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want %q", tt.query, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || out.String() != tt.want {
+			t.Errorf("%s as %s = %q, %v; want %q", tt.query, tt.format, out.String(), err, tt.want)
+		}
+	}
+	if n := count(t, st, "SELECT count() FROM kv"); n != 2 {
+		t.Errorf("kv has %d rows after refused writes, want 2", n)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct{ dsn, want string }{
+		{"chdb://relative/path", "three slashes"},
+		{"chdb:relative", "absolute directory"},
+		{"/var/lib/mailtrace", "missing scheme"},
+		{"postgres://x", "unknown scheme"},
+		{"clickhouse://user:secret@127.0.0.1:1/db?dial_timeout=1s", "does not answer"},
+	}
+	for _, tt := range tests {
+		_, err := store.Open(ctx, tt.dsn, store.Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%q) = %v, want an error saying %q", tt.dsn, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("Open(%q) error shows the password: %v", tt.dsn, err)
+		}
+	}
+}
+
+func TestOneEmbeddedStorePerProcess(t *testing.T) {
+	storetest.Chdb(t)
+	_, err := store.Open(context.Background(), "chdb://"+t.TempDir(), store.Options{ChdbLibrary: storetest.ChdbLibrary(t)})
+	if err == nil || !strings.Contains(err.Error(), "already open") {
+		t.Errorf("opening a second embedded store: %v, want 'already open'", err)
+	}
+}
