@@ -121,9 +121,9 @@ func (s *chdbStore) Query(ctx context.Context, query string, params Params) (*Ro
 	return rows, nil
 }
 
-// Insert hands the block to libchdb as a file: RowBinary with the
-// names-and-types header, so that ClickHouse checks the layout, read with
-// INSERT ... FROM INFILE. The file lives in memory (memfd), so nothing
+// Insert hands the Native block to libchdb as a file read with INSERT ...
+// FROM INFILE; the block names every column's type, so that ClickHouse
+// checks the layout. The file lives in memory (memfd), so nothing
 // touches the disk twice. (Data inline after FORMAT in the query is cut at
 // libchdb's 1 MiB read-buffer boundary for fixed-size values: measured
 // with chDB 26.5, so it is not used.)
@@ -139,17 +139,15 @@ func (s *chdbStore) Insert(ctx context.Context, b *Block) error {
 		return fmt.Errorf("insert into %s: %w", b.Table.Name, err)
 	}
 	defer f.Close()
-	if _, err := f.Write(b.Table.header()); err == nil {
-		_, err = f.Write(b.Data)
-	}
-	if err != nil {
+	if _, err := f.Write(b.Data); err != nil {
 		return fmt.Errorf("insert into %s: buffering %d bytes: %w", b.Table.Name, len(b.Data), err)
 	}
 	q := "INSERT INTO " + QuoteIdent(chdbDatabase) + "." + QuoteIdent(b.Table.Name) + " " + b.Table.ColumnList() +
 		" FROM INFILE " + Quote(fmt.Sprintf("/proc/self/fd/%d", f.Fd())) +
 		" SETTINGS insert_deduplication_token = " + Quote(b.Token) +
 		", deduplicate_blocks_in_dependent_materialized_views = 1" +
-		" FORMAT RowBinaryWithNamesAndTypes"
+		", optimize_on_insert = 0" +
+		" FORMAT Native"
 	r, err := s.run([]byte(q), "RowBinary")
 	r.free()
 	if err != nil {

@@ -57,11 +57,20 @@ func createKV(t *testing.T, st store.Store) {
 }
 
 func block(t *testing.T, rows ...store.Row) *store.Block {
-	var e store.Encoder
+	return encode(t, kvTable, rows...)
+}
+
+func encode(t testing.TB, table *store.Table, rows ...store.Row) *store.Block {
+	t.Helper()
+	e := store.NewEncoder(table)
 	for _, r := range rows {
-		r.AppendRow(&e)
+		r.AppendRow(e)
 	}
-	return store.NewBlock(kvTable, len(rows), e.Bytes())
+	b, err := e.Block()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestHostileStringsRoundTrip(t *testing.T) {
@@ -151,8 +160,8 @@ func count(t *testing.T, st store.Store, q string) uint64 {
 	return all[0][0].(uint64)
 }
 
-// wide writes n UInt8 columns: the RowBinary header then starts with the
-// byte n, which for 9 to 13 and 32 is also blank space.
+// wide writes n UInt8 columns: the block then starts with the byte n,
+// which for 9 to 13 and 32 is also blank space.
 type wide struct{ n int }
 
 func (w wide) AppendRow(e *store.Encoder) {
@@ -175,9 +184,7 @@ func TestInsertHeaderStartingWithBlanks(t *testing.T) {
 		if err := st.Exec(ctx, "CREATE TABLE "+name+" ("+strings.Join(defs, ", ")+") ENGINE = MergeTree ORDER BY c0", nil); err != nil {
 			t.Fatal(err)
 		}
-		var e store.Encoder
-		wide{n}.AppendRow(&e)
-		if err := st.Insert(ctx, store.NewBlock(table, 1, e.Bytes())); err != nil {
+		if err := st.Insert(ctx, encode(t, table, wide{n})); err != nil {
 			t.Fatalf("%d columns: %v", n, err)
 		}
 		if got := count(t, st, fmt.Sprintf("SELECT toUInt64(c%d) FROM %s", n-1, name)); got != uint64(n-1) {

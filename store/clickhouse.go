@@ -214,6 +214,7 @@ func (s *clickhouseStore) Insert(ctx context.Context, b *Block) error {
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"insert_deduplication_token":                         b.Token,
 		"deduplicate_blocks_in_dependent_materialized_views": 1,
+		"optimize_on_insert":                                 0,
 	}))
 	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+QuoteIdent(s.db)+"."+QuoteIdent(b.Table.Name)+" "+b.Table.ColumnList())
 	if err != nil {

@@ -170,7 +170,7 @@ func TestEncodeDecode(t *testing.T) {
 		{"u16", "UInt16"}, {"u32", "UInt32"}, {"u64", "UInt64"}, {"f", "Float32"}, {"t", "DateTime64(6, 'UTC')"},
 		{"id", "UUID"}, {"fx", "FixedString(3)"},
 	}}
-	var e Encoder
+	e := NewEncoder(table)
 	uuid := [16]byte{0x01, 0x93, 0x4f, 0x6a, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 0xff}
 	e.String("a\x00'\\\xff")
 	e.String("legal")
@@ -183,7 +183,11 @@ func TestEncodeDecode(t *testing.T) {
 	e.DateTime64(at, 6)
 	e.UUID(uuid)
 	e.FixedBytes([]byte("abc"))
-	rows, err := decodeBlock(&Block{Table: table, Rows: 1, Data: e.Bytes()})
+	b, err := e.Block()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := decodeBlock(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +199,13 @@ func TestEncodeDecode(t *testing.T) {
 			t.Errorf("column %s = %#v, want %#v", table.Columns[i].Name, r[i], want[i])
 		}
 	}
-	if _, err := decodeBlock(&Block{Table: table, Rows: 1, Data: e.Bytes()[:len(e.Bytes())-1]}); err == nil {
+	b.Data = b.Data[:len(b.Data)-1]
+	if _, err := decodeBlock(b); err == nil {
 		t.Error("decoding truncated data: want an error")
+	}
+	e.String("only one column")
+	if _, err := e.Block(); err == nil {
+		t.Error("sealing a partial row: want an error")
 	}
 }
 
@@ -233,14 +242,11 @@ func FuzzParseType(f *testing.F) {
 // FuzzRowBinaryRows feeds arbitrary bytes to the result reader, which reads
 // what libchdb or a server sends back.
 func FuzzRowBinaryRows(f *testing.F) {
-	var e Encoder
-	e.uvarint(2)
-	e.String("a")
-	e.String("b")
-	e.String("Array(Nullable(String))")
-	e.String("Map(String, UInt64)")
-	e.StringArray([]string{"x"})
-	f.Add(e.Bytes())
+	var seed []byte
+	for _, s := range []string{"a", "b", "Array(Nullable(String))", "Map(String, UInt64)"} {
+		seed = appendString(seed, s)
+	}
+	f.Add(append([]byte{2}, append(seed, 1, 1, 'x', 0)...))
 	f.Add([]byte{1, 1, 'x', 6, 'S', 't', 'r', 'i', 'n', 'g', 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rows, err := rowBinaryRows(data, nil)

@@ -104,35 +104,5 @@ func rowBinaryRows(data []byte, release func() error) (*Rows, error) {
 	return &Rows{columns: cols, next: next, close: release}, nil
 }
 
-// decodeBlock turns a block's RowBinary data back into values, one slice per
-// row, for backends that take values rather than bytes.
-func decodeBlock(b *Block) ([][]any, error) {
-	types := make([]*chType, len(b.Table.Columns))
-	for i, c := range b.Table.Columns {
-		t, err := parseType(c.Type)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", b.Table.Name, err)
-		}
-		types[i] = t
-	}
-	d := &decoder{b: b.Data}
-	rows := make([][]any, 0, b.Rows)
-	for d.i < len(d.b) {
-		row := make([]any, len(types))
-		for i, t := range types {
-			v, err := d.value(t)
-			if err != nil {
-				return nil, fmt.Errorf("table %s column %s: %w", b.Table.Name, b.Table.Columns[i].Name, err)
-			}
-			row[i] = v
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) != b.Rows {
-		return nil, fmt.Errorf("table %s: block says %d rows, data holds %d", b.Table.Name, b.Rows, len(rows))
-	}
-	return rows, nil
-}
-
 // errEOF ends a result.
 var errEOF = io.EOF

@@ -2,8 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -60,18 +59,20 @@ type Writer struct {
 	table *Table
 	opts  WriterOptions
 
-	mu      sync.Mutex
-	enc     Encoder
-	rows    int
+	mu      sync.Mutex // guards enc, ready, timer, closed
+	enc     *Encoder   // the open batch
+	ready   *Block     // a sealed batch not yet queued
 	timer   *time.Timer
 	closed  bool
+	ackCond *sync.Cond
+
+	pushing chan struct{} // held by the one goroutine moving ready to queue
 	queue   chan *Block
 	done    chan struct{}
 	stop    chan struct{}
-	ackCond *sync.Cond
 
 	written atomic.Uint64 // rows accepted by Write
-	sealed  uint64        // rows handed to the queue (under mu)
+	sealed  atomic.Uint64 // rows sealed into blocks
 	acked   atomic.Uint64 // rows the store has acknowledged
 	retries atomic.Uint64
 	lastErr atomic.Pointer[error]
@@ -80,109 +81,134 @@ type Writer struct {
 // NewWriter starts a writer for table.
 func NewWriter(st Store, table *Table, opts WriterOptions) *Writer {
 	opts.defaults()
-	w := &Writer{st: st, table: table, opts: opts,
-		queue: make(chan *Block, opts.Queue), done: make(chan struct{}), stop: make(chan struct{})}
+	w := &Writer{st: st, table: table, opts: opts, enc: NewEncoder(table),
+		pushing: make(chan struct{}, 1), queue: make(chan *Block, opts.Queue),
+		done: make(chan struct{}), stop: make(chan struct{})}
 	w.ackCond = sync.NewCond(&w.mu)
 	go w.run()
 	return w
 }
 
-// NewBlock seals encoded rows into a block whose token is derived from the
-// table and the content, so that the same rows sent again are stored once.
-func NewBlock(table *Table, rows int, data []byte) *Block {
-	h := sha256.New()
-	h.Write([]byte(table.Name))
-	h.Write([]byte{0})
-	h.Write(data)
-	return &Block{Table: table, Rows: rows, Data: data, Token: hex.EncodeToString(h.Sum(nil)[:16])}
+func (w *Writer) fullLocked() bool {
+	return w.enc.Rows() >= w.opts.MaxRows || w.enc.Size() >= w.opts.MaxBytes
 }
 
-// Write adds one row. It blocks while the queue is full (back-pressure) and
-// returns ctx's error if ctx ends first; the row is then not accepted.
+// Write adds one row. It blocks while the batch is full and the queue too
+// (back-pressure) and returns ctx's error if ctx ends first: the row is
+// then not accepted.
 func (w *Writer) Write(ctx context.Context, r Row) error {
+	for {
+		w.mu.Lock()
+		if w.closed {
+			w.mu.Unlock()
+			return ErrClosed
+		}
+		if w.ready == nil && !w.fullLocked() {
+			r.AppendRow(w.enc)
+			if w.enc.Rows() == 1 && w.timer == nil {
+				w.timer = time.AfterFunc(w.opts.MaxDelay, w.flushAged)
+			}
+			w.mu.Unlock()
+			w.written.Add(1)
+			return nil
+		}
+		w.mu.Unlock()
+		if err := w.push(ctx, false, true); err != nil {
+			return err
+		}
+	}
+}
+
+// sealLocked turns the open batch into the ready block.
+func (w *Writer) sealLocked() error {
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	b, err := w.enc.Block()
+	if err != nil {
+		return err
+	}
+	w.sealed.Add(uint64(b.Rows))
+	w.ready = b
+	return nil
+}
+
+// push seals the open batch (when full, or when force and not empty) and
+// moves the ready block to the queue, waiting for room until ctx ends.
+// With wait false it gives up at once instead of waiting.
+func (w *Writer) push(ctx context.Context, force, wait bool) error {
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	full := func() error {
+		return fmt.Errorf("writing to %s: store queue full: %w", w.table.Name, w.lastError(ctx.Err()))
+	}
+	if wait {
+		select {
+		case w.pushing <- struct{}{}:
+		case <-ctx.Done():
+			return full()
+		}
+	} else {
+		select {
+		case w.pushing <- struct{}{}:
+		default:
+			return errBusy
+		}
+	}
+	defer func() { <-w.pushing }()
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed
 	}
-	mark := w.enc.Len()
-	r.AppendRow(&w.enc)
-	w.rows++
-	if w.rows == 1 {
-		w.timer = time.AfterFunc(w.opts.MaxDelay, w.flushAged)
+	if w.ready == nil && (w.fullLocked() || force && w.enc.Rows() > 0) {
+		if err := w.sealLocked(); err != nil {
+			w.mu.Unlock()
+			return err
+		}
 	}
-	if w.rows < w.opts.MaxRows && w.enc.Len() < w.opts.MaxBytes {
-		w.written.Add(1)
-		w.mu.Unlock()
+	b := w.ready
+	w.mu.Unlock()
+	if b == nil {
 		return nil
 	}
-	b := w.sealLocked()
-	w.mu.Unlock()
-	if err := w.enqueue(ctx, b); err != nil {
-		// Not accepted: take the row back out so that it is not stored
-		// behind the caller's back, and keep the others.
-		w.mu.Lock()
-		w.unsealLocked(b, mark)
-		w.mu.Unlock()
-		return err
+	if wait {
+		select {
+		case w.queue <- b:
+		case <-ctx.Done():
+			return full()
+		}
+	} else {
+		select {
+		case w.queue <- b:
+		default:
+			return errBusy
+		}
 	}
-	w.written.Add(1)
+	w.mu.Lock()
+	w.ready = nil
+	w.mu.Unlock()
 	return nil
 }
 
-// sealLocked turns the pending rows into a block.
-func (w *Writer) sealLocked() *Block {
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
-	data := make([]byte, w.enc.Len())
-	copy(data, w.enc.Bytes())
-	b := NewBlock(w.table, w.rows, data)
-	w.sealed += uint64(w.rows)
-	w.enc.Reset()
-	w.rows = 0
-	return b
-}
-
-// unsealLocked puts a block that could not be queued back as pending rows,
-// minus its last row (from byte offset mark on), which was not accepted.
-func (w *Writer) unsealLocked(b *Block, mark int) {
-	w.sealed -= uint64(b.Rows)
-	rest := append(b.Data[:mark:mark], w.enc.Bytes()...)
-	w.enc.Reset()
-	w.enc.buf = append(w.enc.buf, rest...)
-	w.rows += b.Rows - 1
-	if w.rows > 0 && w.timer == nil {
-		w.timer = time.AfterFunc(w.opts.MaxDelay, w.flushAged)
-	}
-}
-
-func (w *Writer) enqueue(ctx context.Context, b *Block) error {
-	select {
-	case w.queue <- b:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("writing to %s: store queue full: %w", w.table.Name, ctx.Err())
-	}
-}
-
-// flushAged seals the pending rows when the oldest has waited MaxDelay.
-// It must not block (it runs on a timer), so a full queue leaves the rows
-// pending for the next Write or Flush.
+// flushAged seals the open batch when its first row has waited MaxDelay.
+// It runs on a timer and must not wait: when the queue is full it tries
+// again later, and Write pushes meanwhile.
 func (w *Writer) flushAged() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.rows == 0 || w.closed {
-		return
-	}
-	b := w.sealLocked()
-	select {
-	case w.queue <- b:
-	default:
-		w.unsealLocked(b, len(b.Data))
-		w.rows++ // unseal dropped the "last row"; here every row stays
-		w.timer = time.AfterFunc(w.opts.MaxDelay, w.flushAged)
+	w.timer = nil
+	w.mu.Unlock()
+	if err := w.push(context.Background(), true, false); err != nil {
+		w.mu.Lock()
+		if !w.closed && w.timer == nil {
+			w.timer = time.AfterFunc(w.opts.MaxDelay, w.flushAged)
+		}
+		w.mu.Unlock()
 	}
 }
 
@@ -223,25 +249,16 @@ func (w *Writer) insert(b *Block) {
 	}
 }
 
-// Flush seals the pending rows and waits until the store has acknowledged
+// Flush seals the open batch and waits until the store has acknowledged
 // every row written before the call, or ctx ends.
 func (w *Writer) Flush(ctx context.Context) error {
-	w.mu.Lock()
-	var b *Block
-	if w.rows > 0 {
-		b = w.sealLocked()
-	}
-	target := w.sealed
-	w.mu.Unlock()
-	if b != nil {
-		if err := w.enqueue(ctx, b); err != nil {
-			w.mu.Lock()
-			w.unsealLocked(b, len(b.Data))
-			w.rows++
-			w.mu.Unlock()
+	// The ready block and the open batch may both hold rows: push twice.
+	for range 2 {
+		if err := w.push(ctx, true, true); err != nil {
 			return err
 		}
 	}
+	target := w.sealed.Load()
 	stopWaking := context.AfterFunc(ctx, func() {
 		w.mu.Lock()
 		w.ackCond.Broadcast()
@@ -282,12 +299,19 @@ func (w *Writer) Close(ctx context.Context) error {
 		return ErrClosed
 	}
 	w.closed = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 	w.mu.Unlock()
 	close(w.stop)
+	w.pushing <- struct{}{} // no push is under way, and none will start
 	close(w.queue)
 	<-w.done
 	return err
 }
+
+// errBusy is a push that would have had to wait.
+var errBusy = errors.New("store writer busy")
 
 // Stats are a writer's counters, in rows.
 type Stats struct {

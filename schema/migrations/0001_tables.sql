@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS {{table "accept_records"}} {{onCluster}}
     size          UInt64 CODEC(T64, ZSTD(1)),
     class         LowCardinality(String),
     pool          LowCardinality(String),
-    subject       String CODEC(ZSTD(3)),
+    subject       String CODEC(ZSTD(1)),
     from_header   String CODEC(ZSTD(1))
 )
 ENGINE = {{engine "ReplacingMergeTree" "accept_records"}}
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS {{table "delivery_events"}} {{onCluster}}
     relay_host         String CODEC(ZSTD(1)),
     relay_ip           String CODEC(ZSTD(1)),
     relay_port         UInt16,
-    response           String CODEC(ZSTD(3)),
+    response           String CODEC(ZSTD(1)),
     delay              Float32,
     delay_before_queue Float32,
     delay_in_queue     Float32,
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS {{table "bounces"}} {{onCluster}}
     recipient            String CODEC(ZSTD(1)),
     action               LowCardinality(String),
     status               LowCardinality(String),
-    diagnostic           String CODEC(ZSTD(3)),
+    diagnostic           String CODEC(ZSTD(1)),
     remote_mta           String CODEC(ZSTD(1)),
     reporting_mta        String CODEC(ZSTD(1)),
     category             LowCardinality(String),
@@ -146,21 +146,21 @@ ARRAY JOIN arrayConcat(
     arrayMap(r -> (lower(r), 'recipient'), recipients)) AS ident
 WHERE ident.1 != '';
 
+-- From the log, the lookup learns recipients (a message's log lines are
+-- found by host and queue ID, the delivery table's own key). One row per
+-- attempt: the lookup table collapses them.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{table "id_lookup_from_delivery"}} {{onCluster}}
 TO {{table "id_lookup"}}
 AS SELECT
-    ident.1 AS id,
-    ident.2 AS id_kind,
+    lower(recipient) AS id,
+    'recipient' AS id_kind,
     host,
     queue_id,
     trace_id,
     time AS first_seen,
     time AS last_seen
 FROM {{table "delivery_events"}}
-ARRAY JOIN [
-    (if(trace_id = toUUID('00000000-0000-0000-0000-000000000000'), '', toString(trace_id)), 'trace_id'),
-    (message_id, 'message_id'), (queue_id, 'queue_id'), (lower(recipient), 'recipient')] AS ident
-WHERE ident.1 != '';
+WHERE recipient != '';
 
 -- Attempts per minute by sending pool and IP, receiving provider and
 -- outcome: what dashboards and block alerts read instead of raw events.
