@@ -1,0 +1,62 @@
+# mailtrace — see README.md. `make demo` and `make test` set up everything
+# they need (Go modules, libchdb) on a fresh machine.
+
+GO      ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+CHDB_VERSION := 26.5.3
+CHDB_LIB     := $(CURDIR)/.cache/chdb/$(CHDB_VERSION)/libchdb.so
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS      := -X main.version=$(VERSION) -X github.com/mailtrace/mailtrace/store.DefaultChdbLibrary=$(CHDB_LIB)
+DEMO_DIR     := $(CURDIR)/.demo
+DEMO_STORE   := chdb://$(DEMO_DIR)/store
+
+export MAILTRACE_CHDB_LIBRARY ?= $(CHDB_LIB)
+
+.PHONY: all setup build test check fuzz bench demo clean
+
+all: build
+
+## setup: Go modules and libchdb (the embedded ClickHouse), idempotent
+setup:
+	$(GO) mod download
+	scripts/setup-chdb.sh
+
+## build: bin/mailtrace
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/mailtrace ./cmd/mailtrace
+
+## check: formatting and vet
+check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## test: everything, against a real embedded ClickHouse
+test: setup check
+	$(GO) test -count=1 -timeout 20m ./...
+
+## fuzz: a short run of every fuzz target (FUZZTIME each)
+FUZZTIME ?= 20s
+fuzz: setup
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: store throughput into the embedded store
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/
+
+## demo: prepare an embedded store in .demo/ and show its tables
+demo: setup build
+	bin/mailtrace migrate --store $(DEMO_STORE)
+	@echo
+	bin/mailtrace sql --store $(DEMO_STORE) \
+	  "SELECT name, engine, total_rows FROM system.tables WHERE database = currentDatabase() ORDER BY name"
+	@echo
+	@echo "Store ready in $(DEMO_DIR)/store. Ask it anything read-only, e.g.:"
+	@echo "  bin/mailtrace sql --store $(DEMO_STORE) \"SELECT status, count() FROM delivery_events GROUP BY status\""
+
+clean:
+	rm -rf bin .demo
