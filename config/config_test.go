@@ -40,10 +40,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL"} {
-				t.Setenv(k, "")
-				os.Unsetenv(k)
-			}
+			clearEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -61,9 +58,16 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// clearEnv unsets mailtrace's variables for the test (make test sets some).
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
 func TestDefaultPathMayBeAbsent(t *testing.T) {
-	t.Setenv("MAILTRACE_CONFIG", "")
-	os.Unsetenv("MAILTRACE_CONFIG")
+	clearEnv(t)
 	if _, err := os.Stat(DefaultPath); err == nil {
 		t.Skip(DefaultPath + " exists on this machine")
 	}
