@@ -280,6 +280,9 @@ func decodeBlock(b *Block) ([][]any, error) {
 		return nil, fmt.Errorf("table %s: block holds %d columns and %d rows, want %d and %d",
 			b.Table.Name, ncols, nrows, len(b.Table.Columns), b.Rows)
 	}
+	if ncols > 0 && nrows > uint64(len(d.b)) { // every value takes a byte at least
+		return nil, fmt.Errorf("table %s: block claims %d rows in %d bytes", b.Table.Name, nrows, len(d.b))
+	}
 	rows := make([][]any, nrows)
 	for i := range rows {
 		rows[i] = make([]any, ncols)

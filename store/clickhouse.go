@@ -209,7 +209,7 @@ func (s *clickhouseStore) Insert(ctx context.Context, b *Block) error {
 	}
 	rows, err := decodeBlock(b)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errRejected, err)
 	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"insert_deduplication_token":                         b.Token,

@@ -280,3 +280,19 @@ func FuzzReadOnlyQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeBlock feeds arbitrary bytes to the Native block reader, which
+// reads dead-lettered files and blocks bound for a server.
+func FuzzDecodeBlock(f *testing.F) {
+	table := &Table{Name: "t", Columns: []Column{{"s", "String"}, {"a", "Array(String)"}, {"n", "UInt64"}}}
+	e := NewEncoder(table)
+	e.String("x")
+	e.StringArray([]string{"y", "z"})
+	e.UInt64(7)
+	b, _ := e.Block()
+	f.Add(b.Data, 1)
+	f.Add([]byte{3, 1, 1, 's', 6, 'S', 't', 'r', 'i', 'n', 'g', 0xff, 0xff, 0xff, 0xff, 0x0f}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, rows int) {
+		decodeBlock(&Block{Table: table, Rows: rows, Data: data}) // must not panic
+	})
+}

@@ -23,7 +23,13 @@ type WriterOptions struct {
 	// insert (defaults 100 ms and 30 s). A batch is retried until it is
 	// stored or the writer is closed: nothing accepted is dropped.
 	RetryMin, RetryMax time.Duration
-	Logger             *slog.Logger
+	// DeadLetterDir, when set, receives blocks whose content the store
+	// rejects (see deadletter.go) after DeadLetterAfter attempts (default
+	// 3), so that one bad block does not stall the rows behind it. Without
+	// it such a block is retried like any other.
+	DeadLetterDir   string
+	DeadLetterAfter int
+	Logger          *slog.Logger
 }
 
 func (o *WriterOptions) defaults() {
@@ -44,6 +50,9 @@ func (o *WriterOptions) defaults() {
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 30 * time.Second
+	}
+	if o.DeadLetterAfter <= 0 {
+		o.DeadLetterAfter = 3
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -75,7 +84,9 @@ type Writer struct {
 	sealed  atomic.Uint64 // rows sealed into blocks
 	acked   atomic.Uint64 // rows the store has acknowledged
 	retries atomic.Uint64
-	lastErr atomic.Pointer[error]
+	// deadLettered rows are counted in acked too: they are safe on disk.
+	deadLettered atomic.Uint64
+	lastErr      atomic.Pointer[error]
 }
 
 // NewWriter starts a writer for table.
@@ -225,6 +236,17 @@ func (w *Writer) insert(b *Block) {
 	delay := w.opts.RetryMin
 	for attempt := 1; ; attempt++ {
 		err := w.st.Insert(context.Background(), b)
+		if err != nil && w.opts.DeadLetterDir != "" && attempt >= w.opts.DeadLetterAfter && rejected(err) {
+			path, dlErr := deadLetter(w.opts.DeadLetterDir, b, err)
+			if dlErr == nil {
+				w.deadLettered.Add(uint64(b.Rows))
+				w.opts.Logger.Error("store rejects a batch's content; set aside for inspection",
+					"table", w.table.Name, "rows", b.Rows, "file", path, "err", err)
+				err = nil
+			} else {
+				w.opts.Logger.Error("cannot set aside a rejected batch; retrying it", "dir", w.opts.DeadLetterDir, "err", dlErr)
+			}
+		}
 		if err == nil {
 			w.acked.Add(uint64(b.Rows))
 			w.lastErr.Store(nil)
@@ -316,11 +338,14 @@ var errBusy = errors.New("store writer busy")
 // Stats are a writer's counters, in rows.
 type Stats struct {
 	Written, Acked, Retries uint64
+	// DeadLettered rows were set aside in DeadLetterDir (and are part of
+	// Acked: they are safe on disk, not in the store).
+	DeadLettered uint64
 }
 
 // Stats reports rows accepted and acknowledged, and failed inserts retried.
 // A caller that checkpoints its input (the collector) may record Written
 // with its position and commit the position once Acked has reached it.
 func (w *Writer) Stats() Stats {
-	return Stats{Written: w.written.Load(), Acked: w.acked.Load(), Retries: w.retries.Load()}
+	return Stats{Written: w.written.Load(), Acked: w.acked.Load(), Retries: w.retries.Load(), DeadLettered: w.deadLettered.Load()}
 }

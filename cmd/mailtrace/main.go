@@ -43,12 +43,15 @@ var commands = map[string]command{
 // errUsage marks errors in how the command was called (exit status 2).
 var errUsage = errors.New("usage")
 
+// errHelp ends a command whose help was asked for.
+var errHelp = errors.New("help shown")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errHelp):
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "mailtrace:", err)
 		os.Exit(2)
@@ -103,9 +106,8 @@ func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "mailtrace %s\n", version)
 	return nil

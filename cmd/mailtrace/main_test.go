@@ -75,6 +75,8 @@ func TestCommandsWithoutStore(t *testing.T) {
 		{args: []string{"version"}, stdout: "mailtrace dev"},
 		{args: []string{"--version"}, stdout: "mailtrace dev"},
 		{args: []string{"help"}, stdout: "migrate"},
+		{args: []string{"migrate", "-h"}, stderr: "--apply-retention"},
+		{args: []string{"sql", "--help"}, stderr: "--format"},
 		{args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
 		{args: []string{"trace", "abc"}, code: 1, stderr: "not available in this version yet"},
 		{args: []string{"run"}, code: 1, stderr: "not available in this version yet"},

@@ -23,7 +23,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "Usage: mailtrace migrate [--print] [--cluster NAME] [--retention-days N] [--apply-retention] [--status]")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil || fs.Parsed() && hasHelp(args) {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -77,15 +77,6 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "applied %04d %s (%d statements)\n", m.Version, m.Name, len(m.Statements))
 	}
 	return nil
-}
-
-func hasHelp(args []string) bool {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			return true
-		}
-	}
-	return false
 }
 
 // databaseOf is the database a clickhouse:// DSN names (mailtrace if none).

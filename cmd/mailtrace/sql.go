@@ -21,7 +21,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "Usage: mailtrace sql [--format tsv|csv|json] \"SELECT ...\"   (or - to read the query from standard input)")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil || hasHelp(args) {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -51,11 +51,13 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return st, nil
 }
 
+// parseFlags parses a command's flags; after -h it returns errHelp, which
+// ends the command successfully.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return nil
+			return errHelp
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
