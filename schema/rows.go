@@ -202,4 +202,92 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 }
 
 // Tables lists the tables rows are written to.
-var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces}
+var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints}
+
+// MessageRecord is the collector's view of one message, from the log.
+type MessageRecord struct {
+	FirstSeen, LastSeen time.Time
+	Host                string
+	QueueID             string
+	TraceID             [16]byte // from the X-Mailtrace-ID header Postfix logged, if any
+	MessageID           string
+	Sender              string
+	Size                uint64
+	Nrcpt               uint32
+	Origin              string // smtpd, pickup, notification, ...
+	ClientHost          string
+	ClientIP            string
+	SASLUser            string
+	Pool                string
+	Recipients          []string
+	Statuses            []string // each recipient's last status, in Recipients' order
+	ParentQueueID       string   // for a notification: the message it reports on
+	Notification        string   // non-delivery, delay, delivery status
+	Children            []string // notifications sent about this message
+	State               string   // queued, removed, expired, rejected
+}
+
+// Messages is the messages table.
+var Messages = &store.Table{Name: "messages", Columns: []store.Column{
+	{Name: "first_seen", Type: dt6}, {Name: "last_seen", Type: dt6}, {Name: "host", Type: "LowCardinality(String)"},
+	{Name: "queue_id", Type: "String"}, {Name: "trace_id", Type: "UUID"}, {Name: "message_id", Type: "String"},
+	{Name: "sender", Type: "String"}, {Name: "size", Type: "UInt64"}, {Name: "nrcpt", Type: "UInt32"},
+	{Name: "origin", Type: "LowCardinality(String)"}, {Name: "client_host", Type: "String"}, {Name: "client_ip", Type: "String"},
+	{Name: "sasl_user", Type: "LowCardinality(String)"}, {Name: "pool", Type: "LowCardinality(String)"},
+	{Name: "recipients", Type: "Array(String)"}, {Name: "statuses", Type: "Array(LowCardinality(String))"},
+	{Name: "parent_queue_id", Type: "String"}, {Name: "notification", Type: "LowCardinality(String)"},
+	{Name: "children", Type: "Array(String)"}, {Name: "state", Type: "LowCardinality(String)"},
+}}
+
+// AppendRow implements store.Row.
+func (r *MessageRecord) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.FirstSeen, 6)
+	e.DateTime64(r.LastSeen, 6)
+	e.String(r.Host)
+	e.String(r.QueueID)
+	e.UUID(r.TraceID)
+	e.String(r.MessageID)
+	e.String(r.Sender)
+	e.UInt64(r.Size)
+	e.UInt32(r.Nrcpt)
+	e.String(r.Origin)
+	e.String(r.ClientHost)
+	e.String(r.ClientIP)
+	e.String(r.SASLUser)
+	e.String(r.Pool)
+	e.StringArray(r.Recipients)
+	e.StringArray(r.Statuses)
+	e.String(r.ParentQueueID)
+	e.String(r.Notification)
+	e.StringArray(r.Children)
+	e.String(r.State)
+}
+
+// Checkpoint is how far one log source has been read into the store.
+type Checkpoint struct {
+	Source      string // the log's path, or import:FINGERPRINT
+	Updated     time.Time
+	Fingerprint string // hash of the file's first bytes: which file this is
+	FileID      string // device and inode, to notice rotation
+	Offset      uint64 // bytes read and stored
+	Lines       uint64
+	State       string // the collector's open messages, JSON
+}
+
+// Checkpoints is the collector_checkpoints table.
+var Checkpoints = &store.Table{Name: "collector_checkpoints", Columns: []store.Column{
+	{Name: "source", Type: "String"}, {Name: "updated", Type: dt6}, {Name: "fingerprint", Type: "String"},
+	{Name: "file_id", Type: "String"}, {Name: "offset", Type: "UInt64"}, {Name: "lines", Type: "UInt64"},
+	{Name: "state", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *Checkpoint) AppendRow(e *store.Encoder) {
+	e.String(r.Source)
+	e.DateTime64(r.Updated, 6)
+	e.String(r.Fingerprint)
+	e.String(r.FileID)
+	e.UInt64(r.Offset)
+	e.UInt64(r.Lines)
+	e.String(r.State)
+}

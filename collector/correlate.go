@@ -1,0 +1,431 @@
+package collector
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mailtrace/mailtrace/postfixlog"
+	"github.com/mailtrace/mailtrace/schema"
+)
+
+// Sink receives what the correlator makes of the log.
+type Sink interface {
+	Delivery(e *schema.DeliveryEvent) error
+	Message(m *schema.MessageRecord) error
+}
+
+// Pool maps a Postfix syslog name to the dedicated-IP pool it sends for.
+type Pool struct {
+	Name       string `yaml:"name" json:"name"`
+	SyslogName string `yaml:"syslog_name" json:"syslog_name"` // e.g. postfix-legal
+	SourceIP   string `yaml:"source_ip" json:"source_ip"`     // its smtp_bind_address
+}
+
+// Correlator groups log records into messages. A message is known by its
+// host and queue ID from its first line until Postfix removes it; short
+// queue IDs are reused later, so a line that starts a message after the
+// old one was removed starts a new one. Lines of several processes can
+// arrive slightly out of order: a removed message is kept for Grace (in
+// log time) before its record is written.
+type Correlator struct {
+	Grace time.Duration
+	Pools []Pool
+
+	sink     Sink
+	messages map[msgKey]*message
+	tls      map[procKey]string // last TLS line per delivery process, for its next attempt
+	clock    time.Time          // latest log time seen
+	removed  []removal          // removed messages, oldest first, to write after Grace
+}
+
+type removal struct {
+	key msgKey
+	at  time.Time
+}
+
+type msgKey struct{ host, qid string }
+
+type procKey struct {
+	host string
+	pid  uint32
+}
+
+// message is one message instance being followed.
+type message struct {
+	Host, QueueID string
+	FirstSeen     time.Time
+	LastSeen      time.Time
+	TraceID       [16]byte
+	MessageID     string
+	Sender        string
+	Size          uint64
+	Nrcpt         uint32
+	Origin        string
+	ClientHost    string
+	ClientIP      string
+	SASLUser      string
+	Pool          string
+	Recipients    []string
+	Statuses      []string
+	LastDSN       []string
+	LastResponse  []string
+	Parent        string
+	Notification  string
+	Children      []string
+	State         string // queued, removed, expired
+	RemovedAt     time.Time
+	Announced     bool // its provisional record was written
+}
+
+// NewCorrelator writes to sink.
+func NewCorrelator(sink Sink, pools []Pool, grace time.Duration) *Correlator {
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	return &Correlator{Grace: grace, Pools: pools, sink: sink, messages: map[msgKey]*message{}, tls: map[procKey]string{}}
+}
+
+// Open is how many messages are being followed.
+func (c *Correlator) Open() int { return len(c.messages) }
+
+// EventID derives a delivery event's ID from its host and log line, so that
+// reading the same line again makes the same event.
+func EventID(host string, line []byte, extra string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(host))
+	h.Write([]byte{0})
+	h.Write(line)
+	h.Write([]byte{0})
+	h.Write([]byte(extra))
+	return h.Sum64()
+}
+
+// starts tells whether a record begins a message's life in the queue.
+func starts(r *postfixlog.Record) bool {
+	switch r.Kind {
+	case postfixlog.SmtpdClient, postfixlog.Pickup:
+		return true
+	}
+	return false
+}
+
+// get finds or opens the message a queued record is about.
+func (c *Correlator) get(r *postfixlog.Record) *message {
+	k := msgKey{string(r.Host), string(r.QueueID)}
+	m := c.messages[k]
+	if m != nil && m.State != "queued" && starts(r) {
+		// The queue ID was reused: the old message is done.
+		c.finish(k, m)
+		m = nil
+	}
+	if m == nil {
+		m = &message{Host: k.host, QueueID: k.qid, FirstSeen: r.Time, State: "queued"}
+		c.messages[k] = m
+	}
+	if r.Time.After(m.LastSeen) {
+		m.LastSeen = r.Time
+	}
+	return m
+}
+
+// Add takes one parsed line. line is the raw line, which event IDs derive
+// from.
+func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
+	if r.Time.After(c.clock) {
+		c.clock = r.Time
+	}
+	switch r.Kind {
+	case postfixlog.TLS:
+		if len(r.RelayHost) > 0 { // outbound: belongs to this process's next attempt
+			c.tls[procKey{string(r.Host), r.PID}] = string(r.Response)
+		}
+		return nil
+	case postfixlog.Reject:
+		return c.reject(r, line)
+	}
+	if len(r.QueueID) == 0 {
+		return nil
+	}
+	switch r.Kind {
+	case postfixlog.SmtpdClient:
+		m := c.get(r)
+		m.Origin, m.ClientHost, m.ClientIP, m.SASLUser = "smtpd", string(r.ClientHost), string(r.ClientIP), string(r.SASLUser)
+	case postfixlog.Pickup:
+		m := c.get(r)
+		m.Origin = "pickup"
+		if m.Sender == "" {
+			m.Sender = string(r.From)
+		}
+	case postfixlog.MessageID:
+		c.get(r).MessageID = string(r.MessageID)
+	case postfixlog.HeaderCheck:
+		m := c.get(r)
+		switch strings.ToLower(string(r.HeaderName)) {
+		case "x-mailtrace-id":
+			if id, ok := parseUUID(string(r.HeaderValue)); ok {
+				m.TraceID = id
+			}
+		case "x-mailtrace-pool":
+			m.Pool = string(r.HeaderValue)
+		}
+	case postfixlog.QueueActive:
+		m := c.get(r)
+		m.Sender, m.Size, m.Nrcpt = string(r.From), r.Size, r.Nrcpt
+		if m.Origin == "" && m.Parent == "" && len(r.From) == 0 {
+			m.Origin = "notification"
+		}
+		if !m.Announced {
+			m.Announced = true
+			return c.sink.Message(m.record())
+		}
+	case postfixlog.Delivery:
+		return c.delivery(r, line)
+	case postfixlog.Notification:
+		parent := c.get(r)
+		child := string(r.Child)
+		parent.Children = append(parent.Children, child)
+		ck := msgKey{parent.Host, child}
+		cm := c.messages[ck]
+		if cm != nil && cm.State != "queued" {
+			if err := c.finish(ck, cm); err != nil {
+				return err
+			}
+			cm = nil
+		}
+		if cm == nil {
+			cm = &message{Host: parent.Host, QueueID: child, FirstSeen: r.Time, LastSeen: r.Time, State: "queued"}
+			c.messages[ck] = cm
+		}
+		cm.Parent, cm.Notification, cm.Origin = parent.QueueID, string(r.NotificationKind), "notification"
+	case postfixlog.Expired:
+		return c.expire(r, line)
+	case postfixlog.Removed:
+		m := c.get(r)
+		if m.State == "queued" {
+			m.State = "removed"
+		}
+		m.RemovedAt = r.Time
+		c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
+	}
+	return c.sweep()
+}
+
+// recipient returns the index of addr in m's recipients, adding it.
+func (m *message) recipient(addr string) int {
+	for i, a := range m.Recipients {
+		if a == addr {
+			return i
+		}
+	}
+	m.Recipients = append(m.Recipients, addr)
+	m.Statuses = append(m.Statuses, "")
+	m.LastDSN = append(m.LastDSN, "")
+	m.LastResponse = append(m.LastResponse, "")
+	return len(m.Recipients) - 1
+}
+
+func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
+	m := c.get(r)
+	i := m.recipient(string(r.To))
+	status := string(r.Status)
+	m.Statuses[i], m.LastDSN[i], m.LastResponse[i] = status, string(r.DSN), string(r.Response)
+	pk := procKey{m.Host, r.PID}
+	tls := c.tls[pk]
+	delete(c.tls, pk)
+	pool, sourceIP := c.pool(r, m)
+	e := &schema.DeliveryEvent{
+		Time: r.Time, EventID: EventID(m.Host, line, ""), Host: m.Host, QueueID: m.QueueID, TraceID: m.TraceID,
+		MessageID: m.MessageID, Sender: m.Sender, Recipient: string(r.To), OrigRecipient: string(r.OrigTo),
+		Status: status, DSN: string(r.DSN), Service: string(r.Program), RelayHost: string(r.RelayHost),
+		RelayIP: string(r.RelayIP), RelayPort: r.RelayPort, Response: string(r.Response), Delay: r.Delay,
+		DelayBeforeQueue: r.Delays[0], DelayInQueue: r.Delays[1], DelayConnect: r.Delays[2], DelayTransmit: r.Delays[3],
+		ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP,
+	}
+	if err := c.sink.Delivery(e); err != nil {
+		return err
+	}
+	return c.sweep()
+}
+
+// pool names the pool and source IP of an attempt: from the syslog name's
+// configured pool, else from the pool the milter chose, else from a syslog
+// name of the form postfix-POOL.
+func (c *Correlator) pool(r *postfixlog.Record, m *message) (string, string) {
+	inst := string(r.Instance)
+	for _, p := range c.Pools {
+		if p.SyslogName == inst {
+			return p.Name, p.SourceIP
+		}
+	}
+	name := m.Pool
+	if name == "" {
+		name, _ = strings.CutPrefix(inst, "postfix-")
+		if name == inst {
+			name = ""
+		}
+	}
+	for _, p := range c.Pools {
+		if p.Name == name {
+			return p.Name, p.SourceIP
+		}
+	}
+	return name, ""
+}
+
+// expire marks the recipients still deferred as expired: qmgr says so once
+// for the message, and their own last lines still say deferred.
+func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
+	m := c.get(r)
+	m.State = "expired"
+	m.RemovedAt = r.Time
+	c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
+	for i, st := range m.Statuses {
+		if st != "deferred" && st != "" {
+			continue
+		}
+		m.Statuses[i] = "expired"
+		pool, sourceIP := c.pool(r, m)
+		e := &schema.DeliveryEvent{
+			Time: r.Time, EventID: EventID(m.Host, line, m.Recipients[i]), Host: m.Host, QueueID: m.QueueID,
+			TraceID: m.TraceID, MessageID: m.MessageID, Sender: m.Sender, Recipient: m.Recipients[i],
+			Status: "expired", DSN: m.LastDSN[i], Service: string(r.Program), Response: m.LastResponse[i],
+			Pool: pool, SourceIP: sourceIP,
+		}
+		if err := c.sink.Delivery(e); err != nil {
+			return err
+		}
+	}
+	return c.sweep()
+}
+
+// reject records mail refused at the door (NOQUEUE) or one recipient of a
+// queued message refused, as an attempt with status rejected.
+func (c *Correlator) reject(r *postfixlog.Record, line []byte) error {
+	host := string(r.Host)
+	e := &schema.DeliveryEvent{
+		Time: r.Time, EventID: EventID(host, line, ""), Host: host, QueueID: string(r.QueueID),
+		Sender: string(r.From), Recipient: string(r.To), Status: "rejected", DSN: string(r.DSN),
+		Service: string(r.Program), RelayHost: string(r.ClientHost), RelayIP: string(r.ClientIP),
+		Response: string(r.Response),
+	}
+	if len(r.QueueID) > 0 {
+		m := c.get(r)
+		e.TraceID, e.MessageID = m.TraceID, m.MessageID
+		if len(r.To) > 0 {
+			i := m.recipient(string(r.To))
+			m.Statuses[i], m.LastDSN[i], m.LastResponse[i] = "rejected", e.DSN, e.Response
+		}
+	}
+	return c.sink.Delivery(e)
+}
+
+// sweep writes the messages removed more than Grace ago (in log time).
+func (c *Correlator) sweep() error {
+	n := 0
+	for ; n < len(c.removed) && c.clock.Sub(c.removed[n].at) > c.Grace; n++ {
+		rm := c.removed[n]
+		m := c.messages[rm.key]
+		// Skip entries whose message was already written, or reused since.
+		if m == nil || m.State == "queued" || !m.RemovedAt.Equal(rm.at) {
+			continue
+		}
+		if err := c.finish(rm.key, m); err != nil {
+			c.removed = c.removed[n:]
+			return err
+		}
+	}
+	c.removed = c.removed[n:]
+	return nil
+}
+
+// finish writes a message's final record and forgets it.
+func (c *Correlator) finish(k msgKey, m *message) error {
+	delete(c.messages, k)
+	return c.sink.Message(m.record())
+}
+
+// Drain writes every removed message now, without waiting for the grace
+// window: at the end of an import.
+func (c *Correlator) Drain() error {
+	keys := make([]msgKey, 0, len(c.messages))
+	for k, m := range c.messages {
+		if m.State != "queued" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].qid < keys[j].qid })
+	for _, k := range keys {
+		if err := c.finish(k, c.messages[k]); err != nil {
+			return err
+		}
+	}
+	c.removed = nil
+	return nil
+}
+
+// Snapshot is the state a checkpoint keeps: the messages still followed,
+// which a restarted collector continues from.
+func (c *Correlator) Snapshot() ([]byte, error) {
+	open := make([]*message, 0, len(c.messages))
+	for _, m := range c.messages {
+		open = append(open, m)
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].QueueID < open[j].QueueID })
+	return json.Marshal(snapshot{Clock: c.clock, Messages: open})
+}
+
+type snapshot struct {
+	Clock    time.Time
+	Messages []*message
+}
+
+// Restore continues from a Snapshot.
+func (c *Correlator) Restore(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	var s snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("collector state: %w", err)
+	}
+	c.clock = s.Clock
+	for _, m := range s.Messages {
+		k := msgKey{m.Host, m.QueueID}
+		c.messages[k] = m
+		if m.State != "queued" {
+			c.removed = append(c.removed, removal{key: k, at: m.RemovedAt})
+		}
+	}
+	sort.Slice(c.removed, func(i, j int) bool { return c.removed[i].at.Before(c.removed[j].at) })
+	return nil
+}
+
+func (m *message) record() *schema.MessageRecord {
+	return &schema.MessageRecord{
+		FirstSeen: m.FirstSeen, LastSeen: m.LastSeen, Host: m.Host, QueueID: m.QueueID, TraceID: m.TraceID,
+		MessageID: m.MessageID, Sender: m.Sender, Size: m.Size, Nrcpt: m.Nrcpt, Origin: m.Origin,
+		ClientHost: m.ClientHost, ClientIP: m.ClientIP, SASLUser: m.SASLUser, Pool: m.Pool,
+		Recipients: append([]string(nil), m.Recipients...), Statuses: append([]string(nil), m.Statuses...),
+		ParentQueueID: m.Parent, Notification: m.Notification, Children: append([]string(nil), m.Children...),
+		State: m.State,
+	}
+}
+
+// parseUUID reads a UUID in its 8-4-4-4-12 form.
+func parseUUID(s string) ([16]byte, bool) {
+	var u [16]byte
+	s = strings.TrimSpace(s)
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
+		return u, false
+	}
+	return u, true
+}
