@@ -384,6 +384,12 @@ type snapshot struct {
 	Messages []*message
 }
 
+// Reset forgets everything and continues from a Snapshot.
+func (c *Correlator) Reset(state string) error {
+	c.messages, c.tls, c.removed, c.clock = map[msgKey]*message{}, map[procKey]string{}, nil, time.Time{}
+	return c.Restore([]byte(state))
+}
+
 // Restore continues from a Snapshot.
 func (c *Correlator) Restore(data []byte) error {
 	if len(data) == 0 {

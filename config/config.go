@@ -10,6 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"time"
+
+	"github.com/mailtrace/mailtrace/collector"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,11 +36,40 @@ type Config struct {
 	RetentionDays int `yaml:"retention_days"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Collector reads the Postfix log.
+	Collector Collector `yaml:"collector"`
+}
+
+// Collector configures how the Postfix log is read.
+type Collector struct {
+	// Logs are the files Postfix writes (maillog_file or syslog's file).
+	Logs []string `yaml:"logs"`
+	// Timezone of timestamps without one (BSD syslog, maillog_file):
+	// Local (default), UTC, or a zone name such as Europe/Berlin.
+	Timezone string `yaml:"timezone"`
+	// Grace is how long a message that left the queue is kept for lines
+	// that arrive late, before its record is written (default 30s).
+	Grace time.Duration `yaml:"grace"`
+	// Pools maps syslog names to dedicated-IP pools and their source IPs.
+	Pools []collector.Pool `yaml:"pools"`
+}
+
+// Location is the collector's time zone.
+func (c Collector) Location() (*time.Location, error) {
+	if c.Timezone == "" || c.Timezone == "Local" {
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("config: collector.timezone %q: %w", c.Timezone, err)
+	}
+	return loc, nil
 }
 
 // Default is the configuration without a file.
 func Default() Config {
-	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info"}
+	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info",
+		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second}}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -98,6 +130,14 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionDays < 1 {
 		return fmt.Errorf("config: retention_days is %d; give a positive number of days (1826 = 5 years)", c.RetentionDays)
+	}
+	if _, err := c.Collector.Location(); err != nil {
+		return err
+	}
+	for _, p := range c.Collector.Pools {
+		if p.Name == "" || p.SyslogName == "" {
+			return fmt.Errorf("config: collector.pools: each pool needs a name and a syslog_name (e.g. name: legal, syslog_name: postfix-legal)")
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -3,8 +3,10 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -21,16 +23,24 @@ func TestLoad(t *testing.T) {
 		path    string
 		env     map[string]string
 		want    Config
+		check   func(Config) bool
 		wantErr string
 	}{
 		{name: "file named by MAILTRACE_CONFIG is absent", path: "", env: map[string]string{"MAILTRACE_CONFIG": filepath.Join(dir, "absent-default.yaml")},
 			wantErr: "no such file"},
 		{name: "empty file", path: write("empty.yaml", ""), want: Default()},
 		{name: "file", path: write("f.yaml", "store: clickhouse://u:p@db:9000/mail\nretention_days: 30\nlog_level: debug\n"),
-			want: Config{Store: "clickhouse://u:p@db:9000/mail", RetentionDays: 30, LogLevel: "debug"}},
+			want: withStore(Default(), "clickhouse://u:p@db:9000/mail", 30, "debug", "")},
 		{name: "env over file", path: write("g.yaml", "store: chdb:///a\n"),
 			env:  map[string]string{"MAILTRACE_STORE": "chdb:///b", "MAILTRACE_RETENTION_DAYS": "90", "MAILTRACE_CHDB_LIBRARY": "/x/libchdb.so"},
-			want: Config{Store: "chdb:///b", RetentionDays: 90, LogLevel: "info", ChdbLibrary: "/x/libchdb.so"}},
+			want: withStore(Default(), "chdb:///b", 90, "info", "/x/libchdb.so")},
+		{name: "collector", path: write("m.yaml", "collector:\n  logs: [/var/log/maillog]\n  timezone: UTC\n  grace: 1m\n  pools:\n    - {name: legal, syslog_name: postfix-legal, source_ip: 203.0.113.10}\n"),
+			check: func(c Config) bool {
+				return c.Collector.Logs[0] == "/var/log/maillog" && c.Collector.Grace == time.Minute &&
+					len(c.Collector.Pools) == 1 && c.Collector.Pools[0].SourceIP == "203.0.113.10"
+			}},
+		{name: "bad timezone", path: write("n.yaml", "collector: {timezone: Mars/Olympus}\n"), wantErr: "collector.timezone"},
+		{name: "pool without syslog name", path: write("o.yaml", "collector: {pools: [{name: legal}]}\n"), wantErr: "syslog_name"},
 		{name: "unknown key", path: write("h.yaml", "stroe: x\n"), wantErr: "field stroe not found"},
 		{name: "bad yaml", path: write("i.yaml", "store: [\n"), wantErr: "config"},
 		{name: "bad retention", path: write("j.yaml", "retention_days: 0\n"), wantErr: "positive number of days"},
@@ -51,11 +61,25 @@ func TestLoad(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
-				t.Fatalf("Load = %+v, %v; want %+v", got, err, tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.check != nil {
+				if !tt.check(got) {
+					t.Fatalf("Load = %+v", got)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Load = %+v; want %+v", got, tt.want)
 			}
 		})
 	}
+}
+
+func withStore(c Config, store string, days int, level, lib string) Config {
+	c.Store, c.RetentionDays, c.LogLevel, c.ChdbLibrary = store, days, level, lib
+	return c
 }
 
 // clearEnv unsets mailtrace's variables for the test (make test sets some).
@@ -72,7 +96,7 @@ func TestDefaultPathMayBeAbsent(t *testing.T) {
 		t.Skip(DefaultPath + " exists on this machine")
 	}
 	got, err := Load("")
-	if err != nil || got != Default() {
+	if err != nil || !reflect.DeepEqual(got, Default()) {
 		t.Fatalf("Load without any file = %+v, %v; want the defaults", got, err)
 	}
 }

@@ -271,14 +271,15 @@ type Checkpoint struct {
 	FileID      string // device and inode, to notice rotation
 	Offset      uint64 // bytes read and stored
 	Lines       uint64
-	State       string // the collector's open messages, JSON
+	PendingEnd  uint64 // end of the lines being inserted, if beyond Offset
+	State       string // the collector's open messages at Offset, JSON
 }
 
 // Checkpoints is the collector_checkpoints table.
 var Checkpoints = &store.Table{Name: "collector_checkpoints", Columns: []store.Column{
 	{Name: "source", Type: "String"}, {Name: "updated", Type: dt6}, {Name: "fingerprint", Type: "String"},
 	{Name: "file_id", Type: "String"}, {Name: "offset", Type: "UInt64"}, {Name: "lines", Type: "UInt64"},
-	{Name: "state", Type: "String"},
+	{Name: "pending_end", Type: "UInt64"}, {Name: "state", Type: "String"},
 }}
 
 // AppendRow implements store.Row.
@@ -289,5 +290,6 @@ func (r *Checkpoint) AppendRow(e *store.Encoder) {
 	e.String(r.FileID)
 	e.UInt64(r.Offset)
 	e.UInt64(r.Lines)
+	e.UInt64(r.PendingEnd)
 	e.String(r.State)
 }

@@ -33,7 +33,7 @@ var commands = map[string]command{
 	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", notYet},
 	"collect":  {"run the log collector alone", notYet},
 	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", notYet},
-	"import":   {"backfill the store from old Postfix logs (plain or .gz)", notYet},
+	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
 	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient", notYet},
 	"classify": {"show how a receiver's reply is classified", notYet},
 	"dsn":      {"parse or ingest bounce reports (DSN, ARF)", notYet},
@@ -101,7 +101,7 @@ func usage(w io.Writer) {
 
 func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name, _ := ctx.Value(commandName{}).(string)
-	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql", name)
+	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import", name)
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -52,8 +52,12 @@ ARRAY JOIN arrayConcat(
     arrayMap(r -> (lower(r), 'recipient'), recipients)) AS ident
 WHERE ident.1 != '';
 
--- Where each log source has been read up to, committed only once the store
--- holds every event before that point, with the collector's open messages.
+-- Where each log source has been read up to (offset), committed only once
+-- the store holds every event before that point, with the collector's open
+-- messages at that point (state). Before inserting the lines up to
+-- pending_end, the collector records that end: after a crash it reads
+-- those lines again into exactly the same blocks, which the store's
+-- deduplication then ignores.
 CREATE TABLE IF NOT EXISTS {{table "collector_checkpoints"}} {{onCluster}}
 (
     source      String,
@@ -62,6 +66,7 @@ CREATE TABLE IF NOT EXISTS {{table "collector_checkpoints"}} {{onCluster}}
     file_id     String,
     offset      UInt64,
     lines       UInt64,
+    pending_end UInt64,
     state       String CODEC(ZSTD(3))
 )
 ENGINE = {{engine "ReplacingMergeTree" "collector_checkpoints" "updated"}}

@@ -1,0 +1,247 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mailtrace/mailtrace/postfixlog"
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// Stats count what a pipeline read and wrote.
+type Stats struct {
+	Lines      uint64            // lines read
+	Kinds      [32]uint64        // lines by postfixlog.Kind
+	Events     uint64            // delivery events written
+	Messages   uint64            // message records written
+	Commits    uint64            // checkpoints committed
+	LastLineAt time.Time         // log time of the latest line
+	Programs   map[string]uint64 // Postfix lines by syslog name
+}
+
+// Pipeline carries one log source into the store: each line is parsed and
+// correlated, and every ChunkLines lines (and at the end) the chunk is
+// committed:
+//
+//  1. a checkpoint row records the chunk's end as pending;
+//  2. the chunk's events and messages are inserted, one block per table;
+//  3. a checkpoint row records the new offset and the open messages.
+//
+// After a crash between 1 and 3, the lines up to the pending end are read
+// again from the previous offset and state, which makes exactly the same
+// blocks, and the store's insert deduplication keeps them once.
+type Pipeline struct {
+	st          store.Store
+	corr        *Correlator
+	parser      postfixlog.Parser
+	events      *store.Writer
+	messages    *store.Writer
+	log         *slog.Logger
+	ChunkLines  int
+	cp          schema.Checkpoint // last committed
+	offset      uint64            // bytes consumed
+	lines       uint64
+	inChunk     int
+	replayEnd   uint64
+	dirty       bool
+	lastUpdated time.Time
+	Stats       Stats
+}
+
+// PipelineOptions configure a pipeline.
+type PipelineOptions struct {
+	Pools      []Pool
+	Grace      time.Duration
+	Location   *time.Location
+	ChunkLines int // default 100,000
+	Logger     *slog.Logger
+}
+
+// NewPipeline makes a pipeline writing to st.
+func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
+	if opts.ChunkLines <= 0 {
+		opts.ChunkLines = 100_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	// Blocks are cut only at chunk boundaries (Flush), so that a replayed
+	// chunk makes the same blocks.
+	wo := store.WriterOptions{MaxRows: 1 << 40, MaxBytes: 1 << 40, MaxDelay: 365 * 24 * time.Hour, Logger: opts.Logger}
+	p := &Pipeline{st: st, log: opts.Logger, ChunkLines: opts.ChunkLines,
+		events: store.NewWriter(st, schema.DeliveryEvents, wo), messages: store.NewWriter(st, schema.Messages, wo)}
+	p.parser.Location = opts.Location
+	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
+	p.Stats.Programs = map[string]uint64{}
+	return p
+}
+
+type sinkFunc struct{ p *Pipeline }
+
+func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
+	s.p.Stats.Events++
+	s.p.dirty = true
+	return s.p.events.Write(context.Background(), e)
+}
+
+func (s sinkFunc) Message(m *schema.MessageRecord) error {
+	s.p.Stats.Messages++
+	s.p.dirty = true
+	return s.p.messages.Write(context.Background(), m)
+}
+
+// Begin starts a source: it loads the source's checkpoint, restores the
+// open messages it saved, and returns the offset to continue from.
+func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string, reference time.Time) (uint64, error) {
+	p.parser.Reference = reference
+	cp, found, err := LoadCheckpoint(ctx, p.st, source, fingerprint)
+	if err != nil {
+		return 0, err
+	}
+	if !found {
+		cp = schema.Checkpoint{Source: source, Fingerprint: fingerprint, FileID: fileID, State: p.cp.State}
+		if snap, err := p.corr.Snapshot(); err == nil {
+			cp.State = string(snap)
+		}
+	} else if err := p.corr.Reset(cp.State); err != nil {
+		return 0, err
+	}
+	cp.FileID = fileID
+	p.cp, p.offset, p.lines, p.inChunk = cp, cp.Offset, cp.Lines, 0
+	p.replayEnd = 0
+	if cp.PendingEnd > cp.Offset {
+		p.replayEnd = cp.PendingEnd
+		p.log.Info("replaying lines whose insert was not confirmed", "source", source, "from", cp.Offset, "to", cp.PendingEnd)
+	}
+	return cp.Offset, nil
+}
+
+// Line takes one line (without its newline) that ends at byte offset end.
+func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
+	var r postfixlog.Record
+	p.parser.Parse(line, &r)
+	p.Stats.Lines++
+	p.Stats.Kinds[r.Kind]++
+	if !r.Time.IsZero() {
+		p.Stats.LastLineAt = r.Time
+	}
+	if r.Kind > postfixlog.NotPostfix {
+		if err := p.corr.Add(&r, line); err != nil {
+			return err
+		}
+	}
+	p.offset, p.lines = end, p.lines+1
+	p.inChunk++
+	if p.replayEnd > 0 {
+		if end >= p.replayEnd {
+			p.replayEnd = 0
+			return p.Commit(ctx)
+		}
+		return nil
+	}
+	if p.inChunk >= p.ChunkLines {
+		return p.Commit(ctx)
+	}
+	return nil
+}
+
+// End finishes a source that will not grow: messages that left the queue
+// are written without waiting for the grace window, then committed.
+func (p *Pipeline) End(ctx context.Context) error {
+	if err := p.corr.Drain(); err != nil {
+		return err
+	}
+	return p.Commit(ctx)
+}
+
+// Commit stores the current chunk and moves the checkpoint after it.
+func (p *Pipeline) Commit(ctx context.Context) error {
+	if p.offset == p.cp.Offset && !p.dirty {
+		return nil
+	}
+	pending := p.cp
+	pending.PendingEnd = p.offset
+	if err := p.saveCheckpoint(ctx, &pending); err != nil {
+		return err
+	}
+	if err := p.events.Flush(ctx); err != nil {
+		return err
+	}
+	if err := p.messages.Flush(ctx); err != nil {
+		return err
+	}
+	state, err := p.corr.Snapshot()
+	if err != nil {
+		return err
+	}
+	next := schema.Checkpoint{Source: p.cp.Source, Fingerprint: p.cp.Fingerprint, FileID: p.cp.FileID,
+		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, State: string(state)}
+	if err := p.saveCheckpoint(ctx, &next); err != nil {
+		return err
+	}
+	p.cp, p.inChunk, p.dirty = next, 0, false
+	p.Stats.Commits++
+	return nil
+}
+
+func (p *Pipeline) saveCheckpoint(ctx context.Context, cp *schema.Checkpoint) error {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if !now.After(p.lastUpdated) {
+		now = p.lastUpdated.Add(time.Microsecond)
+	}
+	p.lastUpdated = now
+	cp.Updated = now
+	e := store.NewEncoder(schema.Checkpoints)
+	cp.AppendRow(e)
+	b, err := e.Block()
+	if err != nil {
+		return err
+	}
+	delay := 100 * time.Millisecond
+	for {
+		err := p.st.Insert(ctx, b)
+		if err == nil {
+			return nil
+		}
+		p.log.Warn("saving checkpoint failed; retrying", "source", cp.Source, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("saving checkpoint of %s: %w (last error: %v)", cp.Source, ctx.Err(), err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+// Close stops the pipeline's writers (after Commit, nothing is pending).
+func (p *Pipeline) Close(ctx context.Context) error {
+	err1 := p.events.Close(ctx)
+	err2 := p.messages.Close(ctx)
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Checkpoint is the last committed checkpoint.
+func (p *Pipeline) Checkpoint() schema.Checkpoint { return p.cp }
+
+// LoadCheckpoint reads the latest checkpoint of a source and file.
+func LoadCheckpoint(ctx context.Context, st store.Store, source, fingerprint string) (schema.Checkpoint, bool, error) {
+	rows, err := st.Query(ctx, "SELECT source, updated, fingerprint, file_id, offset, lines, pending_end, state "+
+		"FROM collector_checkpoints WHERE source = {s:String} AND fingerprint = {f:String} ORDER BY updated DESC LIMIT 1",
+		store.Params{"s": source, "f": fingerprint})
+	if err != nil {
+		return schema.Checkpoint{}, false, fmt.Errorf("reading checkpoint of %s: %w (has `mailtrace migrate` run?)", source, err)
+	}
+	all, err := rows.All()
+	if err != nil || len(all) == 0 {
+		return schema.Checkpoint{}, false, err
+	}
+	r := all[0]
+	return schema.Checkpoint{Source: r[0].(string), Updated: r[1].(time.Time), Fingerprint: r[2].(string),
+		FileID: r[3].(string), Offset: r[4].(uint64), Lines: r[5].(uint64), PendingEnd: r[6].(uint64), State: r[7].(string)}, true, nil
+}
