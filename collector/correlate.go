@@ -35,6 +35,11 @@ type Pool struct {
 type Correlator struct {
 	Grace time.Duration
 	Pools []Pool
+	// Announce writes a provisional record of each message when the queue
+	// manager first takes it, so that a message still in the queue can be
+	// found (live logs). Imports leave it off: their messages get one
+	// record, when they leave the queue or when the file ends.
+	Announce bool
 
 	sink     Sink
 	messages map[msgKey]*message
@@ -179,7 +184,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		if m.Origin == "" && m.Parent == "" && len(r.From) == 0 {
 			m.Origin = "notification"
 		}
-		if !m.Announced {
+		if c.Announce && !m.Announced {
 			m.Announced = true
 			return c.sink.Message(m.record())
 		}
@@ -350,18 +355,26 @@ func (c *Correlator) finish(k msgKey, m *message) error {
 }
 
 // Drain writes every removed message now, without waiting for the grace
-// window: at the end of an import.
+// window, and a record of each message still queued that has none yet: at
+// the end of an import.
 func (c *Correlator) Drain() error {
 	keys := make([]msgKey, 0, len(c.messages))
-	for k, m := range c.messages {
-		if m.State != "queued" {
-			keys = append(keys, k)
-		}
+	for k := range c.messages {
+		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].qid < keys[j].qid })
 	for _, k := range keys {
-		if err := c.finish(k, c.messages[k]); err != nil {
-			return err
+		m := c.messages[k]
+		switch {
+		case m.State != "queued":
+			if err := c.finish(k, m); err != nil {
+				return err
+			}
+		case !m.Announced:
+			m.Announced = true
+			if err := c.sink.Message(m.record()); err != nil {
+				return err
+			}
 		}
 	}
 	c.removed = nil

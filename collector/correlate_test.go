@@ -52,6 +52,7 @@ func correlate(t *testing.T, log string, pools []Pool) *collected {
 	t.Helper()
 	out := &collected{}
 	c := NewCorrelator(out, pools, 30*time.Second)
+	c.Announce = true
 	p := postfixlog.Parser{Reference: ref}
 	var r postfixlog.Record
 	for _, line := range bytes.Split([]byte(strings.TrimSpace(log)), []byte("\n")) {

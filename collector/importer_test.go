@@ -135,8 +135,8 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 		t.Errorf("first import: %+v", res)
 	}
 	checks := map[string]uint64{
-		"SELECT count() FROM delivery_events":                       4,
-		"SELECT count() FROM delivery_events WHERE status = 'sent'": 2,
+		"SELECT count() FROM delivery_events":                                                         4,
+		"SELECT count() FROM delivery_events WHERE status = 'sent'":                                   2,
 		"SELECT count() FROM delivery_events WHERE status = 'rejected' AND recipient = 'x@y.example'": 1,
 		"SELECT count() FROM messages WHERE state = 'removed' AND message_id = '<n1@court.example>'":  1,
 		"SELECT sum(attempts) FROM delivery_minutely":                                                 4,
@@ -185,7 +185,10 @@ func TestImportResumesExactly(t *testing.T) {
 	path := filepath.Join(dir, "mail.log")
 	os.WriteFile(path, []byte(importLog), 0o644)
 	ctx := context.Background()
-	for cut := 0; cut < 20; cut++ {
+	for cut := 0; ; cut++ {
+		if cut == 100 {
+			t.Fatal("the import never completed")
+		}
 		for _, tbl := range []string{"delivery_events", "messages", "collector_checkpoints", "delivery_minutely", "id_lookup"} {
 			if err := st.Exec(ctx, "TRUNCATE TABLE "+tbl, nil); err != nil {
 				t.Fatal(err)

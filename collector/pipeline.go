@@ -2,8 +2,10 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailtrace/mailtrace/postfixlog"
@@ -48,6 +50,8 @@ type Pipeline struct {
 	replayEnd   uint64
 	dirty       bool
 	lastUpdated time.Time
+	inflight    chan error // the previous chunk's commit, finishing
+	committed   atomic.Uint64
 	Stats       Stats
 }
 
@@ -56,14 +60,17 @@ type PipelineOptions struct {
 	Pools      []Pool
 	Grace      time.Duration
 	Location   *time.Location
-	ChunkLines int // default 100,000
-	Logger     *slog.Logger
+	ChunkLines int // default 250,000
+	// Announce writes a provisional record of each message as soon as it
+	// is queued (for live logs; see Correlator.Announce).
+	Announce bool
+	Logger   *slog.Logger
 }
 
 // NewPipeline makes a pipeline writing to st.
 func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	if opts.ChunkLines <= 0 {
-		opts.ChunkLines = 100_000
+		opts.ChunkLines = 250_000
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -75,6 +82,7 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 		events: store.NewWriter(st, schema.DeliveryEvents, wo), messages: store.NewWriter(st, schema.Messages, wo)}
 	p.parser.Location = opts.Location
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
+	p.corr.Announce = opts.Announce
 	p.Stats.Programs = map[string]uint64{}
 	return p
 }
@@ -154,11 +162,33 @@ func (p *Pipeline) End(ctx context.Context) error {
 	if err := p.corr.Drain(); err != nil {
 		return err
 	}
-	return p.Commit(ctx)
+	if err := p.Commit(ctx); err != nil {
+		return err
+	}
+	return p.Sync(ctx)
 }
 
-// Commit stores the current chunk and moves the checkpoint after it.
+// Sync waits until the last commit is complete.
+func (p *Pipeline) Sync(ctx context.Context) error {
+	if p.inflight == nil {
+		return nil
+	}
+	select {
+	case err := <-p.inflight:
+		p.inflight = nil
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Commit stores the current chunk and moves the checkpoint after it. The
+// store works on one chunk while the next is read: Commit returns once the
+// chunk is handed over, and the next Commit (or Sync) waits for it.
 func (p *Pipeline) Commit(ctx context.Context) error {
+	if err := p.Sync(ctx); err != nil {
+		return err
+	}
 	if p.offset == p.cp.Offset && !p.dirty {
 		return nil
 	}
@@ -167,10 +197,12 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	if err := p.saveCheckpoint(ctx, &pending); err != nil {
 		return err
 	}
-	if err := p.events.Flush(ctx); err != nil {
+	events, err := p.events.Seal(ctx)
+	if err != nil {
 		return err
 	}
-	if err := p.messages.Flush(ctx); err != nil {
+	messages, err := p.messages.Seal(ctx)
+	if err != nil {
 		return err
 	}
 	state, err := p.corr.Snapshot()
@@ -179,11 +211,22 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	}
 	next := schema.Checkpoint{Source: p.cp.Source, Fingerprint: p.cp.Fingerprint, FileID: p.cp.FileID,
 		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, State: string(state)}
-	if err := p.saveCheckpoint(ctx, &next); err != nil {
-		return err
-	}
+	done := make(chan error, 1)
+	p.inflight = done
+	go func() {
+		err := p.events.Wait(ctx, events)
+		if err == nil {
+			err = p.messages.Wait(ctx, messages)
+		}
+		if err == nil {
+			err = p.saveCheckpoint(ctx, &next)
+		}
+		if err == nil {
+			p.committed.Add(1)
+		}
+		done <- err
+	}()
 	p.cp, p.inChunk, p.dirty = next, 0, false
-	p.Stats.Commits++
 	return nil
 }
 
@@ -216,17 +259,18 @@ func (p *Pipeline) saveCheckpoint(ctx context.Context, cp *schema.Checkpoint) er
 	}
 }
 
-// Close stops the pipeline's writers (after Commit, nothing is pending).
+// Commits is how many chunks have been committed.
+func (p *Pipeline) Commits() uint64 { return p.committed.Load() }
+
+// Close waits for the last commit and stops the pipeline's writers.
 func (p *Pipeline) Close(ctx context.Context) error {
+	err0 := p.Sync(ctx)
 	err1 := p.events.Close(ctx)
 	err2 := p.messages.Close(ctx)
-	if err1 != nil {
-		return err1
-	}
-	return err2
+	return errors.Join(err0, err1, err2)
 }
 
-// Checkpoint is the last committed checkpoint.
+// Checkpoint is the checkpoint of the last commit (complete after Sync).
 func (p *Pipeline) Checkpoint() schema.Checkpoint { return p.cp }
 
 // LoadCheckpoint reads the latest checkpoint of a source and file.

@@ -274,13 +274,27 @@ func (w *Writer) insert(b *Block) {
 // Flush seals the open batch and waits until the store has acknowledged
 // every row written before the call, or ctx ends.
 func (w *Writer) Flush(ctx context.Context) error {
+	target, err := w.Seal(ctx)
+	if err != nil {
+		return err
+	}
+	return w.Wait(ctx, target)
+}
+
+// Seal hands every row written so far to the store, without waiting for
+// it, and returns the count that Wait takes to wait for them.
+func (w *Writer) Seal(ctx context.Context) (uint64, error) {
 	// The ready block and the open batch may both hold rows: push twice.
 	for range 2 {
 		if err := w.push(ctx, true, true); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	target := w.sealed.Load()
+	return w.sealed.Load(), nil
+}
+
+// Wait waits until the store has acknowledged target rows (see Seal).
+func (w *Writer) Wait(ctx context.Context, target uint64) error {
 	stopWaking := context.AfterFunc(ctx, func() {
 		w.mu.Lock()
 		w.ackCond.Broadcast()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -47,17 +48,29 @@ var errUsage = errors.New("usage")
 var errHelp = errors.New("help shown")
 
 func main() {
+	if path := os.Getenv("MAILTRACE_CPUPROFILE"); path != "" {
+		// For performance work: a CPU profile of the whole command.
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	pprof.StopCPUProfile()
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
+		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "mailtrace:", err)
-		os.Exit(2)
+		return 2
 	default:
 		fmt.Fprintln(os.Stderr, "mailtrace:", err)
-		os.Exit(1)
+		return 1
 	}
 }
 
