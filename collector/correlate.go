@@ -329,6 +329,16 @@ func (c *Correlator) reject(r *postfixlog.Record, line []byte) error {
 	return c.sink.Delivery(e)
 }
 
+// Tick tells the correlator the time now, when the log is quiet: messages
+// removed more than Grace before it are written, as if a later line had
+// come. (Imports never tick: there, only the log's own time counts.)
+func (c *Correlator) Tick(now time.Time) error {
+	if now.After(c.clock) {
+		c.clock = now
+	}
+	return c.sweep()
+}
+
 // sweep writes the messages removed more than Grace ago (in log time).
 func (c *Correlator) sweep() error {
 	n := 0
@@ -389,12 +399,27 @@ func (c *Correlator) Snapshot() ([]byte, error) {
 		open = append(open, m)
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].QueueID < open[j].QueueID })
-	return json.Marshal(snapshot{Clock: c.clock, Messages: open})
+	tls := make([]pendingTLS, 0, len(c.tls))
+	for k, v := range c.tls {
+		tls = append(tls, pendingTLS{Host: k.host, PID: k.pid, TLS: v})
+	}
+	sort.Slice(tls, func(i, j int) bool {
+		return tls[i].Host < tls[j].Host || tls[i].Host == tls[j].Host && tls[i].PID < tls[j].PID
+	})
+	return json.Marshal(snapshot{Clock: c.clock, Messages: open, TLS: tls})
 }
 
+// snapshot is everything a correlator knows that later lines depend on.
 type snapshot struct {
 	Clock    time.Time
 	Messages []*message
+	TLS      []pendingTLS
+}
+
+type pendingTLS struct {
+	Host string
+	PID  uint32
+	TLS  string
 }
 
 // Reset forgets everything and continues from a Snapshot.
@@ -413,6 +438,9 @@ func (c *Correlator) Restore(data []byte) error {
 		return fmt.Errorf("collector state: %w", err)
 	}
 	c.clock = s.Clock
+	for _, t := range s.TLS {
+		c.tls[procKey{t.Host, t.PID}] = t.TLS
+	}
 	for _, m := range s.Messages {
 		k := msgKey{m.Host, m.QueueID}
 		c.messages[k] = m

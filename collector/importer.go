@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -19,7 +20,7 @@ import (
 // by default; Postfix's own log lines stay far below this.
 const MaxLine = 1 << 20
 
-// fingerprintSize is how many leading bytes identify a log file.
+// fingerprintSize bounds the first line that identifies a log file.
 const fingerprintSize = 4096
 
 // ImportResult says what importing one file did.
@@ -64,6 +65,9 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	}
 	if len(head) == 0 {
 		return res, nil // empty file: nothing to import
+	}
+	if nl := bytes.IndexByte(head, '\n'); nl >= 0 {
+		head = head[:nl]
 	}
 	res.Fingerprint = Fingerprint(head)
 	before := p.Stats
@@ -142,7 +146,9 @@ func readLines(r *bufio.Reader, fn func(line []byte, n int) error) error {
 	}
 }
 
-// Fingerprint identifies a log file by its first bytes.
+// Fingerprint identifies a log file by its first line (at most
+// fingerprintSize bytes of it): it has a time, a host and a process ID, and
+// stays the same as the file grows.
 func Fingerprint(head []byte) string {
 	if len(head) > fingerprintSize {
 		head = head[:fingerprintSize]

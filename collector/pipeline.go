@@ -51,6 +51,8 @@ type Pipeline struct {
 	dirty       bool
 	lastUpdated time.Time
 	inflight    chan error // the previous chunk's commit, finishing
+	metrics     *Metrics
+	m           *sourceMetrics
 	committed   atomic.Uint64
 	Stats       Stats
 }
@@ -64,6 +66,7 @@ type PipelineOptions struct {
 	// Announce writes a provisional record of each message as soon as it
 	// is queued (for live logs; see Correlator.Announce).
 	Announce bool
+	Metrics  *Metrics // optional
 	Logger   *slog.Logger
 }
 
@@ -83,6 +86,7 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	p.parser.Location = opts.Location
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
+	p.metrics = opts.Metrics
 	p.Stats.Programs = map[string]uint64{}
 	return p
 }
@@ -91,12 +95,18 @@ type sinkFunc struct{ p *Pipeline }
 
 func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 	s.p.Stats.Events++
+	if s.p.m != nil {
+		s.p.m.events.Inc()
+	}
 	s.p.dirty = true
 	return s.p.events.Write(context.Background(), e)
 }
 
 func (s sinkFunc) Message(m *schema.MessageRecord) error {
 	s.p.Stats.Messages++
+	if s.p.m != nil {
+		s.p.m.messages.Inc()
+	}
 	s.p.dirty = true
 	return s.p.messages.Write(context.Background(), m)
 }
@@ -105,6 +115,7 @@ func (s sinkFunc) Message(m *schema.MessageRecord) error {
 // open messages it saved, and returns the offset to continue from.
 func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string, reference time.Time) (uint64, error) {
 	p.parser.Reference = reference
+	p.m = p.metrics.source(source)
 	cp, found, err := LoadCheckpoint(ctx, p.st, source, fingerprint)
 	if err != nil {
 		return 0, err
@@ -136,6 +147,12 @@ func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
 	if !r.Time.IsZero() {
 		p.Stats.LastLineAt = r.Time
 	}
+	if p.m != nil {
+		p.m.kinds[r.Kind].Inc()
+		if !r.Time.IsZero() {
+			p.m.lastLine.Set(float64(r.Time.UnixNano()) / 1e9)
+		}
+	}
 	if r.Kind > postfixlog.NotPostfix {
 		if err := p.corr.Add(&r, line); err != nil {
 			return err
@@ -155,6 +172,10 @@ func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
 	}
 	return nil
 }
+
+// Tick lets messages that left the queue be written when the log is quiet
+// (see Correlator.Tick).
+func (p *Pipeline) Tick(now time.Time) error { return p.corr.Tick(now) }
 
 // End finishes a source that will not grow: messages that left the queue
 // are written without waiting for the grace window, then committed.
@@ -213,6 +234,7 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, State: string(state)}
 	done := make(chan error, 1)
 	p.inflight = done
+	m, open := p.m, p.corr.Open()
 	go func() {
 		err := p.events.Wait(ctx, events)
 		if err == nil {
@@ -223,6 +245,10 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		}
 		if err == nil {
 			p.committed.Add(1)
+			if m != nil {
+				m.commits.Inc()
+				m.open.Set(float64(open))
+			}
 		}
 		done <- err
 	}()
@@ -275,8 +301,17 @@ func (p *Pipeline) Checkpoint() schema.Checkpoint { return p.cp }
 
 // LoadCheckpoint reads the latest checkpoint of a source and file.
 func LoadCheckpoint(ctx context.Context, st store.Store, source, fingerprint string) (schema.Checkpoint, bool, error) {
+	return queryCheckpoint(ctx, st, source, "AND fingerprint = {f:String}", fingerprint)
+}
+
+// LatestCheckpoint reads the latest checkpoint of a source, whatever file.
+func LatestCheckpoint(ctx context.Context, st store.Store, source string) (schema.Checkpoint, bool, error) {
+	return queryCheckpoint(ctx, st, source, "", "")
+}
+
+func queryCheckpoint(ctx context.Context, st store.Store, source, cond, fingerprint string) (schema.Checkpoint, bool, error) {
 	rows, err := st.Query(ctx, "SELECT source, updated, fingerprint, file_id, offset, lines, pending_end, state "+
-		"FROM collector_checkpoints WHERE source = {s:String} AND fingerprint = {f:String} ORDER BY updated DESC LIMIT 1",
+		"FROM collector_checkpoints WHERE source = {s:String} "+cond+" ORDER BY updated DESC LIMIT 1",
 		store.Params{"s": source, "f": fingerprint})
 	if err != nil {
 		return schema.Checkpoint{}, false, fmt.Errorf("reading checkpoint of %s: %w (has `mailtrace migrate` run?)", source, err)

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/schema"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	var logs stringList
+	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; default from config: collector.logs)")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9465)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace collect [--log FILE]... [--metrics-listen ADDR]")
+		fmt.Fprintln(stderr, "Follows the Postfix log from where the last run stopped, across rotations, until stopped.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: collect takes no arguments (use --log FILE)", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if len(logs) > 0 {
+		cfg.Collector.Logs = logs
+	}
+	loc, err := cfg.Collector.Location()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.LogLevel, stderr)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: cfg.RetentionDays}, false); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := collector.NewMetrics(reg)
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(cfg.Collector.Logs))
+	for i, path := range cfg.Collector.Logs {
+		p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
+			Location: loc, Announce: true, Metrics: metrics, Logger: logger.With("log", path)})
+		wg.Go(func() {
+			err := collector.Follow(ctx, p, path, collector.FollowOptions{Logger: logger.With("log", path)})
+			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			p.Close(closeCtx)
+			cancel()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("%s: %w", path, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,134 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// deliveryLines is one message of n recipients, accepted and delivered.
+func deliveryLines(qid string, n int) string {
+	s := fmt.Sprintf("Nov 25 10:00:00 mx1 postfix/qmgr[44]: %s: from=<s@court.example>, size=100, nrcpt=%d (queue active)\n", qid, n)
+	for i := range n {
+		s += fmt.Sprintf("Nov 25 10:00:01 mx1 postfix-legal/smtp[51]: %s: to=<r%d@x.example>, relay=mx.x.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok %s %d)\n", qid, i, qid, i)
+	}
+	return s + fmt.Sprintf("Nov 25 10:00:01 mx1 postfix/qmgr[44]: %s: removed\n", qid)
+}
+
+func appendTo(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// waitFor polls the store until q returns want.
+func waitFor(t *testing.T, st store.Store, q string, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	var got uint64
+	for time.Now().Before(deadline) {
+		if got = count(t, st, q); got == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s = %d, want %d", q, got, want)
+}
+
+func TestFollowAcrossRotations(t *testing.T) {
+	st := migratedStore(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, deliveryLines("AAAAAA111", 2))
+	ctx, cancel := context.WithCancel(context.Background())
+	p := NewPipeline(st, PipelineOptions{Announce: true, Grace: 50 * time.Millisecond, Logger: quiet()})
+	done := make(chan error, 1)
+	go func() {
+		done <- Follow(ctx, p, path, FollowOptions{Poll: 20 * time.Millisecond, CommitEvery: 50 * time.Millisecond,
+			RotateDrain: 300 * time.Millisecond, Logger: quiet()})
+	}()
+	q := "SELECT count() FROM delivery_events"
+	waitFor(t, st, q, 2)
+
+	// A line written in two parts is read once, whole.
+	lines := deliveryLines("BBBBBB222", 1)
+	appendTo(t, path, lines[:len(lines)-40])
+	time.Sleep(100 * time.Millisecond)
+	appendTo(t, path, lines[len(lines)-40:])
+	waitFor(t, st, q, 3)
+
+	// Rotation by rename: Postfix still writes a message to the old file
+	// before it reopens its log, then writes to the new one.
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path+".1", deliveryLines("CCCCCC333", 2))
+	time.Sleep(50 * time.Millisecond)
+	appendTo(t, path, deliveryLines("DDDDDD444", 1))
+	waitFor(t, st, q, 6)
+
+	// Rotation by copytruncate.
+	data, _ := os.ReadFile(path)
+	os.WriteFile(path+".2", data, 0o644)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	appendTo(t, path, deliveryLines("EEEEEE555", 3))
+	waitFor(t, st, q, 9)
+
+	waitFor(t, st, "SELECT count() FROM messages FINAL WHERE state = 'removed'", 5)
+	cancel()
+	<-done
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT uniqExact(event_id) FROM delivery_events"); n != 9 {
+		t.Errorf("%d distinct events, want 9", n)
+	}
+	if n := count(t, st, "SELECT count() FROM delivery_events WHERE response = 'ok BBBBBB222 0'"); n != 0 {
+		t.Errorf("the split line was read in pieces")
+	}
+	waitFor(t, st, "SELECT count() FROM messages FINAL WHERE state = 'removed'", 5)
+}
+
+// TestFollowResumes stops the follower and starts another: it continues
+// from the checkpoint, and reads the end of a file rotated in between.
+func TestFollowResumes(t *testing.T) {
+	st := migratedStore(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, deliveryLines("AAAAAA111", 2))
+	opts := FollowOptions{Poll: 20 * time.Millisecond, CommitEvery: 30 * time.Millisecond, RotateDrain: 100 * time.Millisecond, Logger: quiet()}
+	run := func(until func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := NewPipeline(st, PipelineOptions{Announce: true, Logger: quiet()})
+		done := make(chan error, 1)
+		go func() { done <- Follow(ctx, p, path, opts) }()
+		until()
+		cancel()
+		<-done
+		p.Close(context.Background())
+	}
+	q := "SELECT count() FROM delivery_events"
+	run(func() { waitFor(t, st, q, 2) })
+	// While stopped: more lines, then a rotation, then a new file.
+	appendTo(t, path, deliveryLines("BBBBBB222", 1))
+	os.Rename(path, path+".1")
+	appendTo(t, path, deliveryLines("CCCCCC333", 2))
+	run(func() { waitFor(t, st, q, 5) })
+	if n := count(t, st, "SELECT uniqExact(event_id) FROM delivery_events"); n != 5 {
+		t.Errorf("%d distinct events, want 5", n)
+	}
+}
