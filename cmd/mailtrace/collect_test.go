@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/store/storetest"
+)
+
+// TestCollectSurvivesSIGKILL kills the collector at random moments while
+// Postfix keeps logging, restarts it each time, and checks that every
+// attempt is stored and counted exactly once.
+func TestCollectSurvivesSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "mail.log")
+	cfgPath := filepath.Join(dir, "mailtrace.yaml")
+	cfg := fmt.Sprintf("store: chdb://%s\nchdb_library: %s\ncollector:\n  grace: 100ms\n  timezone: UTC\n",
+		filepath.Join(dir, "store"), storetest.ChdbLibrary(t))
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+
+	rnd := rand.New(rand.NewPCG(1, 2))
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	attempts, messages := 0, 0
+	writeMessages := func(n int, minute int) {
+		w := bufio.NewWriter(logf)
+		for range n {
+			messages++
+			qid := fmt.Sprintf("%X", 0xA00000000+messages)
+			rcpts := 1 + rnd.IntN(3)
+			fmt.Fprintf(w, "Nov 25 10:%02d:00 mx1 postfix/qmgr[44]: %s: from=<s@court.example>, size=100, nrcpt=%d (queue active)\n", minute, qid, rcpts)
+			for i := range rcpts {
+				attempts++
+				fmt.Fprintf(w, "Nov 25 10:%02d:01 mx1 postfix-legal/smtp[%d]: %s: to=<r%d@x.example>, relay=mx.x.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok %s)\n", minute, 100+i, qid, i, qid)
+			}
+			fmt.Fprintf(w, "Nov 25 10:%02d:01 mx1 postfix/qmgr[44]: %s: removed\n", minute, qid)
+		}
+		w.Flush()
+	}
+
+	start := func() (*exec.Cmd, string) {
+		port := freePort(t)
+		cmd := exec.Command(binary, "collect", "--config", cfgPath, "--log", logPath, "--metrics-listen", "127.0.0.1:"+port)
+		cmd.Env = filteredEnv()
+		cmd.Stderr = io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, port
+	}
+	for round := range 5 {
+		cmd, _ := start()
+		deadline := time.Now().Add(time.Duration(300+rnd.IntN(700)) * time.Millisecond)
+		for time.Now().Before(deadline) {
+			writeMessages(20+rnd.IntN(200), round)
+			time.Sleep(time.Duration(rnd.IntN(50)) * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	}
+	// The last message carries a later time: once the collector has read
+	// it, it has read everything.
+	writeMessages(1, 59)
+	cmd, port := start()
+	want := float64(time.Date(time.Now().Year(), 11, 25, 10, 59, 1, 0, time.UTC).Unix())
+	waitMetric(t, port, "mailtrace_collector_last_line_timestamp_seconds", want)
+	time.Sleep(1500 * time.Millisecond) // a commit, and the grace window for the last message
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("collector did not stop cleanly on SIGTERM: %v", err)
+	}
+
+	env := append(filteredEnv(), "MAILTRACE_CONFIG="+cfgPath)
+	for q, want := range map[string]int{
+		"SELECT count() FROM delivery_events":                            attempts,
+		"SELECT uniqExact(event_id) FROM delivery_events":                attempts,
+		"SELECT sum(attempts) FROM delivery_minutely":                    attempts,
+		"SELECT count() FROM messages FINAL WHERE state = 'removed'":     messages,
+		"SELECT uniqExact(queue_id) FROM messages":                       messages,
+		"SELECT count() FROM id_lookup FINAL WHERE id_kind = 'queue_id'": messages,
+	} {
+		cmd := exec.Command(binary, "sql", q)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", q, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if got := lines[len(lines)-1]; got != fmt.Sprint(want) {
+			t.Errorf("after 5 kills: %s = %s, want %d", q, got, want)
+		}
+	}
+	t.Logf("%d messages, %d attempts through 5 SIGKILLs", messages, attempts)
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// waitMetric polls the collector's /metrics until name reaches want.
+func waitMetric(t *testing.T, port, name string, want float64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	last := ""
+	for ctx.Err() == nil {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(string(body), "\n") {
+				if strings.HasPrefix(line, name+"{") {
+					last = line
+					var v float64
+					fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+					if v >= want {
+						return
+					}
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never reached %v (last: %q)", name, want, last)
+}
