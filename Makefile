@@ -17,10 +17,12 @@ export MAILTRACE_CHDB_LIBRARY ?= $(CHDB_LIB)
 
 all: build
 
-## setup: Go modules and libchdb (the embedded ClickHouse), idempotent
+## setup: Go modules, libchdb (the embedded ClickHouse), Postfix for the
+## end-to-end tests; idempotent
 setup:
 	$(GO) mod download
 	scripts/setup-chdb.sh
+	scripts/setup-postfix.sh
 
 ## build: bin/mailtrace
 build:
@@ -44,9 +46,10 @@ fuzz: setup
 	  done; \
 	done
 
-## bench: store throughput into the embedded store
+## bench: parser, store and import throughput (import against pflogsumm and mtail)
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/ ./postfixlog/
+	bench/import.sh
 
 ## demo: prepare an embedded store in .demo/ and show its tables
 demo: setup build

@@ -1,0 +1,373 @@
+// Package postfixtest runs a real, private Postfix for tests: Debian's
+// postfix package started from a configuration directory under the test's
+// temporary directory, on loopback ports, logging to its own maillog_file,
+// relaying to a fake receiver written with go-smtp that answers like the
+// receiving side of the Internet would.
+package postfixtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Available reports why Postfix cannot run here, or "" when it can.
+func Available() string {
+	if _, err := exec.LookPath("postfix"); err != nil {
+		if _, err := os.Stat("/usr/sbin/postfix"); err != nil {
+			return "postfix is not installed (make setup installs Debian's postfix package)"
+		}
+	}
+	if os.Geteuid() != 0 {
+		return "a private Postfix instance must be started as root"
+	}
+	return ""
+}
+
+// Delivery is one message the fake receiver accepted.
+type Delivery struct {
+	From     string
+	To       []string
+	EnvID    string // the DSN envelope ID the sender gave (ENVID=)
+	SourceIP string
+	Data     []byte
+}
+
+// Receiver is a fake receiving MTA. It answers each recipient by its local
+// part: defer... gets 450 4.2.1, reject... gets 550 5.1.1, anything else
+// is accepted.
+type Receiver struct {
+	Addr string
+	srv  *smtp.Server
+	mu   sync.Mutex
+	got  []Delivery
+}
+
+// Received lists what was accepted so far.
+func (r *Receiver) Received() []Delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Delivery(nil), r.got...)
+}
+
+// StartReceiver starts a receiver on a free loopback port.
+func StartReceiver(t testing.TB) *Receiver {
+	t.Helper()
+	r := &Receiver{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		host, _, _ := net.SplitHostPort(c.Conn().RemoteAddr().String())
+		return &session{r: r, sourceIP: host}, nil
+	}))
+	srv.Domain = "receiver.test"
+	srv.EnableDSN = true
+	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Addr, r.srv = ln.Addr().String(), srv
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return r
+}
+
+type session struct {
+	r        *Receiver
+	sourceIP string
+	from     string
+	envID    string
+	to       []string
+}
+
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+	s.from = from
+	if opts != nil {
+		s.envID = opts.EnvelopeID
+	}
+	return nil
+}
+
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	local := strings.ToLower(to)
+	switch {
+	case strings.HasPrefix(local, "defer"):
+		return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy (" + to + "), try again later"}
+	case strings.HasPrefix(local, "reject"):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: no such user here"}
+	}
+	s.to = append(s.to, to)
+	return nil
+}
+
+func (s *session) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	s.r.got = append(s.r.got, Delivery{From: s.from, To: s.to, EnvID: s.envID, SourceIP: s.sourceIP, Data: data})
+	s.r.mu.Unlock()
+	return nil
+}
+
+func (s *session) Reset()        { s.from, s.envID, s.to = "", "", nil }
+func (s *session) Logout() error { return nil }
+
+// Instance is a running private Postfix.
+type Instance struct {
+	Dir      string // everything lives here
+	Config   string // its configuration directory
+	Log      string // its maillog_file
+	SMTPAddr string // its smtpd, on loopback
+}
+
+// Options shape an instance.
+type Options struct {
+	Relay string            // where it relays all mail (host:port), the fake receiver
+	Main  map[string]string // extra main.cf settings
+}
+
+// Start starts a private Postfix, stopped at the end of the test.
+func Start(t testing.TB, opts Options) *Instance {
+	t.Helper()
+	if why := Available(); why != "" {
+		t.Skip(why)
+	}
+	dir, err := os.MkdirTemp("", "mailtrace-postfix-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Postfix's daemons run as the postfix user and must reach their
+	// directories.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	inst := &Instance{Dir: dir, Config: filepath.Join(dir, "etc"), Log: filepath.Join(dir, "log", "maillog")}
+	for _, d := range []string{"etc", "queue", "data", "log"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec.Command("chown", "postfix", filepath.Join(dir, "data")).Run()
+	port := freePort(t)
+	inst.SMTPAddr = "127.0.0.1:" + port
+	main := map[string]string{
+		"compatibility_level":                "3.6",
+		"queue_directory":                    filepath.Join(dir, "queue"),
+		"data_directory":                     filepath.Join(dir, "data"),
+		"myhostname":                         "mx1.test.example",
+		"mydomain":                           "test.example",
+		"myorigin":                           "test.example",
+		"inet_interfaces":                    "127.0.0.1",
+		"inet_protocols":                     "ipv4",
+		"mynetworks":                         "127.0.0.0/8",
+		"mydestination":                      "",
+		"relayhost":                          "[" + strings.Replace(opts.Relay, ":", "]:", 1),
+		"maillog_file":                       inst.Log,
+		"maillog_file_prefixes":              dir,
+		"queue_run_delay":                    "1s",
+		"minimal_backoff_time":               "1s",
+		"maximal_backoff_time":               "2s",
+		"maximal_queue_lifetime":             "0",
+		"bounce_queue_lifetime":              "0",
+		"smtp_connect_timeout":               "2s",
+		"smtpd_relay_restrictions":           "permit_mynetworks, reject",
+		"smtpd_recipient_restrictions":       "check_recipient_access inline:{ { door-reject@dest.example = 554 5.7.1 refused by policy } }, permit_mynetworks, reject",
+		"smtp_tls_security_level":            "none",
+		"smtpd_tls_security_level":           "none",
+		"alias_maps":                         "",
+		"alias_database":                     "",
+		"smtputf8_enable":                    "no",
+		"biff":                               "no",
+		"append_dot_mydomain":                "no",
+		"readme_directory":                   "no",
+		"smtpd_banner":                       "$myhostname ESMTP",
+		"notify_classes":                     "",
+		"delay_warning_time":                 "0h",
+		"smtp_destination_concurrency_limit": "4",
+	}
+	for k, v := range opts.Main {
+		main[k] = v
+	}
+	keys := make([]string, 0, len(main))
+	for k := range main {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var mc bytes.Buffer
+	for _, k := range keys {
+		fmt.Fprintf(&mc, "%s = %s\n", k, main[k])
+	}
+	if err := os.WriteFile(filepath.Join(inst.Config, "main.cf"), mc.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	master, err := masterCF(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inst.Config, "master.cf"), master, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("postfix", "-c", inst.Config, "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(inst.Log)
+		t.Fatalf("postfix start: %v\n%s\n%s", err, out, log)
+	}
+	t.Cleanup(func() {
+		exec.Command("postfix", "-c", inst.Config, "stop").Run()
+		time.Sleep(200 * time.Millisecond)
+		os.RemoveAll(dir)
+	})
+	inst.waitListening(t)
+	return inst
+}
+
+// masterCF is Debian's master.cf with smtpd on port, nothing chrooted, and
+// postlogd for maillog_file.
+func masterCF(port string) ([]byte, error) {
+	data, err := os.ReadFile("/etc/postfix/master.cf")
+	if err != nil {
+		data, err = os.ReadFile("/usr/share/postfix/master.cf.dist")
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		if len(f) >= 8 && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, " ") {
+			if f[0] == "smtp" && f[1] == "inet" {
+				f[0] = "127.0.0.1:" + port
+			}
+			if f[0] == "postlog" {
+				continue
+			}
+			f[4] = "n" // not chrooted: the queue is not where chroot expects it
+			line = strings.Join(f, " ")
+		}
+		out.WriteString(line + "\n")
+	}
+	out.WriteString("postlog unix-dgram n - n - 1 postlogd\n")
+	return out.Bytes(), sc.Err()
+}
+
+func (i *Instance) waitListening(t testing.TB) {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", i.SMTPAddr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(i.Log)
+	t.Fatalf("postfix smtpd never listened on %s; log:\n%s", i.SMTPAddr, log)
+}
+
+// Send submits one message over SMTP. Recipients the server refuses are
+// returned with its answer; the message goes to the others.
+func (i *Instance) Send(t testing.TB, from string, to []string, messageID, subject string) map[string]string {
+	t.Helper()
+	c, err := smtp.Dial(i.SMTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("app.test.example"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(from, nil); err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{}
+	accepted := 0
+	for _, r := range to {
+		if err := c.Rcpt(r, nil); err != nil {
+			refused[r] = err.Error()
+			continue
+		}
+		accepted++
+	}
+	if accepted == 0 {
+		return refused
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(w, "From: <%s>\r\nTo: undisclosed-recipients:;\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\n\r\nThis notice is served on you.\r\n",
+		from, subject, messageID, time.Now().Format(time.RFC1123Z))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	return refused
+}
+
+// WaitIdle waits until the queue is empty and the log has been quiet for
+// a moment.
+func (i *Instance) WaitIdle(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var lastSize int64 = -1
+	quiet := 0
+	for ctx.Err() == nil {
+		out, _ := exec.Command("postqueue", "-c", i.Config, "-j").Output()
+		st, _ := os.Stat(i.Log)
+		size := int64(0)
+		if st != nil {
+			size = st.Size()
+		}
+		if len(bytes.TrimSpace(out)) == 0 && size == lastSize {
+			quiet++
+			if quiet >= 3 {
+				return
+			}
+		} else {
+			quiet = 0
+		}
+		lastSize = size
+		time.Sleep(300 * time.Millisecond)
+	}
+	out, _ := exec.Command("postqueue", "-c", i.Config, "-j").Output()
+	t.Fatalf("postfix queue not empty after %s: %s", timeout, out)
+}
+
+// QueueIDs returns the queue IDs the log mentions for a Message-ID.
+func (i *Instance) QueueIDs(t testing.TB, messageID string) []string {
+	data, err := os.ReadFile(i.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`: ([0-9A-Za-z]+): message-id=` + regexp.QuoteMeta(messageID))
+	var out []string
+	for _, m := range re.FindAllSubmatch(data, -1) {
+		out = append(out, string(m[1]))
+	}
+	return out
+}
+
+func freePort(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
