@@ -45,6 +45,8 @@ type Correlator struct {
 	messages map[msgKey]*message
 	tls      map[procKey]string // last TLS line per delivery process, for its next attempt
 	clock    time.Time          // latest log time seen
+	second   time.Time          // the whole second of the last line without a fraction
+	inSecond int64              // lines seen in that second before the last one
 	removed  []removal          // removed messages, oldest first, to write after Grace
 }
 
@@ -141,6 +143,17 @@ func (c *Correlator) get(r *postfixlog.Record) *message {
 // Add takes one parsed line. line is the raw line, which event IDs derive
 // from.
 func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
+	// BSD timestamps and maillog_file have whole seconds: lines of one
+	// second get a microsecond each, in log order, so that a deferral and
+	// the expiry logged after it in the same second stay in that order.
+	if r.Time.Nanosecond() == 0 && !r.Time.IsZero() {
+		if r.Time.Equal(c.second) {
+			c.inSecond++
+		} else {
+			c.second, c.inSecond = r.Time, 0
+		}
+		r.Time = r.Time.Add(time.Duration(c.inSecond) * time.Microsecond)
+	}
 	if r.Time.After(c.clock) {
 		c.clock = r.Time
 	}
@@ -406,12 +419,14 @@ func (c *Correlator) Snapshot() ([]byte, error) {
 	sort.Slice(tls, func(i, j int) bool {
 		return tls[i].Host < tls[j].Host || tls[i].Host == tls[j].Host && tls[i].PID < tls[j].PID
 	})
-	return json.Marshal(snapshot{Clock: c.clock, Messages: open, TLS: tls})
+	return json.Marshal(snapshot{Clock: c.clock, Second: c.second, InSecond: c.inSecond, Messages: open, TLS: tls})
 }
 
 // snapshot is everything a correlator knows that later lines depend on.
 type snapshot struct {
 	Clock    time.Time
+	Second   time.Time
+	InSecond int64
 	Messages []*message
 	TLS      []pendingTLS
 }
@@ -425,6 +440,7 @@ type pendingTLS struct {
 // Reset forgets everything and continues from a Snapshot.
 func (c *Correlator) Reset(state string) error {
 	c.messages, c.tls, c.removed, c.clock = map[msgKey]*message{}, map[procKey]string{}, nil, time.Time{}
+	c.second, c.inSecond = time.Time{}, 0
 	return c.Restore([]byte(state))
 }
 
@@ -437,7 +453,7 @@ func (c *Correlator) Restore(data []byte) error {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("collector state: %w", err)
 	}
-	c.clock = s.Clock
+	c.clock, c.second, c.inSecond = s.Clock, s.Second, s.InSecond
 	for _, t := range s.TLS {
 		c.tls[procKey{t.Host, t.PID}] = t.TLS
 	}

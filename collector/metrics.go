@@ -19,7 +19,8 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Lines: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_lines_total",
-			Help: "Log lines read, by source and kind (unparsed and not-postfix lines are counted, never fatal)."}, []string{"source", "kind"}),
+			Help: "Log lines read, by source, Postfix syslog name (\"other\" for other programs) and kind of line (unparsed and not-postfix lines are counted, never fatal)."},
+			[]string{"source", "program", "kind"}),
 		Rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_rows_total",
 			Help: "Rows written to the store, by source and table."}, []string{"source", "table"}),
 		Commits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_commits_total",
@@ -35,7 +36,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // sourceMetrics are one source's counters, resolved once.
 type sourceMetrics struct {
-	kinds            [32]prometheus.Counter
+	name             string
+	lines            *prometheus.CounterVec
+	programs         map[string]*[32]prometheus.Counter
 	events, messages prometheus.Counter
 	commits          prometheus.Counter
 	lastLine, open   prometheus.Gauge
@@ -45,10 +48,31 @@ func (m *Metrics) source(name string) *sourceMetrics {
 	if m == nil {
 		return nil
 	}
-	s := &sourceMetrics{events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
+	return &sourceMetrics{name: name, lines: m.Lines, programs: map[string]*[32]prometheus.Counter{},
+		events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
 		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name)}
-	for _, k := range postfixlog.Kinds() {
-		s.kinds[k] = m.Lines.WithLabelValues(name, k.String())
+}
+
+// maxPrograms bounds the program label: past it, syslog names count as "other".
+const maxPrograms = 64
+
+// line counts one line.
+func (s *sourceMetrics) line(r *postfixlog.Record) {
+	prog := r.Program
+	if r.Kind <= postfixlog.NotPostfix {
+		prog = nil
 	}
-	return s
+	c := s.programs[string(prog)]
+	if c == nil {
+		label := string(prog)
+		if label == "" || len(s.programs) >= maxPrograms {
+			label = "other"
+		}
+		c = new([32]prometheus.Counter)
+		for _, k := range postfixlog.Kinds() {
+			c[k] = s.lines.WithLabelValues(s.name, label, k.String())
+		}
+		s.programs[string(prog)] = c
+	}
+	c[r.Kind].Inc()
 }

@@ -148,7 +148,7 @@ func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
 		p.Stats.LastLineAt = r.Time
 	}
 	if p.m != nil {
-		p.m.kinds[r.Kind].Inc()
+		p.m.line(&r)
 		if !r.Time.IsZero() {
 			p.m.lastLine.Set(float64(r.Time.UnixNano()) / 1e9)
 		}
@@ -283,6 +283,12 @@ func (p *Pipeline) saveCheckpoint(ctx context.Context, cp *schema.Checkpoint) er
 		}
 		delay = min(2*delay, 30*time.Second)
 	}
+}
+
+// StoreStats are the pipeline's writers' counters: delivery events and
+// message records.
+func (p *Pipeline) StoreStats() (events, messages store.Stats) {
+	return p.events.Stats(), p.messages.Stats()
 }
 
 // Commits is how many chunks have been committed.

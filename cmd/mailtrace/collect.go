@@ -84,6 +84,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for i, path := range cfg.Collector.Logs {
 		p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
 			Location: loc, Announce: true, Metrics: metrics, Logger: logger.With("log", path)})
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailtrace_store_insert_retries_total",
+			Help:        "Inserts into the store that failed and were retried (the same batch, deduplicated), by log.",
+			ConstLabels: prometheus.Labels{"source": path}}, func() float64 {
+			e, m := p.StoreStats()
+			return float64(e.Retries + m.Retries)
+		}))
 		wg.Go(func() {
 			err := collector.Follow(ctx, p, path, collector.FollowOptions{Logger: logger.With("log", path)})
 			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
