@@ -35,7 +35,9 @@ type ImportResult struct {
 	Elapsed     time.Duration
 }
 
-// Import reads one old log file (plain or gzip) into the store through p.
+// Import reads one old log file into the store through p: a syslog or
+// maillog_file log, or journald's export format (journalctl -o export),
+// plain or gzip-compressed.
 // A file already imported adds nothing; a file whose import was cut off
 // continues where it stopped.
 func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error) {
@@ -66,10 +68,11 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	if len(head) == 0 {
 		return res, nil // empty file: nothing to import
 	}
-	if nl := bytes.IndexByte(head, '\n'); nl >= 0 {
-		head = head[:nl]
+	first := head
+	if nl := bytes.IndexByte(first, '\n'); nl >= 0 {
+		first = first[:nl]
 	}
-	res.Fingerprint = Fingerprint(head)
+	res.Fingerprint = Fingerprint(first)
 	before := p.Stats
 	offset, err := p.Begin(ctx, "import", res.Fingerprint, fileID(st), st.ModTime())
 	if err != nil {
@@ -82,10 +85,17 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 		}
 	}
 	pos := offset
-	err = readLines(br, func(line []byte, n int) error {
-		pos += uint64(n)
-		return p.Line(ctx, line, pos)
-	})
+	if isJournalExport(head) {
+		err = readJournal(br, offset, func(line []byte, end uint64) error {
+			pos = end
+			return p.Line(ctx, line, end)
+		})
+	} else {
+		err = readLines(br, func(line []byte, n int) error {
+			pos += uint64(n)
+			return p.Line(ctx, line, pos)
+		})
+	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", path, err)
 	}
