@@ -17,12 +17,12 @@ export MAILTRACE_CHDB_LIBRARY ?= $(CHDB_LIB)
 
 all: build
 
-## setup: Go modules, libchdb (the embedded ClickHouse), Postfix for the
-## end-to-end tests; idempotent
+## setup: Go modules, libchdb (the embedded ClickHouse), Postfix and journald
+## tools for the end-to-end tests; idempotent
 setup:
 	$(GO) mod download
 	scripts/setup-chdb.sh
-	scripts/setup-postfix.sh
+	scripts/setup-debian.sh
 
 ## build: bin/mailtrace
 build:

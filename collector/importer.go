@@ -86,7 +86,7 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	}
 	pos := offset
 	if isJournalExport(head) {
-		err = readJournal(br, offset, func(line []byte, end uint64) error {
+		err = readJournal(br, offset, func(line []byte, end uint64, _ string) error {
 			pos = end
 			return p.Line(ctx, line, end)
 		})

@@ -29,11 +29,12 @@ func isJournalExport(head []byte) bool { return bytes.HasPrefix(head, journalMag
 // readJournal calls fn with each entry as a syslog line and the stream
 // offset just after the entry (the stream starts at offset start). Entries
 // without a MESSAGE are skipped.
-func readJournal(r *bufio.Reader, start uint64, fn func(line []byte, end uint64) error) error {
+func readJournal(r *bufio.Reader, start uint64, fn func(line []byte, end uint64, cursor string) error) error {
 	pos := start
 	var (
 		realtime              int64
 		host, ident, pid, msg []byte
+		cursor                string
 		hasMsg                bool
 		line                  []byte
 	)
@@ -60,7 +61,7 @@ func readJournal(r *bufio.Reader, start uint64, fn func(line []byte, end uint64)
 			line = append(append(append(line, '['), pid...), ']')
 		}
 		line = append(append(line, ": "...), msg...)
-		return fn(line, pos)
+		return fn(line, pos, cursor)
 	}
 	for {
 		raw, err := r.ReadSlice('\n')
@@ -104,6 +105,8 @@ func readJournal(r *bufio.Reader, start uint64, fn func(line []byte, end uint64)
 			value = value[:n]
 		}
 		switch string(name) {
+		case "__CURSOR":
+			cursor = string(value)
 		case "__REALTIME_TIMESTAMP":
 			realtime, _ = strconv.ParseInt(string(value), 10, 64)
 		case "_HOSTNAME":

@@ -35,7 +35,7 @@ func TestReadJournal(t *testing.T) {
 	fmt.Fprintf(&b, "__CURSOR=s=3\n__REALTIME_TIMESTAMP=1\n\n") // no MESSAGE: skipped
 	var lines []string
 	var ends []uint64
-	err := readJournal(bufio.NewReader(bytes.NewReader(b.Bytes())), 0, func(l []byte, end uint64) error {
+	err := readJournal(bufio.NewReader(bytes.NewReader(b.Bytes())), 0, func(l []byte, end uint64, _ string) error {
 		lines = append(lines, string(l))
 		ends = append(ends, end)
 		return nil
@@ -52,7 +52,7 @@ func TestReadJournal(t *testing.T) {
 	}
 	// Offsets are entry ends: reading from one continues with the next entry.
 	var rest []string
-	readJournal(bufio.NewReader(bytes.NewReader(b.Bytes()[ends[0]:])), ends[0], func(l []byte, end uint64) error {
+	readJournal(bufio.NewReader(bytes.NewReader(b.Bytes()[ends[0]:])), ends[0], func(l []byte, end uint64, _ string) error {
 		rest = append(rest, string(l))
 		return nil
 	})

@@ -50,6 +50,7 @@ type Pipeline struct {
 	replayEnd   uint64
 	dirty       bool
 	lastUpdated time.Time
+	cursor      string     // the source's own position after the last line (journald)
 	inflight    chan error // the previous chunk's commit, finishing
 	metrics     *Metrics
 	m           *sourceMetrics
@@ -129,7 +130,7 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 		return 0, err
 	}
 	cp.FileID = fileID
-	p.cp, p.offset, p.lines, p.inChunk = cp, cp.Offset, cp.Lines, 0
+	p.cp, p.offset, p.lines, p.inChunk, p.cursor = cp, cp.Offset, cp.Lines, 0, cp.Cursor
 	p.replayEnd = 0
 	if cp.PendingEnd > cp.Offset {
 		p.replayEnd = cp.PendingEnd
@@ -137,6 +138,10 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 	}
 	return cp.Offset, nil
 }
+
+// SetCursor records the source's own position after the next line, for
+// sources that resume by it (journald).
+func (p *Pipeline) SetCursor(c string) { p.cursor = c }
 
 // Line takes one line (without its newline) that ends at byte offset end.
 func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
@@ -231,7 +236,7 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		return err
 	}
 	next := schema.Checkpoint{Source: p.cp.Source, Fingerprint: p.cp.Fingerprint, FileID: p.cp.FileID,
-		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, State: string(state)}
+		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, Cursor: p.cursor, State: string(state)}
 	done := make(chan error, 1)
 	p.inflight = done
 	m, open := p.m, p.corr.Open()
@@ -316,7 +321,7 @@ func LatestCheckpoint(ctx context.Context, st store.Store, source string) (schem
 }
 
 func queryCheckpoint(ctx context.Context, st store.Store, source, cond, fingerprint string) (schema.Checkpoint, bool, error) {
-	rows, err := st.Query(ctx, "SELECT source, updated, fingerprint, file_id, offset, lines, pending_end, state "+
+	rows, err := st.Query(ctx, "SELECT source, updated, fingerprint, file_id, offset, lines, pending_end, cursor, state "+
 		"FROM collector_checkpoints WHERE source = {s:String} "+cond+" ORDER BY updated DESC LIMIT 1",
 		store.Params{"s": source, "f": fingerprint})
 	if err != nil {
@@ -328,5 +333,6 @@ func queryCheckpoint(ctx context.Context, st store.Store, source, cond, fingerpr
 	}
 	r := all[0]
 	return schema.Checkpoint{Source: r[0].(string), Updated: r[1].(time.Time), Fingerprint: r[2].(string),
-		FileID: r[3].(string), Offset: r[4].(uint64), Lines: r[5].(uint64), PendingEnd: r[6].(uint64), State: r[7].(string)}, true, nil
+		FileID: r[3].(string), Offset: r[4].(uint64), Lines: r[5].(uint64), PendingEnd: r[6].(uint64), Cursor: r[7].(string),
+		State: r[8].(string)}, true, nil
 }

@@ -44,6 +44,11 @@ type Config struct {
 type Collector struct {
 	// Logs are the files Postfix writes (maillog_file or syslog's file).
 	Logs []string `yaml:"logs"`
+	// Journal follows journald instead of (or besides) files.
+	Journal bool `yaml:"journal"`
+	// JournalArgs select journald's entries in journalctl's terms
+	// (default SYSLOG_FACILITY=2).
+	JournalArgs []string `yaml:"journal_args"`
 	// Timezone of timestamps without one (BSD syslog, maillog_file):
 	// Local (default), UTC, or a zone name such as Europe/Berlin.
 	Timezone string `yaml:"timezone"`

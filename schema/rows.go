@@ -272,6 +272,7 @@ type Checkpoint struct {
 	Offset      uint64 // bytes read and stored
 	Lines       uint64
 	PendingEnd  uint64 // end of the lines being inserted, if beyond Offset
+	Cursor      string // journald: the cursor of the last entry read
 	State       string // the collector's open messages at Offset, JSON
 }
 
@@ -279,7 +280,7 @@ type Checkpoint struct {
 var Checkpoints = &store.Table{Name: "collector_checkpoints", Columns: []store.Column{
 	{Name: "source", Type: "String"}, {Name: "updated", Type: dt6}, {Name: "fingerprint", Type: "String"},
 	{Name: "file_id", Type: "String"}, {Name: "offset", Type: "UInt64"}, {Name: "lines", Type: "UInt64"},
-	{Name: "pending_end", Type: "UInt64"}, {Name: "state", Type: "String"},
+	{Name: "pending_end", Type: "UInt64"}, {Name: "cursor", Type: "String"}, {Name: "state", Type: "String"},
 }}
 
 // AppendRow implements store.Row.
@@ -291,5 +292,6 @@ func (r *Checkpoint) AppendRow(e *store.Encoder) {
 	e.UInt64(r.Offset)
 	e.UInt64(r.Lines)
 	e.UInt64(r.PendingEnd)
+	e.String(r.Cursor)
 	e.String(r.State)
 }

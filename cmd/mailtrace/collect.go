@@ -32,6 +32,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs)
 	var logs stringList
 	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; default from config: collector.logs)")
+	journal := fs.Bool("journal", false, "follow journald (journalctl) instead of log files (config: collector.journal)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9465)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace collect [--log FILE]... [--metrics-listen ADDR]")
@@ -50,6 +51,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if len(logs) > 0 {
 		cfg.Collector.Logs = logs
+	}
+	if *journal {
+		cfg.Collector.Journal = true
+		if len(logs) == 0 {
+			cfg.Collector.Logs = nil
+		}
 	}
 	loc, err := cfg.Collector.Location()
 	if err != nil {
@@ -100,6 +107,20 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		})
 	}
+	var journalErr error
+	if cfg.Collector.Journal {
+		p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
+			Location: loc, Announce: true, Metrics: metrics, Logger: logger.With("log", "journald")})
+		wg.Go(func() {
+			err := collector.FollowJournal(ctx, p, collector.JournalOptions{Args: cfg.Collector.JournalArgs, Logger: logger.With("log", "journald")})
+			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			p.Close(closeCtx)
+			cancel()
+			if err != nil && !errors.Is(err, context.Canceled) {
+				journalErr = fmt.Errorf("journald: %w", err)
+			}
+		})
+	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, journalErr)...)
 }

@@ -57,7 +57,8 @@ WHERE ident.1 != '';
 -- messages at that point (state). Before inserting the lines up to
 -- pending_end, the collector records that end: after a crash it reads
 -- those lines again into exactly the same blocks, which the store's
--- deduplication then ignores.
+-- deduplication then ignores. For journald, cursor is the journal's own
+-- position of the last entry read.
 CREATE TABLE IF NOT EXISTS {{table "collector_checkpoints"}} {{onCluster}}
 (
     source      String,
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS {{table "collector_checkpoints"}} {{onCluster}}
     offset      UInt64,
     lines       UInt64,
     pending_end UInt64,
+    cursor      String,
     state       String CODEC(ZSTD(3))
 )
 ENGINE = {{engine "ReplacingMergeTree" "collector_checkpoints" "updated"}}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests run for real: postfix (private
+# instances started from temporary directories; the system's own instance is
+# neither configured nor started) and systemd-journal-remote (writes journal
+# files that journalctl then follows). Idempotent.
+set -euo pipefail
+need=()
+command -v postfix >/dev/null 2>&1 || [[ -x /usr/sbin/postfix ]] || need+=(postfix)
+[[ -x /lib/systemd/systemd-journal-remote ]] || need+=(systemd-journal-remote)
+command -v journalctl >/dev/null 2>&1 || need+=(systemd)
+if [[ ${#need[@]} == 0 ]]; then
+	exit 0
+fi
+if [[ $(id -u) != 0 ]]; then
+	echo "setup-debian: ${need[*]} not installed and this is not root; the tests that need them will be skipped." >&2
+	echo "  install with: apt-get install --no-install-recommends ${need[*]}" >&2
+	exit 0
+fi
+echo "setup-debian: installing ${need[*]}" >&2
+apt-get update -qq
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
