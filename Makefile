@@ -33,9 +33,11 @@ check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## test: everything, against a real embedded ClickHouse
+## test: everything, against a real embedded ClickHouse and a real Postfix;
+## the concurrent parts again under the race detector
 test: setup check
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m ./store/ ./collector/
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 FUZZTIME ?= 20s

@@ -240,13 +240,14 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	done := make(chan error, 1)
 	p.inflight = done
 	m, open := p.m, p.corr.Open()
+	saved := next // the goroutine's own copy: saveCheckpoint stamps it
 	go func() {
 		err := p.events.Wait(ctx, events)
 		if err == nil {
 			err = p.messages.Wait(ctx, messages)
 		}
 		if err == nil {
-			err = p.saveCheckpoint(ctx, &next)
+			err = p.saveCheckpoint(ctx, &saved)
 		}
 		if err == nil {
 			p.committed.Add(1)
