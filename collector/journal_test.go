@@ -14,8 +14,8 @@ import (
 
 // exportEntry writes one entry in journald's export format; a message with
 // a newline uses the binary-safe form.
-func exportEntry(b *bytes.Buffer, cursor string, at time.Time, ident, pid, msg string) {
-	fmt.Fprintf(b, "__CURSOR=%s\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=1234\n_BOOT_ID=abc\n", cursor, at.UnixMicro())
+func exportEntry(b *bytes.Buffer, n int, at time.Time, ident, pid, msg string) {
+	fmt.Fprintf(b, "__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n", n, at.UnixMicro(), n+1)
 	fmt.Fprintf(b, "_HOSTNAME=mx1\nSYSLOG_FACILITY=2\nSYSLOG_IDENTIFIER=%s\nSYSLOG_PID=%s\n_PID=%s\n", ident, pid, pid)
 	if strings.ContainsAny(msg, "\n") {
 		b.WriteString("MESSAGE\n")
@@ -30,8 +30,8 @@ func exportEntry(b *bytes.Buffer, cursor string, at time.Time, ident, pid, msg s
 func TestReadJournal(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC)
 	var b bytes.Buffer
-	exportEntry(&b, "s=1", at, "postfix/qmgr", "44", "ABCDEF123: removed")
-	exportEntry(&b, "s=2", at, "postfix-legal/smtp", "51", "ABCDEF123: to=<a@b>, relay=m[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)\nsecond line")
+	exportEntry(&b, 1, at, "postfix/qmgr", "44", "ABCDEF123: removed")
+	exportEntry(&b, 2, at, "postfix-legal/smtp", "51", "ABCDEF123: to=<a@b>, relay=m[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)\nsecond line")
 	fmt.Fprintf(&b, "__CURSOR=s=3\n__REALTIME_TIMESTAMP=1\n\n") // no MESSAGE: skipped
 	var lines []string
 	var ends []uint64
@@ -64,14 +64,7 @@ func TestReadJournal(t *testing.T) {
 func TestImportJournalExport(t *testing.T) {
 	st := migratedStore(t)
 	var b bytes.Buffer
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i, line := range strings.Split(strings.TrimSpace(importLog), "\n") {
-		// "Nov 25 10:00:00 mx1 postfix/smtpd[42]: rest" -> ident, pid, rest
-		f := strings.SplitN(line, " ", 6)
-		tag, msg := strings.TrimSuffix(f[4], ":"), f[5]
-		ident, pid, _ := strings.Cut(strings.TrimSuffix(tag, "]"), "[")
-		exportEntry(&b, fmt.Sprintf("s=%d", i), at.Add(time.Duration(i)*time.Second), ident, pid, msg)
-	}
+	journalEntries(&b, 0, importLog)
 	path := filepath.Join(t.TempDir(), "journal.export")
 	os.WriteFile(path, b.Bytes(), 0o644)
 	res := importFile(t, st, path, 2)
@@ -83,5 +76,17 @@ func TestImportJournalExport(t *testing.T) {
 	}
 	if again := importFile(t, st, path, 2); again.Lines != 0 {
 		t.Errorf("re-import read %d lines", again.Lines)
+	}
+}
+
+// journalEntries writes syslog lines ("Nov 25 10:00:00 mx1 postfix/smtpd[42]:
+// text") as the journal entries they come from, numbered from first.
+func journalEntries(b *bytes.Buffer, first int, log string) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for i, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		f := strings.SplitN(line, " ", 6)
+		tag, msg := strings.TrimSuffix(f[4], ":"), f[5]
+		ident, pid, _ := strings.Cut(strings.TrimSuffix(tag, "]"), "[")
+		exportEntry(b, first+i, at.Add(time.Duration(first+i)*time.Second), ident, pid, msg)
 	}
 }

@@ -3,11 +3,9 @@ package collector
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -18,16 +16,7 @@ const journalRemote = "/lib/systemd/systemd-journal-remote"
 func appendJournal(t *testing.T, file string, first int, log string) {
 	t.Helper()
 	var b bytes.Buffer
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i, line := range strings.Split(strings.TrimSpace(log), "\n") {
-		f := strings.SplitN(line, " ", 6)
-		tag, msg := strings.TrimSuffix(f[4], ":"), f[5]
-		ident, pid, _ := strings.Cut(strings.TrimSuffix(tag, "]"), "[")
-		n := first + i
-		fmt.Fprintf(&b, "__CURSOR=s=%d\n__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=0123456789abcdef0123456789abcdef\n",
-			n, at.Add(time.Duration(n)*time.Second).UnixMicro(), n+1)
-		fmt.Fprintf(&b, "_HOSTNAME=mx1\nSYSLOG_FACILITY=2\nSYSLOG_IDENTIFIER=%s\nSYSLOG_PID=%s\nMESSAGE=%s\n\n", ident, pid, msg)
-	}
+	journalEntries(&b, first, log)
 	cmd := exec.Command(journalRemote, "-o", file, "-")
 	cmd.Stdin = &b
 	if out, err := cmd.CombinedOutput(); err != nil {

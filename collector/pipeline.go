@@ -121,13 +121,17 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 	if err != nil {
 		return 0, err
 	}
-	if !found {
-		cp = schema.Checkpoint{Source: source, Fingerprint: fingerprint, FileID: fileID, State: p.cp.State}
-		if snap, err := p.corr.Snapshot(); err == nil {
-			cp.State = string(snap)
+	if found {
+		if err := p.corr.Reset(cp.State); err != nil {
+			return 0, err
 		}
-	} else if err := p.corr.Reset(cp.State); err != nil {
-		return 0, err
+	} else {
+		// A new file: the messages followed so far go on in it.
+		snap, err := p.corr.Snapshot()
+		if err != nil {
+			return 0, err
+		}
+		cp = schema.Checkpoint{Source: source, Fingerprint: fingerprint, State: string(snap)}
 	}
 	cp.FileID = fileID
 	p.cp, p.offset, p.lines, p.inChunk, p.cursor = cp, cp.Offset, cp.Lines, 0, cp.Cursor

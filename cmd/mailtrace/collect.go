@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mailtrace/mailtrace/collector"
-	"github.com/mailtrace/mailtrace/schema"
 )
 
 // stringList is a repeatable flag.
@@ -35,7 +34,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	journal := fs.Bool("journal", false, "follow journald (journalctl) instead of log files (config: collector.journal)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9465)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailtrace collect [--log FILE]... [--metrics-listen ADDR]")
+		fmt.Fprintln(stderr, "Usage: mailtrace collect [--log FILE]... [--journal] [--metrics-listen ADDR]")
 		fmt.Fprintln(stderr, "Follows the Postfix log from where the last run stopped, across rotations, until stopped.")
 		fs.PrintDefaults()
 	}
@@ -63,14 +62,11 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	logger := newLogger(cfg.LogLevel, stderr)
-	st, err := openStore(ctx, cfg)
+	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: cfg.RetentionDays}, false); err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := collector.NewMetrics(reg)
@@ -86,11 +82,17 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer srv.Close()
 		logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	}
+	// Live logs announce queued messages, so that they can be found before
+	// they leave the queue.
+	liveOptions := func(source string) collector.PipelineOptions {
+		o := pipelineOptions(cfg, loc, logger.With("log", source))
+		o.Announce, o.Metrics = true, metrics
+		return o
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(cfg.Collector.Logs))
 	for i, path := range cfg.Collector.Logs {
-		p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
-			Location: loc, Announce: true, Metrics: metrics, Logger: logger.With("log", path)})
+		p := collector.NewPipeline(st, liveOptions(path))
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailtrace_store_insert_retries_total",
 			Help:        "Inserts into the store that failed and were retried (the same batch, deduplicated), by log.",
 			ConstLabels: prometheus.Labels{"source": path}}, func() float64 {
@@ -109,8 +111,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var journalErr error
 	if cfg.Collector.Journal {
-		p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
-			Location: loc, Announce: true, Metrics: metrics, Logger: logger.With("log", "journald")})
+		p := collector.NewPipeline(st, liveOptions("journald"))
 		wg.Go(func() {
 			err := collector.FollowJournal(ctx, p, collector.JournalOptions{Args: cfg.Collector.JournalArgs, Logger: logger.With("log", "journald")})
 			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/collector"
-	"github.com/mailtrace/mailtrace/schema"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,17 +37,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: cfg.RetentionDays}, false); err != nil {
-		return err
-	}
-	logger := newLogger(cfg.LogLevel, stderr)
-	p := collector.NewPipeline(st, collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace,
-		Location: loc, Logger: logger})
+	p := collector.NewPipeline(st, pipelineOptions(cfg, loc, newLogger(cfg.LogLevel, stderr)))
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

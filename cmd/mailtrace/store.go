@@ -5,6 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"time"
+
+	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/schema"
 
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/store"
@@ -62,4 +67,23 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
+}
+
+// openMigrated opens the store and brings its schema up to date, as the
+// commands that write to it do before they start.
+func openMigrated(ctx context.Context, cfg config.Config) (store.Store, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: cfg.RetentionDays}, false); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// pipelineOptions are a collector pipeline's options from the config.
+func pipelineOptions(cfg config.Config, loc *time.Location, logger *slog.Logger) collector.PipelineOptions {
+	return collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace, Location: loc, Logger: logger}
 }
