@@ -16,6 +16,10 @@ type Parser struct {
 	// would put the line more than a day after Reference (December lines
 	// read in January).
 	Reference time.Time
+
+	yearOf  time.Time // the Reference year was computed for
+	yearLoc *time.Location
+	year    int
 }
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
@@ -35,8 +39,11 @@ func (p *Parser) Parse(line []byte, r *Record) bool {
 	}
 	r.Host, rest = rest[:sp], rest[sp+1:]
 	// program[pid]: or program:
-	end := bytes.IndexAny(rest, "[: ")
-	if end <= 0 || rest[end] == ' ' {
+	end := 0
+	for end < len(rest) && rest[end] != '[' && rest[end] != ':' && rest[end] != ' ' {
+		end++
+	}
+	if end == 0 || end == len(rest) || rest[end] == ' ' {
 		r.Kind = NotPostfix
 		r.Text = rest
 		return true
@@ -86,17 +93,18 @@ func splitProgram(r *Record) bool {
 	return isDaemon(r.Daemon)
 }
 
-var daemons = map[string]bool{
-	"smtp": true, "smtpd": true, "lmtp": true, "qmgr": true, "oqmgr": true, "cleanup": true, "pickup": true,
-	"bounce": true, "defer": true, "trace": true, "local": true, "virtual": true, "pipe": true, "error": true,
-	"retry": true, "discard": true, "postscreen": true, "postsuper": true, "master": true, "anvil": true,
-	"scache": true, "tlsmgr": true, "tlsproxy": true, "dnsblog": true, "verify": true, "trivial-rewrite": true,
-	"rewrite": true, "postfix-script": true, "sendmail": true, "postdrop": true, "postlogd": true, "flush": true,
-	"showq": true, "proxymap": true, "proxywrite": true, "spawn": true, "postqueue": true, "postmap": true,
-	"postalias": true, "postconf": true, "postlog": true, "qmqpd": true, "relay": true, "policy-spf": true,
+// isDaemon tells whether b names a Postfix daemon or command.
+func isDaemon(b []byte) bool {
+	switch string(b) {
+	case "smtp", "smtpd", "lmtp", "qmgr", "oqmgr", "cleanup", "pickup", "bounce", "defer", "trace", "local",
+		"virtual", "pipe", "error", "retry", "discard", "postscreen", "postsuper", "master", "anvil", "scache",
+		"tlsmgr", "tlsproxy", "dnsblog", "verify", "trivial-rewrite", "rewrite", "postfix-script", "sendmail",
+		"postdrop", "postlogd", "flush", "showq", "proxymap", "proxywrite", "spawn", "postqueue", "postmap",
+		"postalias", "postconf", "postlog", "qmqpd", "relay", "policy-spf":
+		return true
+	}
+	return false
 }
-
-func isDaemon(b []byte) bool { return daemons[string(b)] } // no allocation: map lookup by converted []byte
 
 // timestamp reads an RFC 3339 or BSD timestamp and the space after it.
 func (p *Parser) timestamp(line []byte, r *Record) ([]byte, bool) {
@@ -211,10 +219,12 @@ func (p *Parser) bsd(line []byte, r *Record) ([]byte, bool) {
 	if ref.IsZero() {
 		ref = time.Now()
 	}
-	year := ref.In(loc).Year()
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc)
+	if !ref.Equal(p.yearOf) || loc != p.yearLoc {
+		p.yearOf, p.yearLoc, p.year = ref, loc, ref.In(loc).Year()
+	}
+	t := time.Date(p.year, time.Month(month), day, hour, min, sec, nsec, loc)
 	if t.Sub(ref) > 24*time.Hour {
-		t = time.Date(year-1, time.Month(month), day, hour, min, sec, nsec, loc)
+		t = time.Date(p.year-1, time.Month(month), day, hour, min, sec, nsec, loc)
 	}
 	r.Time = t.UTC()
 	return line[i+1:], true
