@@ -29,9 +29,10 @@ type JournalOptions struct {
 const journalSource = "journald"
 
 // FollowJournal reads Postfix's entries from journald as they are written
-// (journalctl --follow -o export), from the cursor of the last committed
-// entry, until ctx ends. The first run starts at the journal's end: older
-// entries are for `mailtrace import` of a `journalctl -o export` dump.
+// (journalctl --follow -o export), after the cursor of the last committed
+// entry, until ctx ends. The first run starts after the journal's last
+// entry: older entries are for `mailtrace import` of a `journalctl -o
+// export` dump.
 func FollowJournal(ctx context.Context, p *Pipeline, opts JournalOptions) error {
 	if opts.Command == "" {
 		opts.Command = "journalctl"
@@ -49,11 +50,19 @@ func FollowJournal(ctx context.Context, p *Pipeline, opts JournalOptions) error 
 	if err != nil {
 		return err
 	}
+	cursor := p.Checkpoint().Cursor
+	if cursor == "" {
+		// The first run starts at the journal's end. Start after its last
+		// entry by cursor, so that a chunk cut off by a crash can be read
+		// again from there.
+		if cursor, err = lastCursor(ctx, opts); err != nil {
+			return err
+		}
+		p.SetCursor(cursor)
+	}
 	args := []string{"--output=export", "--follow", "--no-pager"}
-	if c := p.Checkpoint().Cursor; c != "" {
-		args = append(args, "--after-cursor="+c)
-	} else {
-		args = append(args, "--lines=0")
+	if cursor != "" {
+		args = append(args, "--after-cursor="+cursor)
 	}
 	args = append(args, opts.Args...)
 	cmdCtx, stop := context.WithCancel(context.Background())
@@ -116,4 +125,24 @@ func FollowJournal(ctx context.Context, p *Pipeline, opts JournalOptions) error 
 			}
 		}
 	}
+}
+
+// lastCursor is the cursor of the journal's last matching entry, or "" when
+// it has none (then everything is new).
+func lastCursor(ctx context.Context, opts JournalOptions) (string, error) {
+	args := append([]string{"--output=export", "--lines=1", "--no-pager"}, opts.Args...)
+	out, err := exec.CommandContext(ctx, opts.Command, args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("%s %s: %v: %s", opts.Command, strings.Join(args, " "), err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return "", fmt.Errorf("%s: %w", opts.Command, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if c, ok := strings.CutPrefix(line, "__CURSOR="); ok {
+			return c, nil
+		}
+	}
+	return "", nil
 }

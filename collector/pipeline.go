@@ -245,13 +245,17 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	p.inflight = done
 	m, open := p.m, p.corr.Open()
 	saved := next // the goroutine's own copy: saveCheckpoint stamps it
+	// Once its blocks are handed over, a commit is finished even if ctx
+	// ends meanwhile (Sync and Close bound how long anyone waits for it):
+	// a checkpoint left pending would make the next run replay the chunk.
+	finish := context.WithoutCancel(ctx)
 	go func() {
-		err := p.events.Wait(ctx, events)
+		err := p.events.Wait(finish, events)
 		if err == nil {
-			err = p.messages.Wait(ctx, messages)
+			err = p.messages.Wait(finish, messages)
 		}
 		if err == nil {
-			err = p.saveCheckpoint(ctx, &saved)
+			err = p.saveCheckpoint(finish, &saved)
 		}
 		if err == nil {
 			p.committed.Add(1)
