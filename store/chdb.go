@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -101,6 +103,10 @@ func (s *chdbStore) Exec(ctx context.Context, query string, params Params) error
 	return s.exec(q)
 }
 
+// Query streams the result: libchdb hands it over in chunks of about a
+// megabyte, each a RowBinaryWithNamesAndTypes block, so that a result of
+// any size is read in bounded memory. The session runs one statement at a
+// time: the store is busy until the Rows are read to the end or closed.
 func (s *chdbStore) Query(ctx context.Context, query string, params Params) (*Rows, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -109,16 +115,107 @@ func (s *chdbStore) Query(ctx context.Context, query string, params Params) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.run([]byte(q), "RowBinaryWithNamesAndTypes")
-	if err != nil {
+	if strings.IndexByte(q, 0) >= 0 {
+		return nil, errors.New("query holds a NUL byte; pass such values as parameters")
+	}
+	s.mu.Lock()
+	if s.conn == nil {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	st := &chdbStream{s: s, handle: s.lib.streamQuery(s.conn, q, "RowBinaryWithNamesAndTypes")}
+	if st.handle == nil {
+		s.mu.Unlock()
+		return nil, errors.New("libchdb did not start the query")
+	}
+	if msg := cString(s.lib.resultError(st.handle)); msg != "" {
+		st.close()
+		return nil, errors.New(strings.TrimSpace(msg))
+	}
+	// The first chunk names the columns (and holds no rows when there are none).
+	if err := st.fetch(); err != nil {
+		st.close()
 		return nil, err
 	}
-	rows, err := rowBinaryRows(r.bytes(), func() error { r.free(); return nil })
-	if err != nil {
-		r.free()
-		return nil, err
+	return &Rows{columns: st.columns, next: st.next, close: st.close}, nil
+}
+
+// chdbStream reads a streamed result chunk by chunk.
+type chdbStream struct {
+	s       *chdbStore
+	handle  unsafe.Pointer
+	chunk   chdbResult
+	dec     *decoder
+	columns []Column
+	types   []*chType
+	done    bool
+	closed  bool
+}
+
+// fetch moves to the next chunk and reads its header.
+func (st *chdbStream) fetch() error {
+	st.chunk.free()
+	st.chunk, st.dec = chdbResult{}, nil
+	res := st.s.lib.streamFetch(st.s.conn, st.handle)
+	if res == nil {
+		st.done = true
+		return nil
 	}
-	return rows, nil
+	st.chunk = chdbResult{lib: st.s.lib, res: res}
+	data := st.chunk.bytes()
+	if msg := cString(st.s.lib.resultError(res)); msg != "" && !(len(data) == 0 && strings.Contains(msg, "No active streaming query")) {
+		st.done = true
+		return errors.New(strings.TrimSpace(msg))
+	}
+	if len(data) == 0 {
+		// The end (libchdb may add "No active streaming query").
+		st.done = true
+		return nil
+	}
+	d := &decoder{b: data}
+	cols, types, err := readHeader(d)
+	if err != nil {
+		return err
+	}
+	if st.columns == nil {
+		st.columns, st.types = cols, types
+	}
+	st.dec = d
+	return nil
+}
+
+func (st *chdbStream) next() ([]any, error) {
+	for st.dec == nil || st.dec.i >= len(st.dec.b) {
+		if st.done {
+			return nil, errEOF
+		}
+		if err := st.fetch(); err != nil {
+			return nil, err
+		}
+	}
+	row := make([]any, len(st.types))
+	for i, t := range st.types {
+		v, err := st.dec.value(t)
+		if err != nil {
+			return nil, fmt.Errorf("reading column %s: %w", st.columns[i].Name, err)
+		}
+		row[i] = v
+	}
+	return row, nil
+}
+
+func (st *chdbStream) close() error {
+	if st.closed {
+		return nil
+	}
+	st.closed = true
+	st.chunk.free()
+	if !st.done {
+		st.s.lib.streamCancel(st.s.conn, st.handle)
+	}
+	st.s.lib.destroy(st.handle)
+	st.s.mu.Unlock()
+	return nil
 }
 
 // Insert hands the Native block to libchdb as a file read with INSERT ...

@@ -393,3 +393,47 @@ func TestWriterSetsAsideRejectedBlocks(t *testing.T) {
 		t.Errorf("error note %q does not say what the store answered", note)
 	}
 }
+
+// TestQueryStreams reads a result of several libchdb chunks, an empty one,
+// and one closed early, after which the store still answers.
+func TestQueryStreams(t *testing.T) {
+	st := storetest.Chdb(t)
+	ctx := context.Background()
+	rows, err := st.Query(ctx, "SELECT number, toString(number) AS s FROM numbers(300000)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := uint64(0)
+	for rows.Next() {
+		v := rows.Values()
+		if v[0].(uint64) != n || v[1].(string) != fmt.Sprint(n) {
+			t.Fatalf("row %d = %v", n, v)
+		}
+		n++
+	}
+	if rows.Err() != nil || n != 300000 {
+		t.Fatalf("read %d rows, err %v", n, rows.Err())
+	}
+	empty, err := st.Query(ctx, "SELECT number AS n FROM numbers(10) LIMIT 0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols := empty.Columns(); len(cols) != 1 || cols[0].Name != "n" || cols[0].Type != "UInt64" || empty.Next() {
+		t.Errorf("empty result: columns %v", cols)
+	}
+	big, err := st.Query(ctx, "SELECT number FROM numbers(100000000)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Next()
+	big.Close()
+	if got := count(t, st, "SELECT toUInt64(42)"); got != 42 {
+		t.Errorf("after an early close: %d", got)
+	}
+	if _, err := st.Query(ctx, "SELECT no_such_column", nil); err == nil || !strings.Contains(err.Error(), "no_such_column") {
+		t.Errorf("bad query: %v", err)
+	}
+	if got := count(t, st, "SELECT toUInt64(7)"); got != 7 {
+		t.Errorf("after a failed query: %d", got)
+	}
+}

@@ -34,6 +34,9 @@ type chdbLib struct {
 	resultLength func(res unsafe.Pointer) uintptr
 	resultError  func(res unsafe.Pointer) *byte
 	destroy      func(res unsafe.Pointer)
+	streamQuery  func(conn unsafe.Pointer, query string, format string) unsafe.Pointer
+	streamFetch  func(conn unsafe.Pointer, res unsafe.Pointer) unsafe.Pointer
+	streamCancel func(conn unsafe.Pointer, res unsafe.Pointer)
 }
 
 var (
@@ -92,6 +95,9 @@ func loadChdb(configured string) (*chdbLib, error) {
 			"chdb_result_length":        &lib.resultLength,
 			"chdb_result_error":         &lib.resultError,
 			"chdb_destroy_query_result": &lib.destroy,
+			"chdb_stream_query":         &lib.streamQuery,
+			"chdb_stream_fetch_result":  &lib.streamFetch,
+			"chdb_stream_cancel_query":  &lib.streamCancel,
 		} {
 			if _, err := purego.Dlsym(h, name); err != nil {
 				chdbLoadErr = fmt.Errorf("%s lacks %s: it is not a libchdb this mailtrace supports (want %s)", path, name, ChdbVersion)

@@ -20,7 +20,8 @@ type Rows struct {
 // Columns lists the result's column names and ClickHouse types.
 func (r *Rows) Columns() []Column { return r.columns }
 
-// Next advances to the next row; it returns false at the end or on error.
+// Next advances to the next row; it returns false at the end or on error,
+// and then releases the result as Close does.
 func (r *Rows) Next() bool {
 	if r.err != nil || r.next == nil {
 		return false
@@ -28,10 +29,13 @@ func (r *Rows) Next() bool {
 	r.cur, r.err = r.next()
 	if r.err == errEOF {
 		r.err = nil
-		r.next = nil
+	}
+	if r.err != nil || r.cur == nil {
+		r.cur = nil
+		r.Close()
 		return false
 	}
-	return r.err == nil
+	return true
 }
 
 // Values is the current row, one value per column (see decoder.value for
@@ -62,46 +66,28 @@ func (r *Rows) All() ([][]any, error) {
 	return out, r.Err()
 }
 
-// rowBinaryRows reads a RowBinaryWithNamesAndTypes buffer.
-func rowBinaryRows(data []byte, release func() error) (*Rows, error) {
-	d := &decoder{b: data}
-	if len(data) == 0 { // a statement without a result set
-		return &Rows{close: release}, nil
-	}
+// readHeader reads the names-and-types header of a RowBinaryWithNamesAndTypes block.
+func readHeader(d *decoder) ([]Column, []*chType, error) {
 	n, err := d.uvarint()
-	if err != nil || n > uint64(len(data)) {
-		return nil, fmt.Errorf("reading result header: %w", errShort)
+	if err != nil || n > uint64(len(d.b)) {
+		return nil, nil, fmt.Errorf("reading result header: %w", errShort)
 	}
 	cols := make([]Column, n)
 	for i := range cols {
 		if cols[i].Name, err = d.str(); err != nil {
-			return nil, fmt.Errorf("reading result header: %w", err)
+			return nil, nil, fmt.Errorf("reading result header: %w", err)
 		}
 	}
 	types := make([]*chType, n)
 	for i := range cols {
 		if cols[i].Type, err = d.str(); err != nil {
-			return nil, fmt.Errorf("reading result header: %w", err)
+			return nil, nil, fmt.Errorf("reading result header: %w", err)
 		}
 		if types[i], err = parseType(cols[i].Type); err != nil {
-			return nil, fmt.Errorf("reading result header: %w", err)
+			return nil, nil, fmt.Errorf("reading result header: %w", err)
 		}
 	}
-	next := func() ([]any, error) {
-		if d.i >= len(d.b) {
-			return nil, errEOF
-		}
-		row := make([]any, len(types))
-		for i, t := range types {
-			v, err := d.value(t)
-			if err != nil {
-				return nil, fmt.Errorf("reading column %s: %w", cols[i].Name, err)
-			}
-			row[i] = v
-		}
-		return row, nil
-	}
-	return &Rows{columns: cols, next: next, close: release}, nil
+	return cols, types, nil
 }
 
 // errEOF ends a result.
