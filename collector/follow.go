@@ -267,17 +267,10 @@ func rotation(path string, f *os.File, pos uint64) (rotated, truncated bool) {
 // waitFingerprint waits for the file's first complete line, which
 // identifies it.
 func waitFingerprint(ctx context.Context, f *os.File, poll time.Duration) (string, error) {
-	buf := make([]byte, fingerprintSize)
 	for {
-		n, err := f.ReadAt(buf, 0)
-		if err != nil && err != io.EOF {
-			return "", err
-		}
-		if nl := bytes.IndexByte(buf[:n], '\n'); nl >= 0 {
-			return Fingerprint(buf[:nl]), nil
-		}
-		if n == fingerprintSize {
-			return Fingerprint(buf), nil
+		fp, ok, err := fileFingerprint(f)
+		if err != nil || ok {
+			return fp, err
 		}
 		select {
 		case <-ctx.Done():
@@ -297,7 +290,7 @@ func catchUpRotated(ctx context.Context, p *Pipeline, path string, log *slog.Log
 		return err
 	}
 	if f, err := os.Open(path); err == nil {
-		fp, _ := firstLineFingerprint(f)
+		fp, _, _ := fileFingerprint(f)
 		f.Close()
 		if fp == last.Fingerprint {
 			return nil // still the same file
@@ -309,7 +302,7 @@ func catchUpRotated(ctx context.Context, p *Pipeline, path string, log *slog.Log
 		if err != nil {
 			continue
 		}
-		fp, _ := firstLineFingerprint(f)
+		fp, _, _ := fileFingerprint(f)
 		if fp != last.Fingerprint {
 			f.Close()
 			continue
@@ -336,17 +329,4 @@ func catchUpRotated(ctx context.Context, p *Pipeline, path string, log *slog.Log
 	log.Warn("the log was rotated while stopped and its rotated copy was not found; its last lines are not read",
 		"path", path, "offset", last.Offset)
 	return nil
-}
-
-// firstLineFingerprint fingerprints a file by its first line.
-func firstLineFingerprint(f *os.File) (string, error) {
-	buf := make([]byte, fingerprintSize)
-	n, err := f.ReadAt(buf, 0)
-	if err != nil && err != io.EOF {
-		return "", err
-	}
-	if nl := bytes.IndexByte(buf[:n], '\n'); nl >= 0 {
-		return Fingerprint(buf[:nl]), nil
-	}
-	return Fingerprint(buf[:n]), nil
 }

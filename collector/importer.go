@@ -68,11 +68,11 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	if len(head) == 0 {
 		return res, nil // empty file: nothing to import
 	}
-	first := head
-	if nl := bytes.IndexByte(first, '\n'); nl >= 0 {
-		first = first[:nl]
+	fp, ok := fingerprint(head)
+	if !ok { // an old file of one line without its newline
+		fp = hashHead(head)
 	}
-	res.Fingerprint = Fingerprint(first)
+	res.Fingerprint = fp
 	before := p.Stats
 	offset, err := p.Begin(ctx, "import", res.Fingerprint, fileID(st), st.ModTime())
 	if err != nil {
@@ -156,15 +156,34 @@ func readLines(r *bufio.Reader, fn func(line []byte, n int) error) error {
 	}
 }
 
-// Fingerprint identifies a log file by its first line (at most
+// fingerprint identifies a log file by its first line (at most
 // fingerprintSize bytes of it): it has a time, a host and a process ID, and
-// stays the same as the file grows.
-func Fingerprint(head []byte) string {
-	if len(head) > fingerprintSize {
-		head = head[:fingerprintSize]
+// stays the same as the file grows. ok is false while the file's first line
+// is not complete yet.
+func fingerprint(head []byte) (fp string, ok bool) {
+	head = head[:min(len(head), fingerprintSize)]
+	if nl := bytes.IndexByte(head, '\n'); nl >= 0 {
+		head = head[:nl]
+	} else if len(head) < fingerprintSize {
+		return "", false
 	}
+	return hashHead(head), true
+}
+
+func hashHead(head []byte) string {
 	sum := sha256.Sum256(head)
 	return hex.EncodeToString(sum[:12])
+}
+
+// fileFingerprint fingerprints an open file from its first bytes.
+func fileFingerprint(f *os.File) (string, bool, error) {
+	buf := make([]byte, fingerprintSize)
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && err != io.EOF {
+		return "", false, err
+	}
+	fp, ok := fingerprint(buf[:n])
+	return fp, ok, nil
 }
 
 // fileID is the file's device and inode, which rotation changes.

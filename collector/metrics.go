@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 type sourceMetrics struct {
 	name             string
 	lines            *prometheus.CounterVec
-	programs         map[string]*[32]prometheus.Counter
+	programs         map[string]*[postfixlog.NumKinds]prometheus.Counter
 	events, messages prometheus.Counter
 	commits          prometheus.Counter
 	lastLine, open   prometheus.Gauge
@@ -48,7 +48,7 @@ func (m *Metrics) source(name string) *sourceMetrics {
 	if m == nil {
 		return nil
 	}
-	return &sourceMetrics{name: name, lines: m.Lines, programs: map[string]*[32]prometheus.Counter{},
+	return &sourceMetrics{name: name, lines: m.Lines, programs: map[string]*[postfixlog.NumKinds]prometheus.Counter{},
 		events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
 		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name)}
 }
@@ -68,7 +68,7 @@ func (s *sourceMetrics) line(r *postfixlog.Record) {
 		if label == "" || len(s.programs) >= maxPrograms {
 			label = "other"
 		}
-		c = new([32]prometheus.Counter)
+		c = new([postfixlog.NumKinds]prometheus.Counter)
 		for _, k := range postfixlog.Kinds() {
 			c[k] = s.lines.WithLabelValues(s.name, label, k.String())
 		}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -15,13 +17,9 @@ import (
 
 // Stats count what a pipeline read and wrote.
 type Stats struct {
-	Lines      uint64            // lines read
-	Kinds      [32]uint64        // lines by postfixlog.Kind
-	Events     uint64            // delivery events written
-	Messages   uint64            // message records written
-	Commits    uint64            // checkpoints committed
-	LastLineAt time.Time         // log time of the latest line
-	Programs   map[string]uint64 // Postfix lines by syslog name
+	Lines    uint64 // lines read
+	Events   uint64 // delivery events written
+	Messages uint64 // message records written
 }
 
 // Pipeline carries one log source into the store: each line is parsed and
@@ -88,7 +86,6 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
 	p.metrics = opts.Metrics
-	p.Stats.Programs = map[string]uint64{}
 	return p
 }
 
@@ -96,20 +93,21 @@ type sinkFunc struct{ p *Pipeline }
 
 func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 	s.p.Stats.Events++
-	if s.p.m != nil {
-		s.p.m.events.Inc()
-	}
-	s.p.dirty = true
-	return s.p.events.Write(context.Background(), e)
+	return s.p.write(s.p.events, e, func(m *sourceMetrics) prometheus.Counter { return m.events })
 }
 
 func (s sinkFunc) Message(m *schema.MessageRecord) error {
 	s.p.Stats.Messages++
-	if s.p.m != nil {
-		s.p.m.messages.Inc()
+	return s.p.write(s.p.messages, m, func(m *sourceMetrics) prometheus.Counter { return m.messages })
+}
+
+// write adds a row to the current chunk, counting it in its metric.
+func (p *Pipeline) write(w *store.Writer, row store.Row, counter func(*sourceMetrics) prometheus.Counter) error {
+	if p.m != nil {
+		counter(p.m).Inc()
 	}
-	s.p.dirty = true
-	return s.p.messages.Write(context.Background(), m)
+	p.dirty = true
+	return w.Write(context.Background(), row)
 }
 
 // Begin starts a source: it loads the source's checkpoint, restores the
@@ -152,10 +150,6 @@ func (p *Pipeline) Line(ctx context.Context, line []byte, end uint64) error {
 	var r postfixlog.Record
 	p.parser.Parse(line, &r)
 	p.Stats.Lines++
-	p.Stats.Kinds[r.Kind]++
-	if !r.Time.IsZero() {
-		p.Stats.LastLineAt = r.Time
-	}
 	if p.m != nil {
 		p.m.line(&r)
 		if !r.Time.IsZero() {

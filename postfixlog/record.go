@@ -34,9 +34,11 @@ const (
 	Postsuper       // postsuper: QID: requeued, placed on hold, released from hold, expired
 	Warning         // warning: ...
 	Fatal           // fatal: ... or panic: ...
+
+	NumKinds // how many kinds there are
 )
 
-var kindNames = [...]string{"unparsed", "not-postfix", "other", "smtpd-connect", "smtpd-client", "smtpd-disconnect",
+var kindNames = [NumKinds]string{"unparsed", "not-postfix", "other", "smtpd-connect", "smtpd-client", "smtpd-disconnect",
 	"smtpd-lost", "reject", "postscreen", "pickup", "message-id", "resent-message-id", "header-check", "queue-active",
 	"expired", "removed", "delivery", "delivery-note", "connect-to", "tls", "notification", "postsuper", "warning", "fatal"}
 

@@ -48,9 +48,7 @@ func Migrations(opts Options) ([]Migration, error) {
 	if opts.Database == "" {
 		return nil, fmt.Errorf("schema: no database name")
 	}
-	if opts.RetentionDays == 0 {
-		opts.RetentionDays = DefaultRetentionDays
-	}
+	opts.RetentionDays = opts.retentionDays()
 	if opts.RetentionDays < 1 {
 		return nil, fmt.Errorf("schema: retention of %d days; give a positive number of days", opts.RetentionDays)
 	}
@@ -251,7 +249,7 @@ func Migrate(ctx context.Context, st store.Store, opts Options, applyRetention b
 					onCluster = " ON CLUSTER " + store.QuoteIdent(opts.Cluster)
 				}
 				stmt := "ALTER TABLE " + store.QuoteIdent(opts.Database) + "." + store.QuoteIdent(t.table) + onCluster +
-					" MODIFY " + ttlClause(t.column, retention(opts))
+					" MODIFY " + ttlClause(t.column, opts.retentionDays())
 				if err := st.Exec(ctx, stmt, nil); err != nil {
 					return applied, fmt.Errorf("setting retention on %s: %w", t.table, err)
 				}
@@ -261,9 +259,10 @@ func Migrate(ctx context.Context, st store.Store, opts Options, applyRetention b
 	return applied, nil
 }
 
-func retention(opts Options) int {
-	if opts.RetentionDays == 0 {
+// retentionDays is the retention asked for, or the default.
+func (o Options) retentionDays() int {
+	if o.RetentionDays == 0 {
 		return DefaultRetentionDays
 	}
-	return opts.RetentionDays
+	return o.RetentionDays
 }

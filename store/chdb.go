@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func (st *chdbStream) fetch() error {
 func (st *chdbStream) next() ([]any, error) {
 	for st.dec == nil || st.dec.i >= len(st.dec.b) {
 		if st.done {
-			return nil, errEOF
+			return nil, io.EOF
 		}
 		if err := st.fetch(); err != nil {
 			return nil, err

@@ -124,7 +124,7 @@ func (p *typeParser) parse() (*chType, error) {
 			return nil, fmt.Errorf("%s takes one type", name)
 		}
 		if name == "Map" && len(t.args) != 2 {
-			return nil, errors.New("Map takes two types")
+			return nil, errors.New("a Map takes two types")
 		}
 	case "FixedString":
 		if len(args) != 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"reflect"
@@ -163,7 +164,7 @@ func (s *clickhouseStore) Query(ctx context.Context, query string, params Params
 			if err := rows.Err(); err != nil {
 				return nil, err
 			}
-			return nil, errEOF
+			return nil, io.EOF
 		}
 		dest := make([]any, len(types))
 		for i, t := range types {

@@ -27,7 +27,7 @@ func (r *Rows) Next() bool {
 		return false
 	}
 	r.cur, r.err = r.next()
-	if r.err == errEOF {
+	if r.err == io.EOF {
 		r.err = nil
 	}
 	if r.err != nil || r.cur == nil {
@@ -89,6 +89,3 @@ func readHeader(d *decoder) ([]Column, []*chType, error) {
 	}
 	return cols, types, nil
 }
-
-// errEOF ends a result.
-var errEOF = io.EOF

@@ -40,7 +40,7 @@ type Options struct {
 func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store %q: not a URL: %w (use chdb:///path or clickhouse://user:pass@host:9000/db)", redact(dsn), err)
+		return nil, fmt.Errorf("store %q: not a URL: %w (use chdb:///path or clickhouse://user:pass@host:9000/db)", Redact(dsn), err)
 	}
 	switch u.Scheme {
 	case "chdb":
@@ -55,14 +55,14 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 	case "clickhouse", "clickhouses":
 		return openClickHouse(ctx, u)
 	case "":
-		return nil, fmt.Errorf("store %q: missing scheme (use chdb:///path or clickhouse://user:pass@host:9000/db)", redact(dsn))
+		return nil, fmt.Errorf("store %q: missing scheme (use chdb:///path or clickhouse://user:pass@host:9000/db)", Redact(dsn))
 	default:
-		return nil, fmt.Errorf("store %q: unknown scheme %q (use chdb:///path, clickhouse:// or clickhouses://)", redact(dsn), u.Scheme)
+		return nil, fmt.Errorf("store %q: unknown scheme %q (use chdb:///path, clickhouse:// or clickhouses://)", Redact(dsn), u.Scheme)
 	}
 }
 
-// redact hides the password of a DSN for error messages and logs.
-func redact(dsn string) string {
+// Redact hides the password in a store DSN so that it can be logged.
+func Redact(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil || u.User == nil {
 		return dsn
@@ -72,9 +72,6 @@ func redact(dsn string) string {
 	}
 	return u.String()
 }
-
-// Redact hides the password in a store DSN so that it can be logged.
-func Redact(dsn string) string { return redact(dsn) }
 
 // ErrClosed is returned by a store or writer used after Close.
 var ErrClosed = errors.New("store: closed")
