@@ -89,19 +89,6 @@ func migratedStore(t *testing.T) store.Store {
 	return st
 }
 
-func count(t *testing.T, st store.Store, q string) uint64 {
-	t.Helper()
-	rows, err := st.Query(context.Background(), q, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := rows.All()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return all[0][0].(uint64)
-}
-
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func importFile(t *testing.T, st store.Store, path string, chunk int) ImportResult {
@@ -143,7 +130,7 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 		"SELECT count() FROM id_lookup FINAL WHERE id = '<n1@court.example>'":                         1,
 	}
 	for q, want := range checks {
-		if got := count(t, st, q); got != want {
+		if got := storetest.Count(t, st, q); got != want {
 			t.Errorf("after import: %s = %d, want %d", q, got, want)
 		}
 	}
@@ -156,7 +143,7 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 		}
 	}
 	for q, want := range checks {
-		if got := count(t, st, q); got != want {
+		if got := storetest.Count(t, st, q); got != want {
 			t.Errorf("after re-import: %s = %d, want %d", q, got, want)
 		}
 	}
@@ -204,9 +191,9 @@ func TestImportResumesExactly(t *testing.T) {
 		cancelClose()
 		completed := err == nil
 		importFile(t, st, path, 2)
-		got := count(t, st, "SELECT count() FROM delivery_events")
-		distinct := count(t, st, "SELECT uniqExact(event_id) FROM delivery_events")
-		attempts := count(t, st, "SELECT sum(attempts) FROM delivery_minutely")
+		got := storetest.Count(t, st, "SELECT count() FROM delivery_events")
+		distinct := storetest.Count(t, st, "SELECT uniqExact(event_id) FROM delivery_events")
+		attempts := storetest.Count(t, st, "SELECT sum(attempts) FROM delivery_minutely")
 		if got != 4 || distinct != 4 || attempts != 4 {
 			t.Errorf("cut after %d inserts (completed %v): %d events, %d distinct, %d counted; want 4", cut, completed, got, distinct, attempts)
 		}

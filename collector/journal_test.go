@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrace/mailtrace/store/storetest"
 )
 
 // exportEntry writes one entry in journald's export format; a message with
@@ -71,7 +73,7 @@ func TestImportJournalExport(t *testing.T) {
 	if res.Events != 4 || res.Lines != 9 {
 		t.Errorf("journal import: %+v", res)
 	}
-	if n := count(t, st, "SELECT count() FROM delivery_events WHERE service = 'postfix-legal/smtp' AND status = 'sent'"); n != 2 {
+	if n := storetest.Count(t, st, "SELECT count() FROM delivery_events WHERE service = 'postfix-legal/smtp' AND status = 'sent'"); n != 2 {
 		t.Errorf("%d sent attempts from the journal, want 2", n)
 	}
 	if again := importFile(t, st, path, 2); again.Lines != 0 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mailtrace/mailtrace/store/storetest"
 )
 
 const journalRemote = "/lib/systemd/systemd-journal-remote"
@@ -60,10 +62,10 @@ func TestFollowJournal(t *testing.T) {
 		appendJournal(t, file, 20, deliveryLines("CCCCCC333", 1))
 		waitFor(t, st, q, 6)
 	})
-	if n := count(t, st, "SELECT uniqExact(event_id) FROM delivery_events"); n != 6 {
+	if n := storetest.Count(t, st, "SELECT uniqExact(event_id) FROM delivery_events"); n != 6 {
 		t.Errorf("%d distinct events, want 6", n)
 	}
-	if n := count(t, st, "SELECT count() FROM messages FINAL WHERE queue_id = 'OLDOLD111'"); n != 0 {
+	if n := storetest.Count(t, st, "SELECT count() FROM messages FINAL WHERE queue_id = 'OLDOLD111'"); n != 0 {
 		t.Errorf("the first run read entries from before it started")
 	}
 }

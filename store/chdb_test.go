@@ -143,23 +143,10 @@ func TestInsertTwiceStoredOnce(t *testing.T) {
 		if err := st.Insert(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, st, "SELECT count() FROM kv"); n != 3 {
+		if n := storetest.Count(t, st, "SELECT count() FROM kv"); n != 3 {
 			t.Errorf("after inserting a 2-row block three times and a 1-row block once: %d rows, want 3", n)
 		}
 	})
-}
-
-func count(t *testing.T, st store.Store, q string) uint64 {
-	t.Helper()
-	res, err := st.Query(context.Background(), q, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := res.All()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return all[0][0].(uint64)
 }
 
 // wide writes n UInt8 columns: the block then starts with the byte n,
@@ -189,7 +176,7 @@ func TestInsertHeaderStartingWithBlanks(t *testing.T) {
 		if err := st.Insert(ctx, encode(t, table, wide{n})); err != nil {
 			t.Fatalf("%d columns: %v", n, err)
 		}
-		if got := count(t, st, fmt.Sprintf("SELECT toUInt64(c%d) FROM %s", n-1, name)); got != uint64(n-1) {
+		if got := storetest.Count(t, st, fmt.Sprintf("SELECT toUInt64(c%d) FROM %s", n-1, name)); got != uint64(n-1) {
 			t.Errorf("%d columns: last column read %d, want %d", n, got, n-1)
 		}
 	}
@@ -249,10 +236,10 @@ func TestWriterSurvivesOutage(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, st, "SELECT count() FROM kv"); n != uint64(total) {
+	if n := storetest.Count(t, st, "SELECT count() FROM kv"); n != uint64(total) {
 		t.Errorf("%d rows stored, %d accepted", n, total)
 	}
-	if n := count(t, st, "SELECT uniqExact(id) FROM kv"); n != uint64(total) {
+	if n := storetest.Count(t, st, "SELECT uniqExact(id) FROM kv"); n != uint64(total) {
 		t.Errorf("%d distinct rows stored, %d accepted", n, total)
 	}
 	if s := w.Stats(); s.Written != uint64(total) || s.Acked != uint64(total) || s.Retries == 0 {
@@ -309,7 +296,7 @@ func TestQueryReadOnly(t *testing.T) {
 			t.Errorf("%s as %s = %q, %v; want %q", tt.query, tt.format, out.String(), err, tt.want)
 		}
 	}
-	if n := count(t, st, "SELECT count() FROM kv"); n != 2 {
+	if n := storetest.Count(t, st, "SELECT count() FROM kv"); n != 2 {
 		t.Errorf("kv has %d rows after refused writes, want 2", n)
 	}
 }
@@ -370,7 +357,7 @@ func TestWriterSetsAsideRejectedBlocks(t *testing.T) {
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, st, "SELECT count() FROM kv"); n != 4 {
+	if n := storetest.Count(t, st, "SELECT count() FROM kv"); n != 4 {
 		t.Errorf("%d rows stored, want the 4 outside the rejected block", n)
 	}
 	if s := w.Stats(); s.DeadLettered != 2 || s.Acked != 6 {
@@ -385,7 +372,7 @@ func TestWriterSetsAsideRejectedBlocks(t *testing.T) {
 	if err := st.Store.Insert(ctx, &store.Block{Table: kvTable, Rows: 2, Data: data, Token: "replay"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, st, "SELECT count() FROM kv WHERE s = 'poison'"); n != 1 {
+	if n := storetest.Count(t, st, "SELECT count() FROM kv WHERE s = 'poison'"); n != 1 {
 		t.Errorf("replayed dead letter: %d poison rows, want 1", n)
 	}
 	note, _ := os.ReadFile(strings.TrimSuffix(files[0], ".native") + ".error")
@@ -427,13 +414,13 @@ func TestQueryStreams(t *testing.T) {
 	}
 	big.Next()
 	big.Close()
-	if got := count(t, st, "SELECT toUInt64(42)"); got != 42 {
+	if got := storetest.Count(t, st, "SELECT toUInt64(42)"); got != 42 {
 		t.Errorf("after an early close: %d", got)
 	}
 	if _, err := st.Query(ctx, "SELECT no_such_column", nil); err == nil || !strings.Contains(err.Error(), "no_such_column") {
 		t.Errorf("bad query: %v", err)
 	}
-	if got := count(t, st, "SELECT toUInt64(7)"); got != 7 {
+	if got := storetest.Count(t, st, "SELECT toUInt64(7)"); got != 7 {
 		t.Errorf("after a failed query: %d", got)
 	}
 }

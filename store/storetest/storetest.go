@@ -78,3 +78,22 @@ func Each(t *testing.T, f func(t *testing.T, st store.Store)) {
 	t.Run("chdb", func(t *testing.T) { f(t, Chdb(t)) })
 	t.Run("clickhouse", func(t *testing.T) { f(t, Server(t)) })
 }
+
+// Count runs a query whose first column of its first row is a UInt64 (a
+// count, a sum) and returns it.
+func Count(t testing.TB, st store.Store, query string) uint64 {
+	t.Helper()
+	rows, err := st.Query(context.Background(), query, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	all, err := rows.All()
+	if err != nil || len(all) == 0 {
+		t.Fatalf("%s: %d rows, %v", query, len(all), err)
+	}
+	n, ok := all[0][0].(uint64)
+	if !ok {
+		t.Fatalf("%s: first value is %T, not UInt64", query, all[0][0])
+	}
+	return n
+}
