@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/traceid"
 )
 
 // Sink receives what the correlator makes of the log.
@@ -192,7 +192,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		m := c.get(r)
 		switch strings.ToLower(string(r.HeaderName)) {
 		case "x-mailtrace-id":
-			if id, ok := parseUUID(string(r.HeaderValue)); ok {
+			if id, ok := traceid.Parse(string(r.HeaderValue)); ok {
 				m.TraceID = id
 			}
 		case "x-mailtrace-pool":
@@ -484,18 +484,4 @@ func (m *message) record() *schema.MessageRecord {
 		ParentQueueID: m.Parent, Notification: m.Notification, Children: append([]string(nil), m.Children...),
 		State: m.State,
 	}
-}
-
-// parseUUID reads a UUID in its 8-4-4-4-12 form.
-func parseUUID(s string) ([16]byte, bool) {
-	var u [16]byte
-	s = strings.TrimSpace(s)
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
-		return u, false
-	}
-	return u, true
 }

@@ -1,0 +1,155 @@
+package verp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mailtrace/mailtrace/traceid"
+)
+
+var (
+	oldKey = Key{ID: 1, Secret: []byte("0123456789abcdef-old-secret")}
+	newKey = Key{ID: 2, Secret: []byte("fedcba9876543210-new-secret")}
+)
+
+func mustNew(t testing.TB, prefix string, keys ...Key) *Signer {
+	t.Helper()
+	s, err := New(prefix, "Bounces.Example.COM.", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAddressRoundTrip(t *testing.T) {
+	s := mustNew(t, "mt", oldKey)
+	id := traceid.New()
+	addr := s.Address(id)
+	local, domain, _ := strings.Cut(addr, "@")
+	if domain != "bounces.example.com" {
+		t.Errorf("domain %q, want it lowercased without the root dot", domain)
+	}
+	if len(local) > 64 {
+		t.Errorf("local part %q is %d octets", local, len(local))
+	}
+	if local != strings.ToLower(local) {
+		t.Errorf("local part %q is not lowercase", local)
+	}
+	for _, in := range []string{addr, "<" + addr + ">", strings.ToUpper(addr), " " + addr + " "} {
+		got, err := s.Parse(in)
+		if err != nil || got != id {
+			t.Errorf("Parse(%q) = %s, %v; want %s", in, got, err, id)
+		}
+	}
+}
+
+func TestLongestPrefixFits(t *testing.T) {
+	s := mustNew(t, strings.Repeat("p", MaxPrefix), oldKey)
+	local, _, _ := strings.Cut(s.Address(traceid.New()), "@")
+	if len(local) != 64 {
+		t.Fatalf("local part with the longest prefix is %d octets, want 64", len(local))
+	}
+	if _, err := New(strings.Repeat("p", MaxPrefix+1), "b.example", []Key{oldKey}); err == nil {
+		t.Fatal("a prefix that pushes the local part over 64 octets was accepted")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	before := mustNew(t, "mt", oldKey)
+	after := mustNew(t, "mt", newKey, oldKey) // new key signs, old still verifies
+	retired := mustNew(t, "mt", newKey)
+	id := traceid.New()
+	oldAddr := before.Address(id)
+	if got, err := after.Parse(oldAddr); err != nil || got != id {
+		t.Fatalf("old address after rotation: %s, %v", got, err)
+	}
+	if _, err := retired.Parse(oldAddr); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("old address after the old key is retired: %v, want ErrUnknownKey", err)
+	}
+	if got, err := before.Parse(after.Address(id)); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("new address checked by a signer without the new key: %s, %v", got, err)
+	}
+}
+
+func TestForgeries(t *testing.T) {
+	s := mustNew(t, "mt", oldKey)
+	id := traceid.New()
+	addr := s.Address(id)
+	local, _, _ := strings.Cut(addr, "@")
+	token := local[3:]
+	flip := func(i int) string {
+		b := []byte(token)
+		if b[i] == 'a' {
+			b[i] = 'b'
+		} else {
+			b[i] = 'a'
+		}
+		return "mt-" + string(b) + "@bounces.example.com"
+	}
+	otherSigner := mustNew(t, "mt", Key{ID: 1, Secret: []byte("another secret, same key id")})
+	tests := []struct {
+		name string
+		addr string
+		want error
+	}{
+		{"other domain", local + "@evil.example", ErrNotVERP},
+		{"other prefix", "xx-" + token + "@bounces.example.com", ErrNotVERP},
+		{"no at", local, ErrNotVERP},
+		{"short token", local[:len(local)-1] + "@bounces.example.com", ErrNotVERP},
+		{"trace ID byte changed", flip(10), ErrBadSignature},
+		{"signature byte changed", flip(40), ErrBadSignature},
+		{"signed with another secret", otherSigner.Address(id), ErrBadSignature},
+		{"not base32", "mt-" + strings.Repeat("1", tokenLen) + "@bounces.example.com", ErrMalformed},
+		{"plain sender", "billing@bounces.example.com", ErrNotVERP},
+	}
+	for _, tt := range tests {
+		if got, err := s.Parse(tt.addr); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Parse(%q) = %s, %v; want %v", tt.name, tt.addr, got, err, tt.want)
+		}
+	}
+}
+
+func TestNewRefusesBadSettings(t *testing.T) {
+	tests := []struct {
+		prefix, domain string
+		keys           []Key
+	}{
+		{"", "b.example", []Key{oldKey}},
+		{"a b", "b.example", []Key{oldKey}},
+		{"mt", "", []Key{oldKey}},
+		{"mt", "localhost", []Key{oldKey}},
+		{"mt", "b.example", nil},
+		{"mt", "b.example", []Key{{ID: 1, Secret: []byte("short")}}},
+		{"mt", "b.example", []Key{oldKey, oldKey}},
+	}
+	for _, tt := range tests {
+		if _, err := New(tt.prefix, tt.domain, tt.keys); err == nil {
+			t.Errorf("New(%q, %q, %d keys) accepted", tt.prefix, tt.domain, len(tt.keys))
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	s := mustNew(f, "mt", newKey, oldKey)
+	f.Add(s.Address(traceid.New()))
+	f.Add("mt-aaaa@bounces.example.com")
+	f.Add("<>")
+	f.Fuzz(func(t *testing.T, addr string) {
+		id, err := s.Parse(addr)
+		if err != nil {
+			return
+		}
+		// Anything accepted must be what the key holder would have made.
+		if again, err := s.Parse(s.Address(id)); err != nil || again != id {
+			t.Fatalf("%q accepted as %s but re-signing does not verify", addr, id)
+		}
+		if !strings.EqualFold(strings.Trim(strings.TrimSpace(addr), "<>"), s.Address(id)) && !strings.EqualFold(strings.TrimSuffix(strings.Trim(strings.TrimSpace(addr), "<>"), "."), s.Address(id)) {
+			// A token signed with the rotated-out (second) key is also valid.
+			old := &Signer{prefix: s.prefix, domain: s.domain, keys: []Key{oldKey}}
+			if !strings.EqualFold(strings.TrimSuffix(strings.Trim(strings.TrimSpace(addr), "<>"), "."), old.Address(id)) {
+				t.Fatalf("%q accepted as %s but differs from both keys' addresses", addr, id)
+			}
+		}
+	})
+}
