@@ -1,6 +1,25 @@
-// Package milter will hold mailtrace's Postfix milter: it stamps every
-// message with a trace ID (X-Mailtrace-ID header and DSN envelope ID,
-// RFC 3461), classifies it (legal, collections, transactional, marketing...)
-// and picks its dedicated-IP pool, and records what Postfix accepted, all
-// without ever holding up mail. Not available in this version yet.
+// Package milter is mailtrace's Postfix milter (the Sendmail mail filter
+// protocol, version 6, that Postfix speaks: MILTER_README). Postfix hands
+// every message it accepts to the milter before queueing it; the milter
+//
+//   - stamps it with a trace ID (package traceid), written as the
+//     X-Mailtrace-ID header and as the DSN envelope ID (ENVID=, RFC 3461
+//     section 4.4) with RET=HDRS, so that receivers' bounce reports carry the
+//     ID back as Original-Envelope-Id; optionally it also replaces the
+//     envelope sender with a signed VERP return path (package verp);
+//   - classifies it (legal, collections, transactional, marketing...) by the
+//     rules of the config file and names the class's dedicated-IP pool in
+//     X-Mailtrace-Class and X-Mailtrace-Pool headers, which Postfix's
+//     milter_header_checks turns into a FILTER to the pool's transport;
+//   - records what was accepted (an accept record: queue ID, envelope,
+//     client, class, pool, Subject...) for the store, through a bounded
+//     in-memory queue and an on-disk spool, so that records survive a store
+//     outage and are stored once when it returns.
+//
+// It must never hold up mail. The decision is made at the end of the
+// headers from what is kept in memory (the body is counted, not kept); it
+// never waits on the store; a failing rule, a full queue or a broken spool
+// does not change the answer, which is the configured policy (accept and
+// stamp by default). Postfix is told to accept when the milter cannot be
+// reached at all (default_action=accept, see deploy/postfix).
 package milter

@@ -1,0 +1,261 @@
+package milter
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Class is a kind of mail with its own delivery treatment: legal notices,
+// collections, transactional, marketing... Each class leaves through one
+// dedicated-IP pool.
+type Class struct {
+	Name string `yaml:"name"`
+	// Pool is the dedicated-IP pool; Postfix routes X-Mailtrace-Pool: POOL
+	// to the transport smtp-POOL.
+	Pool string `yaml:"pool"`
+	// VERP replaces the envelope sender of this class's mail with a signed
+	// return path in the bounce domain (needs the verp section).
+	VERP bool `yaml:"verp"`
+}
+
+// Rule picks a class for the messages it matches. Every condition given
+// must hold; a list condition holds when any of its entries does. Rules are
+// tried in order; the first that matches wins.
+type Rule struct {
+	// Name identifies the rule in logs and accept records (default rule-N).
+	Name  string `yaml:"name"`
+	Class string `yaml:"class"`
+	// Sender matches the envelope sender: an address, "@domain", or a
+	// shell pattern such as "*@notices.example" (case-insensitive).
+	Sender []string `yaml:"sender"`
+	// SASLUser matches the SMTP AUTH user name exactly.
+	SASLUser []string `yaml:"sasl_user"`
+	// ClientNetwork matches the SMTP client's address: CIDR or address.
+	ClientNetwork []string `yaml:"client_network"`
+	// RecipientDomain holds when any recipient is in one of these domains
+	// (or their subdomains).
+	RecipientDomain []string `yaml:"recipient_domain"`
+	// Header maps a header name to a regular expression (RE2 syntax) its
+	// value must match.
+	Header map[string]string `yaml:"header"`
+	// Subject is a regular expression for the Subject header.
+	Subject string `yaml:"subject"`
+}
+
+// envelope is what a rule looks at.
+type envelope struct {
+	sender     string
+	saslUser   string
+	clientIP   netip.Addr
+	recipients []string
+	headers    map[string][]string // lowercase name -> values
+}
+
+// rule is a Rule ready to match.
+type rule struct {
+	name     string
+	class    *Class
+	senders  []string
+	sasl     []string
+	networks []netip.Prefix
+	domains  []string
+	headers  []headerMatch
+	subject  *regexp.Regexp
+}
+
+type headerMatch struct {
+	name string // lowercase
+	re   *regexp.Regexp
+}
+
+// classifier holds the compiled rules and classes.
+type classifier struct {
+	classes  map[string]*Class
+	rules    []rule
+	fallback *Class
+	// headers are the (lowercase) header names the rules read.
+	headers map[string]bool
+}
+
+func newClassifier(classes []Class, rules []Rule, defaultClass string) (*classifier, error) {
+	c := &classifier{classes: map[string]*Class{}, headers: map[string]bool{}}
+	for i := range classes {
+		cl := classes[i]
+		if cl.Name == "" || cl.Pool == "" {
+			return nil, fmt.Errorf("milter.classes[%d]: each class needs a name and a pool (e.g. {name: legal, pool: legal})", i)
+		}
+		if !validToken(cl.Name) || !validToken(cl.Pool) {
+			return nil, fmt.Errorf("milter.classes[%d]: class %q and pool %q may hold only letters, digits, '-' and '_' (they become header values and transport names)", i, cl.Name, cl.Pool)
+		}
+		if c.classes[cl.Name] != nil {
+			return nil, fmt.Errorf("milter.classes: class %q is defined twice", cl.Name)
+		}
+		c.classes[cl.Name] = &cl
+	}
+	if len(classes) == 0 {
+		return nil, fmt.Errorf("milter.classes is empty; define at least one class and its pool, e.g. {name: transactional, pool: transactional}")
+	}
+	c.fallback = c.classes[defaultClass]
+	if c.fallback == nil {
+		return nil, fmt.Errorf("milter.default_class %q is not one of milter.classes", defaultClass)
+	}
+	for i, r := range rules {
+		cr := rule{name: r.Name, class: c.classes[r.Class]}
+		if cr.name == "" {
+			cr.name = fmt.Sprintf("rule-%d", i+1)
+		}
+		where := fmt.Sprintf("milter.rules[%d] (%s)", i, cr.name)
+		if cr.class == nil {
+			return nil, fmt.Errorf("%s: class %q is not one of milter.classes", where, r.Class)
+		}
+		for _, s := range r.Sender {
+			s = strings.ToLower(s)
+			if _, err := path.Match(s, ""); err != nil {
+				return nil, fmt.Errorf("%s: sender pattern %q: %v", where, s, err)
+			}
+			cr.senders = append(cr.senders, s)
+		}
+		cr.sasl = r.SASLUser
+		for _, n := range r.ClientNetwork {
+			p, err := netip.ParsePrefix(n)
+			if err != nil {
+				a, aerr := netip.ParseAddr(n)
+				if aerr != nil {
+					return nil, fmt.Errorf("%s: client_network %q is neither a CIDR nor an address", where, n)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			cr.networks = append(cr.networks, p.Masked())
+		}
+		for _, d := range r.RecipientDomain {
+			cr.domains = append(cr.domains, strings.ToLower(strings.TrimPrefix(d, "@")))
+		}
+		for name, expr := range r.Header {
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return nil, fmt.Errorf("%s: header %s: %v", where, name, err)
+			}
+			n := strings.ToLower(name)
+			cr.headers = append(cr.headers, headerMatch{name: n, re: re})
+			c.headers[n] = true
+		}
+		if r.Subject != "" {
+			re, err := regexp.Compile(r.Subject)
+			if err != nil {
+				return nil, fmt.Errorf("%s: subject: %v", where, err)
+			}
+			cr.subject = re
+			c.headers["subject"] = true
+		}
+		if len(cr.senders)+len(cr.sasl)+len(cr.networks)+len(cr.domains)+len(cr.headers) == 0 && cr.subject == nil {
+			return nil, fmt.Errorf("%s: no condition; a rule without conditions would match everything (use default_class instead)", where)
+		}
+		c.rules = append(c.rules, cr)
+	}
+	return c, nil
+}
+
+// classify returns the class of the first matching rule (and its name), or
+// the default class.
+func (c *classifier) classify(e *envelope) (*Class, string) {
+	for i := range c.rules {
+		if c.rules[i].matches(e) {
+			return c.rules[i].class, c.rules[i].name
+		}
+	}
+	return c.fallback, "default"
+}
+
+func (r *rule) matches(e *envelope) bool {
+	if len(r.senders) > 0 && !matchSender(r.senders, strings.ToLower(e.sender)) {
+		return false
+	}
+	if len(r.sasl) > 0 && !slices.Contains(r.sasl, e.saslUser) {
+		return false
+	}
+	if len(r.networks) > 0 {
+		ok := false
+		for _, p := range r.networks {
+			if e.clientIP.IsValid() && p.Contains(e.clientIP.Unmap()) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(r.domains) > 0 && !anyRecipientIn(r.domains, e.recipients) {
+		return false
+	}
+	for _, h := range r.headers {
+		if !anyMatch(h.re, e.headers[h.name]) {
+			return false
+		}
+	}
+	if r.subject != nil && !anyMatch(r.subject, e.headers["subject"]) {
+		return false
+	}
+	return true
+}
+
+func matchSender(patterns []string, sender string) bool {
+	for _, p := range patterns {
+		switch {
+		case strings.HasPrefix(p, "@"):
+			if strings.HasSuffix(sender, p) {
+				return true
+			}
+		case strings.ContainsAny(p, "*?["):
+			if ok, _ := path.Match(p, sender); ok {
+				return true
+			}
+		case p == sender:
+			return true
+		}
+	}
+	return false
+}
+
+func anyRecipientIn(domains, recipients []string) bool {
+	for _, r := range recipients {
+		at := strings.LastIndexByte(r, '@')
+		if at < 0 {
+			continue
+		}
+		d := strings.ToLower(r[at+1:])
+		for _, want := range domains {
+			if d == want || strings.HasSuffix(d, "."+want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func anyMatch(re *regexp.Regexp, values []string) bool {
+	for _, v := range values {
+		if re.MatchString(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// validToken tells whether s is safe as a header value and in a Postfix
+// transport name.
+func validToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

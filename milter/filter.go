@@ -1,0 +1,153 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/mailtrace/mailtrace/verp"
+)
+
+// Filter is the milter server: Postfix connects to it, one session per
+// connection.
+type Filter struct {
+	cfg        Config
+	classifier *classifier
+	signer     *verp.Signer
+	trusted    []netip.Prefix
+	recorder   *Recorder
+	metrics    *Metrics
+	logger     *slog.Logger
+	server     *gomilter.Server
+}
+
+// New builds a Filter from its configuration. Accept records go to rec.
+func New(cfg Config, rec *Recorder, metrics *Metrics, logger *slog.Logger) (*Filter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	f := &Filter{cfg: cfg, recorder: rec, metrics: metrics, logger: logger}
+	f.classifier, _ = newClassifier(cfg.Classes, cfg.Rules, cfg.DefaultClass)
+	f.trusted, _ = cfg.trustedNetworks()
+	var err error
+	if f.signer, err = cfg.signer(); err != nil {
+		return nil, err
+	}
+	// The milter reads every stage but answers none of them before the end
+	// of the message: fewer round trips, and Postfix never waits on it
+	// between commands.
+	protocol := gomilter.OptNoConnReply | gomilter.OptNoHeloReply | gomilter.OptNoMailReply | gomilter.OptNoRcptReply |
+		gomilter.OptNoDataReply | gomilter.OptNoHeaderReply | gomilter.OptNoEOHReply | gomilter.OptNoBodyReply |
+		gomilter.OptNoUnknown | gomilter.OptNoUnknownReply
+	f.server = gomilter.NewServer(
+		gomilter.WithDynamicMilter(func(uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize) gomilter.Milter {
+			return &session{f: f}
+		}),
+		gomilter.WithActions(gomilter.OptAddHeader|gomilter.OptChangeHeader|gomilter.OptChangeFrom),
+		gomilter.WithProtocols(protocol),
+		gomilter.WithMacroRequest(gomilter.StageConnect, []gomilter.MacroName{gomilter.MacroMTAFQDN}),
+		gomilter.WithMacroRequest(gomilter.StageMail, []gomilter.MacroName{gomilter.MacroAuthAuthen}),
+		gomilter.WithMacroRequest(gomilter.StageData, []gomilter.MacroName{gomilter.MacroQueueId}),
+		gomilter.WithMacroRequest(gomilter.StageEOM, []gomilter.MacroName{gomilter.MacroQueueId}),
+		// Postfix's milter_*_timeout default to seconds; an idle
+		// connection between messages is fine, a dead one is dropped.
+		gomilter.WithReadTimeout(10*time.Minute),
+		gomilter.WithWriteTimeout(30*time.Second),
+	)
+	return f, nil
+}
+
+// Listen opens the listener for cfg.Listen. A stale Unix socket left by a
+// previous run is replaced.
+func Listen(spec string) (net.Listener, error) {
+	network, address, err := ParseListen(spec)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		if fi, err := os.Lstat(address); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if c, err := net.Dial("unix", address); err == nil {
+				c.Close()
+				return nil, fmt.Errorf("milter socket %s is in use by another process", address)
+			}
+			os.Remove(address)
+		}
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, fmt.Errorf("milter listen %s: %w", spec, err)
+	}
+	if network == "unix" {
+		// Postfix's smtpd runs as the postfix user.
+		os.Chmod(address, 0o666)
+	}
+	return ln, nil
+}
+
+// Serve answers Postfix on ln until Shutdown.
+func (f *Filter) Serve(ln net.Listener) error {
+	err := f.server.Serve(ln)
+	if errors.Is(err, gomilter.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for open sessions to end
+// (or ctx), then closes them.
+func (f *Filter) Shutdown(ctx context.Context) error {
+	err := f.server.Shutdown(ctx)
+	if err != nil {
+		f.server.Close()
+	}
+	return err
+}
+
+// trustsClassHeader tells whether the client may name its class itself.
+func (f *Filter) trustsClassHeader(clientIP, saslUser string) bool {
+	if f.cfg.ClassHeader.TrustAuthenticated && saslUser != "" {
+		return true
+	}
+	ip, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return false
+	}
+	for _, p := range f.trusted {
+		if p.Contains(ip.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// onError is the answer when the milter itself fails.
+func (f *Filter) onError() *gomilter.Response {
+	if f.cfg.OnError == "tempfail" {
+		return gomilter.RespTempFail
+	}
+	return gomilter.RespAccept
+}
+
+// host names this Postfix as its log does: the configured host, else the
+// first label of myhostname (macro j).
+func (f *Filter) host(m gomilter.Modifier) string {
+	if f.cfg.Host != "" {
+		return f.cfg.Host
+	}
+	h, _, _ := strings.Cut(m.Get(gomilter.MacroMTAFQDN), ".")
+	return h
+}

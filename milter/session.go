@@ -1,0 +1,267 @@
+package milter
+
+import (
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	gomilter "github.com/d--j/go-milter"
+
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/traceid"
+)
+
+// The headers the milter writes. Postfix's milter_header_checks sees them
+// (it sees only headers a milter added) and routes by X-Mailtrace-Pool.
+const (
+	HeaderID    = "X-Mailtrace-ID"
+	HeaderClass = "X-Mailtrace-Class"
+	HeaderPool  = "X-Mailtrace-Pool"
+)
+
+// Bounds on what one session keeps in memory, whatever the client sends.
+const (
+	maxRecipients  = 5000     // more are delivered, just not listed in the record
+	maxHeaderValue = 4 << 10  // bytes kept of one header value
+	maxValuesKept  = 8        // values kept of one header name
+	maxKeptBytes   = 64 << 10 // bytes kept of all header values together
+)
+
+// session is one Postfix connection to the milter. go-milter calls its
+// methods one at a time; Postfix may run several messages (and, with
+// connection reuse, several SMTP sessions) through it.
+type session struct {
+	f *Filter
+
+	// Connection data.
+	clientName, clientIP, helo string
+
+	// Message data, reset by MailFrom and Abort.
+	busy            time.Duration // spent deciding and stamping
+	sender          string
+	envID, ret      string // the client's ENVID and RET
+	recipients      []string
+	moreRecipients  int
+	queueID         string
+	saslUser        string
+	headers         map[string][]string
+	keptBytes       int
+	ownHeaders      map[string]int // X-Mailtrace-* headers the message came with, by lowercase name
+	size            uint64
+	class           *Class
+	rule            string
+	classFromHeader bool
+}
+
+func (s *session) NewConnection(m gomilter.Modifier) error {
+	s.f.metrics.Sessions.Inc()
+	return nil
+}
+
+func (s *session) Connect(host, family string, port uint16, addr string, m gomilter.Modifier) (*gomilter.Response, error) {
+	s.clientName, s.clientIP = host, addr
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Helo(name string, m gomilter.Modifier) (*gomilter.Response, error) {
+	s.helo = name
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) reset() {
+	s.busy, s.sender, s.envID, s.ret = 0, "", "", ""
+	s.recipients, s.moreRecipients, s.queueID, s.saslUser = s.recipients[:0], 0, "", ""
+	s.headers, s.keptBytes, s.ownHeaders, s.size = nil, 0, nil, 0
+	s.class, s.rule, s.classFromHeader = nil, "", false
+}
+
+func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilter.Response, error) {
+	s.reset()
+	// Postfix sends addresses in angle brackets.
+	s.sender = gomilter.RemoveAngle(from)
+	s.saslUser = m.Get(gomilter.MacroAuthAuthen)
+	for _, arg := range strings.Fields(esmtpArgs) {
+		k, v, _ := strings.Cut(arg, "=")
+		switch strings.ToUpper(k) {
+		case "ENVID":
+			s.envID = v
+		case "RET":
+			s.ret = strings.ToUpper(v)
+		}
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) RcptTo(rcpt, esmtpArgs string, m gomilter.Modifier) (*gomilter.Response, error) {
+	if len(s.recipients) < maxRecipients {
+		s.recipients = append(s.recipients, gomilter.RemoveAngle(rcpt))
+	} else {
+		s.moreRecipients++
+	}
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Data(m gomilter.Modifier) (*gomilter.Response, error) {
+	s.queueID = m.Get(gomilter.MacroQueueId)
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Response, error) {
+	s.size += uint64(len(name) + len(value) + 3)
+	lname := strings.ToLower(name)
+	switch lname {
+	case "x-mailtrace-id", "x-mailtrace-pool", "x-mailtrace-class":
+		if s.ownHeaders == nil {
+			s.ownHeaders = map[string]int{}
+		}
+		s.ownHeaders[lname]++
+		if lname != "x-mailtrace-class" {
+			return gomilter.RespContinue, nil
+		}
+	case "message-id", "subject", "from":
+	default:
+		if !s.f.classifier.headers[lname] {
+			return gomilter.RespContinue, nil
+		}
+	}
+	if s.headers == nil {
+		s.headers = map[string][]string{}
+	}
+	if len(s.headers[lname]) >= maxValuesKept || s.keptBytes >= maxKeptBytes {
+		return gomilter.RespContinue, nil
+	}
+	value = strings.TrimSpace(value)
+	if len(value) > maxHeaderValue {
+		value = value[:maxHeaderValue]
+	}
+	s.keptBytes += len(value)
+	s.headers[lname] = append(s.headers[lname], value)
+	return gomilter.RespContinue, nil
+}
+
+// Headers is the end of the headers: the class and pool are decided here,
+// from memory only.
+func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	s.size += 2
+	start := time.Now()
+	s.decide()
+	s.busy += time.Since(start)
+	return gomilter.RespContinue, nil
+}
+
+// decide picks the class. A panic in a rule falls back to the default
+// class: a bug must not change what happens to mail.
+func (s *session) decide() {
+	defer func() {
+		if p := recover(); p != nil {
+			s.class, s.rule, s.classFromHeader = s.f.classifier.fallback, "default (rule failed)", false
+			s.f.metrics.Errors.WithLabelValues("classify").Inc()
+			s.f.logger.Error("classification failed; using the default class", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	if s.f.trustsClassHeader(s.clientIP, s.saslUser) {
+		if v := s.headers["x-mailtrace-class"]; len(v) > 0 {
+			if c := s.f.classifier.classes[v[0]]; c != nil {
+				s.class, s.rule, s.classFromHeader = c, "header", true
+				return
+			}
+			s.f.logger.Warn("X-Mailtrace-Class names no configured class; classifying by the rules", "value", v[0], "client", s.clientIP)
+		}
+	}
+	ip, _ := netip.ParseAddr(s.clientIP)
+	s.class, s.rule = s.f.classifier.classify(&envelope{sender: s.sender, saslUser: s.saslUser, clientIP: ip,
+		recipients: s.recipients, headers: s.headers})
+}
+
+func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (*gomilter.Response, error) {
+	s.size += uint64(len(chunk))
+	return gomilter.RespContinue, nil
+}
+
+// EndOfMessage stamps the message and hands its accept record over. Only
+// here may a milter change a message.
+func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, err error) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.f.metrics.Errors.WithLabelValues("end_of_message").Inc()
+			s.f.logger.Error("milter failed at end of message; answering with the on_error policy",
+				"policy", s.f.cfg.OnError, "queue_id", s.queueID, "panic", p, "stack", string(debug.Stack()))
+			resp, err = s.f.onError(), nil
+		}
+		s.reset()
+	}()
+	if q := m.Get(gomilter.MacroQueueId); q != "" {
+		s.queueID = q
+	}
+	if s.class == nil { // no end-of-headers event (a message without headers)
+		s.decide()
+	}
+	id := traceid.New()
+	// Headers the message came with would contradict the stamp: remove them.
+	for _, name := range []string{HeaderID, HeaderPool, HeaderClass} {
+		for i := s.ownHeaders[strings.ToLower(name)]; i >= 1; i-- {
+			if err := m.ChangeHeader(i, name, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, h := range [][2]string{{HeaderID, id.String()}, {HeaderClass, s.class.Name}, {HeaderPool, s.class.Pool}} {
+		if err := m.AddHeader(h[0], h[1]); err != nil {
+			return nil, err
+		}
+	}
+	sender := s.sender
+	if s.class.VERP && s.f.signer != nil && s.sender != "" {
+		sender = s.f.signer.Address(id)
+	}
+	// Null-sender mail (bounces, auto-replies) gets no DSN (RFC 3461
+	// section 5.2.1), so its envelope is left alone.
+	if s.sender != "" {
+		envID := id.String()
+		if s.f.cfg.KeepClientEnvID && s.envID != "" {
+			envID = s.envID
+		}
+		ret := s.ret
+		if ret != "FULL" {
+			ret = "HDRS"
+		}
+		if err := m.ChangeFrom(gomilter.AddAngle(sender), "ENVID="+envID+" RET="+ret); err != nil {
+			return nil, err
+		}
+	}
+	first := func(name string) string {
+		if v := s.headers[name]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	rec := &schema.AcceptRecord{Time: time.Now().UTC(), TraceID: id, Host: s.f.host(m), QueueID: s.queueID,
+		MessageID: first("message-id"), Sender: s.sender, Recipients: append([]string(nil), s.recipients...),
+		ClientIP: s.clientIP, ClientName: s.clientName, Helo: s.helo, SASLUser: s.saslUser, Size: s.size,
+		Class: s.class.Name, Pool: s.class.Pool, Subject: first("subject"), FromHeader: first("from")}
+	s.f.recorder.Record(rec)
+	s.f.metrics.Messages.WithLabelValues(s.class.Name, s.class.Pool).Inc()
+	if s.moreRecipients > 0 {
+		s.f.logger.Warn("message has more recipients than an accept record lists", "queue_id", s.queueID,
+			"listed", len(s.recipients), "more", s.moreRecipients)
+	}
+	s.f.metrics.Decision.Observe((s.busy + time.Since(start)).Seconds())
+	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", s.class.Pool,
+		"rule", s.rule, "verp", sender != s.sender)
+	return gomilter.RespAccept, nil
+}
+
+func (s *session) Abort(m gomilter.Modifier) error {
+	s.reset()
+	return nil
+}
+
+func (s *session) Unknown(cmd string, m gomilter.Modifier) (*gomilter.Response, error) {
+	return gomilter.RespContinue, nil
+}
+
+func (s *session) Cleanup(m gomilter.Modifier) {
+	s.f.metrics.Sessions.Dec()
+}
