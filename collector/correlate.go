@@ -23,6 +23,9 @@ type Pool struct {
 	Name       string `yaml:"name" json:"name"`
 	SyslogName string `yaml:"syslog_name" json:"syslog_name"` // e.g. postfix-legal
 	SourceIP   string `yaml:"source_ip" json:"source_ip"`     // its smtp_bind_address
+	// HeloName is the name its transport greets receivers with (its
+	// smtp_helo_name); it should match the source IP's reverse DNS.
+	HeloName string `yaml:"helo_name" json:"helo_name"`
 }
 
 // Correlator groups log records into messages. A message is known by its

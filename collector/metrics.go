@@ -13,6 +13,10 @@ type Metrics struct {
 	Commits  *prometheus.CounterVec // by source
 	LastLine *prometheus.GaugeVec   // log time of the latest line, by source (lag = time() - this)
 	Open     *prometheus.GaugeVec   // messages being followed, by source
+	// Accepted counts messages Postfix took from clients (smtpd, pickup)
+	// once they leave the queue, by whether the log ties them to a trace
+	// ID: unstamped ones passed no milter (it was down or not configured).
+	Accepted *prometheus.CounterVec
 }
 
 // NewMetrics creates the collector's metrics and registers them with reg.
@@ -29,8 +33,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Log time of the latest line read; time() minus this is how far the collector is behind the log."}, []string{"source"}),
 		Open: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mailtrace_collector_open_messages",
 			Help: "Messages still in Postfix's queue as the collector follows them."}, []string{"source"}),
+		Accepted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_accepted_messages_total",
+			Help: "Messages Postfix accepted from clients (smtpd, pickup), counted when they leave the queue, by whether the log ties them to a trace ID (stamped=\"false\": the milter did not see them)."},
+			[]string{"source", "stamped"}),
 	}
-	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open)
+	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open, m.Accepted)
 	return m
 }
 
@@ -42,6 +49,7 @@ type sourceMetrics struct {
 	events, messages prometheus.Counter
 	commits          prometheus.Counter
 	lastLine, open   prometheus.Gauge
+	stamped          [2]prometheus.Counter // unstamped, stamped
 }
 
 func (m *Metrics) source(name string) *sourceMetrics {
@@ -50,7 +58,8 @@ func (m *Metrics) source(name string) *sourceMetrics {
 	}
 	return &sourceMetrics{name: name, lines: m.Lines, programs: map[string]*[postfixlog.NumKinds]prometheus.Counter{},
 		events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
-		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name)}
+		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name),
+		stamped: [2]prometheus.Counter{m.Accepted.WithLabelValues(name, "false"), m.Accepted.WithLabelValues(name, "true")}}
 }
 
 // maxPrograms bounds the program label: past it, syslog names count as "other".

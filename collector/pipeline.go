@@ -98,6 +98,13 @@ func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 
 func (s sinkFunc) Message(m *schema.MessageRecord) error {
 	s.p.Stats.Messages++
+	if pm := s.p.m; pm != nil && (m.State == "removed" || m.State == "expired") && (m.Origin == "smtpd" || m.Origin == "pickup") {
+		stamped := 0
+		if m.TraceID != ([16]byte{}) {
+			stamped = 1
+		}
+		pm.stamped[stamped].Inc()
+	}
 	return s.p.write(s.p.messages, m, func(m *sourceMetrics) prometheus.Counter { return m.messages })
 }
 

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/milter"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,8 +38,17 @@ type Config struct {
 	RetentionDays int `yaml:"retention_days"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// MetricsListen serves Prometheus metrics at http://ADDR/metrics
+	// (e.g. 127.0.0.1:9465); empty serves none.
+	MetricsListen string `yaml:"metrics_listen"`
 	// Collector reads the Postfix log.
 	Collector Collector `yaml:"collector"`
+	// Milter stamps, classifies and records every message Postfix accepts.
+	Milter milter.Config `yaml:"milter"`
+	// Pools are the dedicated-IP pools: each has a Postfix transport
+	// smtp-NAME bound to its source IP, logging as syslog_name
+	// (default postfix-NAME).
+	Pools []collector.Pool `yaml:"pools"`
 }
 
 // Collector configures how the Postfix log is read.
@@ -55,8 +66,6 @@ type Collector struct {
 	// Grace is how long a message that left the queue is kept for lines
 	// that arrive late, before its record is written (default 30s).
 	Grace time.Duration `yaml:"grace"`
-	// Pools maps syslog names to dedicated-IP pools and their source IPs.
-	Pools []collector.Pool `yaml:"pools"`
 }
 
 // Location is the collector's time zone.
@@ -74,7 +83,8 @@ func (c Collector) Location() (*time.Location, error) {
 // Default is the configuration without a file.
 func Default() Config {
 	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info",
-		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second}}
+		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
+		Milter:    milter.DefaultConfig()}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -118,6 +128,12 @@ func (c *Config) applyEnv() error {
 	if v := os.Getenv("MAILTRACE_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
 	}
+	if v := os.Getenv("MAILTRACE_METRICS_LISTEN"); v != "" {
+		c.MetricsListen = v
+	}
+	if v := os.Getenv("MAILTRACE_MILTER_LISTEN"); v != "" {
+		c.Milter.Listen = v
+	}
 	if v := os.Getenv("MAILTRACE_RETENTION_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -139,10 +155,29 @@ func (c *Config) Validate() error {
 	if _, err := c.Collector.Location(); err != nil {
 		return err
 	}
-	for _, p := range c.Collector.Pools {
-		if p.Name == "" || p.SyslogName == "" {
-			return fmt.Errorf("config: collector.pools: each pool needs a name and a syslog_name (e.g. name: legal, syslog_name: postfix-legal)")
+	pools := map[string]bool{}
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		if p.Name == "" {
+			return fmt.Errorf("config: pools[%d] has no name (e.g. {name: legal, source_ip: 203.0.113.10})", i)
 		}
+		if p.SyslogName == "" {
+			p.SyslogName = "postfix-" + p.Name
+		}
+		if p.SourceIP != "" {
+			if _, err := netip.ParseAddr(p.SourceIP); err != nil {
+				return fmt.Errorf("config: pools[%d] (%s): source_ip %q is not an IP address", i, p.Name, p.SourceIP)
+			}
+		}
+		pools[p.Name] = true
+	}
+	for _, cl := range c.Milter.Classes {
+		if len(c.Pools) > 0 && !pools[cl.Pool] {
+			return fmt.Errorf("config: milter class %q leaves through pool %q, which is not in pools; add {name: %s, source_ip: ...} to pools", cl.Name, cl.Pool, cl.Pool)
+		}
+	}
+	if err := c.Milter.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -34,13 +34,24 @@ func TestLoad(t *testing.T) {
 		{name: "env over file", path: write("g.yaml", "store: chdb:///a\n"),
 			env:  map[string]string{"MAILTRACE_STORE": "chdb:///b", "MAILTRACE_RETENTION_DAYS": "90", "MAILTRACE_CHDB_LIBRARY": "/x/libchdb.so"},
 			want: withStore(Default(), "chdb:///b", 90, "info", "/x/libchdb.so")},
-		{name: "collector", path: write("m.yaml", "collector:\n  logs: [/var/log/maillog]\n  timezone: UTC\n  grace: 1m\n  pools:\n    - {name: legal, syslog_name: postfix-legal, source_ip: 203.0.113.10}\n"),
+		{name: "collector", path: write("m.yaml", "collector:\n  logs: [/var/log/maillog]\n  timezone: UTC\n  grace: 1m\n"),
 			check: func(c Config) bool {
-				return c.Collector.Logs[0] == "/var/log/maillog" && c.Collector.Grace == time.Minute &&
-					len(c.Collector.Pools) == 1 && c.Collector.Pools[0].SourceIP == "203.0.113.10"
+				return c.Collector.Logs[0] == "/var/log/maillog" && c.Collector.Grace == time.Minute
 			}},
+		{name: "pools and milter classes", path: write("p.yaml", "pools:\n  - {name: legal, source_ip: 203.0.113.10}\n  - {name: bulk, syslog_name: pf-bulk}\n"+
+			"milter:\n  listen: unix:/run/mailtrace/milter.sock\n  default_class: marketing\n  classes: [{name: legal, pool: legal}, {name: marketing, pool: bulk}]\n"+
+			"  rules: [{class: legal, sender: ['@court.example']}]\n"),
+			check: func(c Config) bool {
+				return len(c.Pools) == 2 && c.Pools[0].SyslogName == "postfix-legal" && c.Pools[1].SyslogName == "pf-bulk" &&
+					c.Milter.Listen == "unix:/run/mailtrace/milter.sock" && len(c.Milter.Classes) == 2 && c.Milter.OnError == "accept"
+			}},
+		{name: "class pool not in pools", path: write("q.yaml", "pools: [{name: legal}]\nmilter: {default_class: t, classes: [{name: t, pool: tx}]}\n"),
+			wantErr: "not in pools"},
+		{name: "bad milter listen", path: write("r.yaml", "milter: {listen: 8894}\n"), wantErr: "inet:127.0.0.1:8894"},
+		{name: "env milter listen", path: write("s.yaml", ""), env: map[string]string{"MAILTRACE_MILTER_LISTEN": "inet:127.0.0.1:9999"},
+			check: func(c Config) bool { return c.Milter.Listen == "inet:127.0.0.1:9999" }},
 		{name: "bad timezone", path: write("n.yaml", "collector: {timezone: Mars/Olympus}\n"), wantErr: "collector.timezone"},
-		{name: "pool without syslog name", path: write("o.yaml", "collector: {pools: [{name: legal}]}\n"), wantErr: "syslog_name"},
+		{name: "pool without name", path: write("o.yaml", "pools: [{source_ip: 203.0.113.10}]\n"), wantErr: "no name"},
 		{name: "unknown key", path: write("h.yaml", "stroe: x\n"), wantErr: "field stroe not found"},
 		{name: "bad yaml", path: write("i.yaml", "store: [\n"), wantErr: "config"},
 		{name: "bad retention", path: write("j.yaml", "retention_days: 0\n"), wantErr: "positive number of days"},
@@ -84,7 +95,7 @@ func withStore(c Config, store string, days int, level, lib string) Config {
 
 // clearEnv unsets mailtrace's variables for the test (make test sets some).
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL"} {
+	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL", "MAILTRACE_METRICS_LISTEN", "MAILTRACE_MILTER_LISTEN"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

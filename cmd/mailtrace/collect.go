@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/store"
 )
 
 // stringList is a repeatable flag.
@@ -32,7 +35,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var logs stringList
 	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; default from config: collector.logs)")
 	journal := fs.Bool("journal", false, "follow journald (journalctl) instead of log files (config: collector.journal)")
-	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9465)")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9465 (config: metrics_listen)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace collect [--log FILE]... [--journal] [--metrics-listen ADDR]")
 		fmt.Fprintln(stderr, "Follows the Postfix log from where the last run stopped, across rotations, until stopped.")
@@ -57,31 +60,32 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			cfg.Collector.Logs = nil
 		}
 	}
-	loc, err := cfg.Collector.Location()
-	if err != nil {
-		return err
-	}
 	logger := newLogger(cfg.LogLevel, stderr)
 	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := collector.NewMetrics(reg)
 	if *metricsAddr != "" {
-		ln, err := net.Listen("tcp", *metricsAddr)
-		if err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+		cfg.MetricsListen = *metricsAddr
 	}
+	reg := newRegistry()
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	return followLogs(ctx, cfg, st, reg, logger)
+}
+
+// followLogs runs the collector on the configured logs (and journald)
+// until ctx ends.
+func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
+	loc, err := cfg.Collector.Location()
+	if err != nil {
+		return err
+	}
+	metrics := collector.NewMetrics(reg)
 	// Live logs announce queued messages, so that they can be found before
 	// they leave the queue.
 	liveOptions := func(source string) collector.PipelineOptions {
@@ -124,4 +128,28 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	wg.Wait()
 	return errors.Join(append(errs, journalErr)...)
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// serveMetrics serves reg at http://addr/metrics; an empty addr serves
+// nothing. The returned function stops it.
+func serveMetrics(addr string, reg *prometheus.Registry, logger *slog.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { srv.Close() }, nil
 }

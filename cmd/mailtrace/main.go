@@ -30,8 +30,8 @@ var commands = map[string]command{
 	"version":  {"print the version", runVersion},
 	"migrate":  {"create or upgrade the store's tables (--print shows the DDL, --cluster NAME renders it for a cluster)", runMigrate},
 	"sql":      {"run a read-only SELECT on the store (--format tsv|csv|json)", runSQL},
-	"run":      {"run the sidecar: milter, collector, bounce intake, API and metrics", notYet},
-	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", notYet},
+	"run":      {"run the sidecar: milter and log collector in one process, with metrics", runRun},
+	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", runMilter},
 	"collect":  {"follow the Postfix log into the store, across rotations (--log FILE)", runCollect},
 	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", notYet},
 	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
@@ -114,7 +114,7 @@ func usage(w io.Writer) {
 
 func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name, _ := ctx.Value(commandName{}).(string)
-	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import, collect", name)
+	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import, collect, milter, run, doctor", name)
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -85,5 +85,5 @@ func openMigrated(ctx context.Context, cfg config.Config) (store.Store, error) {
 
 // pipelineOptions are a collector pipeline's options from the config.
 func pipelineOptions(cfg config.Config, loc *time.Location, logger *slog.Logger) collector.PipelineOptions {
-	return collector.PipelineOptions{Pools: cfg.Collector.Pools, Grace: cfg.Collector.Grace, Location: loc, Logger: logger}
+	return collector.PipelineOptions{Pools: cfg.Pools, Grace: cfg.Collector.Grace, Location: loc, Logger: logger}
 }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// runRun is the sidecar: every part in one process, sharing one store
+// (an embedded store can only be opened by one process).
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "", "milter address: inet:127.0.0.1:8894 or unix:/PATH (config: milter.listen)")
+	var logs stringList
+	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; config: collector.logs)")
+	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (config: metrics_listen)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace run [--listen inet:127.0.0.1:8894] [--log FILE]... [--metrics-listen ADDR]")
+		fmt.Fprintln(stderr, "Runs the sidecar: the milter and the log collector in one process, until stopped.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Milter.Listen = *listen
+	}
+	if len(logs) > 0 {
+		cfg.Collector.Logs = logs
+	}
+	if *metricsAddr != "" {
+		cfg.MetricsListen = *metricsAddr
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg.LogLevel, stderr)
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := newRegistry()
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	// One part failing stops the others: a sidecar half running would
+	// look healthy while it is not.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var milterErr, collectErr error
+	wg.Go(func() {
+		milterErr = serveMilter(ctx, cfg, st, reg, logger)
+		cancel()
+	})
+	wg.Go(func() {
+		collectErr = followLogs(ctx, cfg, st, reg, logger.With("part", "collector"))
+		cancel()
+	})
+	wg.Wait()
+	return errors.Join(milterErr, collectErr)
+}
