@@ -111,3 +111,25 @@ func TestDefaultPathMayBeAbsent(t *testing.T) {
 		t.Fatalf("Load without any file = %+v, %v; want the defaults", got, err)
 	}
 }
+
+// The example shipped in deploy/ must load as it is, apart from its key file.
+func TestExampleConfigLoads(t *testing.T) {
+	clearEnv(t)
+	data, err := os.ReadFile("../deploy/mailtrace.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "verp-1.key")
+	os.WriteFile(key, []byte("c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0Cg==\n"), 0o600)
+	body := strings.ReplaceAll(string(data), "/etc/mailtrace/verp-1.key", key)
+	path := filepath.Join(dir, "mailtrace.yaml")
+	os.WriteFile(path, []byte(body), 0o600)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Pools) != 4 || len(c.Milter.Classes) != 4 || len(c.Milter.Rules) != 4 || c.Milter.VERP.Domain == "" {
+		t.Fatalf("example config read as %+v", c)
+	}
+}

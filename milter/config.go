@@ -144,7 +144,7 @@ func (c *Config) signer() (*verp.Signer, error) {
 		if k.SecretFile != "" {
 			data, err := os.ReadFile(k.SecretFile)
 			if err != nil {
-				return nil, fmt.Errorf("milter.verp.keys[%d]: %w", i, err)
+				return nil, fmt.Errorf("milter.verp.keys[%d]: %w (make a key with: head -c 32 /dev/urandom | base64 > %s)", i, err, k.SecretFile)
 			}
 			secret = strings.TrimSpace(string(data))
 		}

@@ -293,8 +293,8 @@ func TestClassHeaderTrust(t *testing.T) {
 	tests := []struct {
 		clientIP, sasl, header, want string
 	}{
-		{"10.1.2.3", "", "legal", "legal"},                // trusted network
-		{"10.2.2.3", "", "legal", "transactional"},        // untrusted: rules decide
+		{"10.1.2.3", "", "legal", "legal"},                 // trusted network
+		{"10.2.2.3", "", "legal", "transactional"},         // untrusted: rules decide
 		{"10.1.2.3", "", "no-such-class", "transactional"}, // trusted but unknown
 		{"10.2.2.3", "dunning", "marketing", "collections"},
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/mailtrace/mailtrace/postfixconf"
 )
 
 // Available reports why Postfix cannot run here, or "" when it can.
@@ -44,17 +47,37 @@ type Delivery struct {
 	To       []string
 	EnvID    string // the DSN envelope ID the sender gave (ENVID=)
 	SourceIP string
+	Helo     string
 	Data     []byte
 }
 
-// Receiver is a fake receiving MTA. It answers each recipient by its local
-// part: defer... gets 450 4.2.1, reject... gets 550 5.1.1, anything else
-// is accepted.
+// Header returns the first value of a header of the delivered message.
+func (d Delivery) Header(name string) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(d.Data))
+	if err != nil {
+		return ""
+	}
+	return msg.Header.Get(name)
+}
+
+// Receiver is a fake receiving MTA for every provider at once. It answers
+// each recipient by its domain's provider and its local part:
+//
+//   - defer...: a temporary failure (Google: 421 4.7.28 rate limited;
+//     elsewhere 450 4.2.1 mailbox busy);
+//   - reject... or bounce...: 550 5.1.1, unknown user, in the provider's words;
+//   - anything else is accepted, unless the sending IP is blocked for the
+//     provider: 550 5.7.1 ... block list (S3150), as Microsoft answers.
+//
+// Providers by domain: gmail.test and googlemail.test are Google;
+// outlook.test and hotmail.test Microsoft; yahoo.test and aol.test Yahoo;
+// anything else a generic MTA.
 type Receiver struct {
-	Addr string
-	srv  *smtp.Server
-	mu   sync.Mutex
-	got  []Delivery
+	Addr    string
+	srv     *smtp.Server
+	mu      sync.Mutex
+	got     []Delivery
+	blocked map[string]bool // "provider source-ip"
 }
 
 // Received lists what was accepted so far.
@@ -64,13 +87,34 @@ func (r *Receiver) Received() []Delivery {
 	return append([]Delivery(nil), r.got...)
 }
 
+// Block makes a provider refuse all mail from one source IP.
+func (r *Receiver) Block(provider, sourceIP string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.blocked[provider+" "+sourceIP] = true
+}
+
+// Provider names the provider a recipient domain belongs to.
+func Provider(address string) string {
+	_, domain, _ := strings.Cut(strings.ToLower(address), "@")
+	switch domain {
+	case "gmail.test", "googlemail.test":
+		return "google"
+	case "outlook.test", "hotmail.test":
+		return "microsoft"
+	case "yahoo.test", "aol.test":
+		return "yahoo"
+	}
+	return "generic"
+}
+
 // StartReceiver starts a receiver on a free loopback port.
 func StartReceiver(t testing.TB) *Receiver {
 	t.Helper()
-	r := &Receiver{}
+	r := &Receiver{blocked: map[string]bool{}}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		host, _, _ := net.SplitHostPort(c.Conn().RemoteAddr().String())
-		return &session{r: r, sourceIP: host}, nil
+		return &session{r: r, conn: c, sourceIP: host}, nil
 	}))
 	srv.Domain = "receiver.test"
 	srv.EnableDSN = true
@@ -87,6 +131,7 @@ func StartReceiver(t testing.TB) *Receiver {
 
 type session struct {
 	r        *Receiver
+	conn     *smtp.Conn
 	sourceIP string
 	from     string
 	envID    string
@@ -101,13 +146,31 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	return nil
 }
 
+func smtpErr(code int, enhanced smtp.EnhancedCode, msg string) error {
+	return &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: msg}
+}
+
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	local := strings.ToLower(to)
+	provider := Provider(to)
+	s.r.mu.Lock()
+	blocked := s.r.blocked[provider+" "+s.sourceIP]
+	s.r.mu.Unlock()
 	switch {
+	case blocked:
+		return smtpErr(550, smtp.EnhancedCode{5, 7, 1}, "Unfortunately, messages from ["+s.sourceIP+"] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150). You can also refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors.")
+	case strings.HasPrefix(local, "defer") && provider == "google":
+		return smtpErr(421, smtp.EnhancedCode{4, 7, 28}, "["+s.sourceIP+"] Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited. https://support.google.com/mail/?p=UnsolicitedRateLimitError")
 	case strings.HasPrefix(local, "defer"):
-		return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy (" + to + "), try again later"}
-	case strings.HasPrefix(local, "reject"):
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: no such user here"}
+		return smtpErr(450, smtp.EnhancedCode{4, 2, 1}, "mailbox busy ("+to+"), try again later")
+	case (strings.HasPrefix(local, "reject") || strings.HasPrefix(local, "bounce")) && provider == "google":
+		return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser")
+	case (strings.HasPrefix(local, "reject") || strings.HasPrefix(local, "bounce")) && provider == "microsoft":
+		return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup")
+	case (strings.HasPrefix(local, "reject") || strings.HasPrefix(local, "bounce")) && provider == "yahoo":
+		return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "<"+to+">: Recipient address rejected: User unknown in relay recipient table")
+	case strings.HasPrefix(local, "reject") || strings.HasPrefix(local, "bounce"):
+		return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "<"+to+">: no such user here")
 	}
 	s.to = append(s.to, to)
 	return nil
@@ -119,7 +182,7 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	s.r.mu.Lock()
-	s.r.got = append(s.r.got, Delivery{From: s.from, To: s.to, EnvID: s.envID, SourceIP: s.sourceIP, Data: data})
+	s.r.got = append(s.r.got, Delivery{From: s.from, To: s.to, EnvID: s.envID, SourceIP: s.sourceIP, Helo: s.conn.Hostname(), Data: data})
 	s.r.mu.Unlock()
 	return nil
 }
@@ -139,6 +202,11 @@ type Instance struct {
 type Options struct {
 	Relay string            // where it relays all mail (host:port), the fake receiver
 	Main  map[string]string // extra main.cf settings
+	// Mailtrace, when set, installs mailtrace's configuration as
+	// deploy/postfix describes it: milters, pool transports and the
+	// milter_header_checks table (written into the config directory, with
+	// FILTER next hops pointing at Relay).
+	Mailtrace *postfixconf.Setup
 }
 
 // Start starts a private Postfix, stopped at the end of the test.
@@ -200,6 +268,19 @@ func Start(t testing.TB, opts Options) *Instance {
 		"delay_warning_time":                 "0h",
 		"smtp_destination_concurrency_limit": "4",
 	}
+	var services string
+	if opts.Mailtrace != nil {
+		setup := *opts.Mailtrace
+		setup.HeaderChecks = filepath.Join(inst.Config, "mailtrace_header_checks")
+		setup.NextHop = "[" + strings.Replace(opts.Relay, ":", "]:", 1)
+		for _, p := range setup.Main() {
+			main[p.Name] = p.Value
+		}
+		if err := os.WriteFile(setup.HeaderChecks, []byte(setup.HeaderChecksTable()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		services = setup.MasterCF()
+	}
 	for k, v := range opts.Main {
 		main[k] = v
 	}
@@ -219,6 +300,7 @@ func Start(t testing.TB, opts Options) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	master = append(master, services...)
 	if err := os.WriteFile(filepath.Join(inst.Config, "master.cf"), master, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +364,11 @@ func (i *Instance) waitListening(t testing.TB) {
 // Send submits one message over SMTP. Recipients the server refuses are
 // returned with its answer; the message goes to the others.
 func (i *Instance) Send(t testing.TB, from string, to []string, messageID, subject string) map[string]string {
+	return i.SendWith(t, from, to, messageID, subject, nil)
+}
+
+// SendWith is Send with extra header lines ("Name: value").
+func (i *Instance) SendWith(t testing.TB, from string, to []string, messageID, subject string, headers []string) map[string]string {
 	t.Helper()
 	c, err := smtp.Dial(i.SMTPAddr)
 	if err != nil {
@@ -310,8 +397,12 @@ func (i *Instance) Send(t testing.TB, from string, to []string, messageID, subje
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(w, "From: <%s>\r\nTo: undisclosed-recipients:;\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\n\r\nThis notice is served on you.\r\n",
+	fmt.Fprintf(w, "From: <%s>\r\nTo: undisclosed-recipients:;\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\n",
 		from, subject, messageID, time.Now().Format(time.RFC1123Z))
+	for _, h := range headers {
+		fmt.Fprintf(w, "%s\r\n", h)
+	}
+	fmt.Fprintf(w, "\r\nThis notice is served on you.\r\n")
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ var commands = map[string]command{
 	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient", notYet},
 	"classify": {"show how a receiver's reply is classified", notYet},
 	"dsn":      {"parse or ingest bounce reports (DSN, ARF)", notYet},
-	"doctor":   {"check the Postfix configuration, the store and permissions", notYet},
+	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
 }
 
 // errUsage marks errors in how the command was called (exit status 2).

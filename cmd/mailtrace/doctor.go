@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/postfixconf"
+	"github.com/mailtrace/mailtrace/schema"
+)
+
+func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	pfDir := fs.String("postfix-config", "/etc/postfix", "Postfix configuration directory to check")
+	print := fs.Bool("print-postfix", false, "print the main.cf, master.cf and milter_header_checks lines for this config instead of checking")
+	noStore := fs.Bool("skip-store", false, "do not check the store")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace doctor [--postfix-config DIR] [--print-postfix] [--skip-store]")
+		fmt.Fprintln(stderr, "Checks that Postfix sends every message through mailtrace's milter and out through its pool,")
+		fmt.Fprintln(stderr, "that the log is readable and the store reachable; prints the lines that fix what is wrong.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: doctor takes no arguments", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	setup := postfixSetup(cfg)
+	if *print {
+		fmt.Fprintf(stdout, "### main.cf\n%s\n### master.cf\n%s\n### %s\n%s", setup.MainCF(), setup.MasterCF(),
+			postfixconf.DefaultHeaderChecks, setup.HeaderChecksTable())
+		return nil
+	}
+	pc, err := postfixconf.Read(*pfDir)
+	if err != nil {
+		return err
+	}
+	logs := cfg.Collector.Logs
+	if cfg.Collector.Journal {
+		logs = nil
+	}
+	findings := setup.Check(pc, logs)
+	if !*noStore {
+		findings = append(findings, checkStore(ctx, cfg))
+	}
+	problems := 0
+	for _, f := range findings {
+		fmt.Fprintf(stdout, "%-4s  %s\n", f.Severity, f.Message)
+		if f.Severity != postfixconf.OK && f.Fix != "" {
+			fmt.Fprintf(stdout, "      fix, in %s\n", strings.ReplaceAll(strings.TrimRight(f.Fix, "\n"), "\n", "\n        "))
+		}
+		if f.Severity == postfixconf.Problem {
+			problems++
+		}
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problem(s) found in %s; after fixing them run `postfix reload`", problems, *pfDir)
+	}
+	fmt.Fprintln(stdout, "no problems found")
+	return nil
+}
+
+// postfixSetup is the Postfix configuration mailtrace's config calls for.
+// Without a pools section, the classes' pools are listed without IPs.
+func postfixSetup(cfg config.Config) postfixconf.Setup {
+	s := postfixconf.Setup{Milter: cfg.Milter.Listen, BounceDomain: cfg.Milter.VERP.Domain}
+	for _, p := range cfg.Pools {
+		s.Pools = append(s.Pools, postfixconf.Pool{Name: p.Name, SourceIP: p.SourceIP, HeloName: p.HeloName, SyslogName: p.SyslogName})
+	}
+	if len(s.Pools) == 0 {
+		seen := map[string]bool{}
+		for _, cl := range cfg.Milter.Classes {
+			if !seen[cl.Pool] {
+				seen[cl.Pool] = true
+				s.Pools = append(s.Pools, postfixconf.Pool{Name: cl.Pool})
+			}
+		}
+	}
+	return s
+}
+
+// checkStore opens the store and reads its schema version. An embedded
+// store owned by a running mailtrace cannot be opened twice: that is
+// reported as such, not as a failure.
+func checkStore(ctx context.Context, cfg config.Config) postfixconf.Finding {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		if strings.Contains(err.Error(), "another mailtrace process") {
+			return postfixconf.Finding{Severity: postfixconf.OK, Message: "store " + cfg.Store + " is held by a running mailtrace"}
+		}
+		return postfixconf.Finding{Severity: postfixconf.Problem, Message: err.Error()}
+	}
+	defer st.Close()
+	applied, err := schema.Status(ctx, st, schema.Options{Database: st.Database()})
+	if err != nil {
+		return postfixconf.Finding{Severity: postfixconf.Problem, Message: "store: " + err.Error()}
+	}
+	all, _ := schema.Migrations(schema.Options{Database: st.Database()})
+	if len(applied) < len(all) {
+		return postfixconf.Finding{Severity: postfixconf.Warning, Fix: "a shell:\nmailtrace migrate",
+			Message: fmt.Sprintf("store has %d of %d migrations (mailtrace run applies them at start)", len(applied), len(all))}
+	}
+	if fi, err := os.Stat(cfg.Milter.SpoolDir); err == nil && !fi.IsDir() {
+		return postfixconf.Finding{Severity: postfixconf.Problem, Message: "milter.spool_dir " + cfg.Milter.SpoolDir + " is not a directory"}
+	}
+	return postfixconf.Finding{Severity: postfixconf.OK, Message: fmt.Sprintf("store %s is reachable, schema up to date", cfg.Store)}
+}
