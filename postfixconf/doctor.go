@@ -300,7 +300,11 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 				break
 			}
 		}
-		fix := fmt.Sprintf("your transport map (and relay_domains):\n%s %s", s.BounceDomain, orAny(s.BounceTransport))
+		target := s.BounceTransport
+		if target == "" {
+			target = "TRANSPORT:NEXTHOP (where bounce reports for mailtrace are read)"
+		}
+		fix := fmt.Sprintf("your transport map (and relay_domains):\n%s %s", s.BounceDomain, target)
 		switch {
 		case route == "":
 			add(Problem, fix, "bounce domain %s is not in transport_maps: VERP bounces do not reach mailtrace", s.BounceDomain)

@@ -117,9 +117,14 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
 }
 
-// waitMetric polls the collector's /metrics until name reaches want.
+// waitMetric polls the collector's /metrics until name reaches want. A
+// name with labels ({...}) names one series exactly.
 func waitMetric(t *testing.T, port, name string, want float64) {
 	t.Helper()
+	prefix := name + "{"
+	if strings.HasSuffix(name, "}") {
+		prefix = name + " "
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	last := ""
@@ -129,7 +134,7 @@ func waitMetric(t *testing.T, port, name string, want float64) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, line := range strings.Split(string(body), "\n") {
-				if strings.HasPrefix(line, name+"{") {
+				if strings.HasPrefix(line, prefix) {
 					last = line
 					var v float64
 					fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/postfixconf"
+	"github.com/mailtrace/mailtrace/postfixtest"
+	"github.com/mailtrace/mailtrace/store/storetest"
+	"github.com/mailtrace/mailtrace/traceid"
+	"github.com/mailtrace/mailtrace/verp"
+)
+
+// TestSidecarWithPostfix runs `mailtrace run` next to a real Postfix set
+// up as deploy/postfix describes, with three pools on 127.0.0.2-4 and a
+// receiver answering like Google, Microsoft and Yahoo, one of which blocks
+// the collections pool's IP. It checks what receivers got, what the store
+// holds, and that mail still flows, visibly unstamped, with the milter
+// down.
+func TestSidecarWithPostfix(t *testing.T) {
+	if why := postfixtest.Available(); why != "" {
+		t.Skip(why)
+	}
+	recv := postfixtest.StartReceiver(t)
+	recv.Block("microsoft", "127.0.0.3")
+	milterPort := freePort(t)
+	pools := []postfixconf.Pool{
+		{Name: "legal", SourceIP: "127.0.0.2", HeloName: "legal.mx1.test.example"},
+		{Name: "collections", SourceIP: "127.0.0.3", HeloName: "collections.mx1.test.example"},
+		{Name: "bulk", SourceIP: "127.0.0.4", HeloName: "bulk.mx1.test.example"},
+	}
+	// Bounces to the VERP domain go to the receiver too (the bounce intake
+	// is not part of this test).
+	pf := postfixtest.Start(t, postfixtest.Options{Relay: recv.Addr,
+		Main:      map[string]string{"transport_maps": "inline:{ bounces.test.example=smtp:[" + strings.Replace(recv.Addr, ":", "]:", 1) + " }"},
+		Mailtrace: &postfixconf.Setup{Milter: "inet:127.0.0.1:" + milterPort, Pools: pools}})
+
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "verp.key")
+	os.WriteFile(keyFile, []byte("a verp signing key for the test run\n"), 0o600)
+	cfgPath := filepath.Join(dir, "mailtrace.yaml")
+	cfg := fmt.Sprintf(`store: chdb://%s
+chdb_library: %s
+collector:
+  logs: [%s]
+  grace: 100ms
+pools:
+  - {name: legal, source_ip: 127.0.0.2, helo_name: legal.mx1.test.example}
+  - {name: collections, source_ip: 127.0.0.3, helo_name: collections.mx1.test.example}
+  - {name: bulk, source_ip: 127.0.0.4, helo_name: bulk.mx1.test.example}
+milter:
+  listen: inet:127.0.0.1:%s
+  spool_dir: %s
+  default_class: marketing
+  classes:
+    - {name: legal, pool: legal, verp: true}
+    - {name: collections, pool: collections}
+    - {name: marketing, pool: bulk}
+  rules:
+    - {class: legal, sender: ["@court.example"]}
+    - {class: collections, sender: ["@dunning.example"]}
+  verp:
+    domain: bounces.test.example
+    keys: [{id: 1, secret_file: %s}]
+`, filepath.Join(dir, "store"), storetest.ChdbLibrary(t), pf.Log, milterPort, filepath.Join(dir, "spool"), keyFile)
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+
+	// Doctor agrees with the configuration the harness installed.
+	if r := run(t, nil, "doctor", "--config", cfgPath, "--postfix-config", pf.Config, "--skip-store"); r.code != 0 {
+		t.Fatalf("doctor on the installed configuration: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	start := func() (*exec.Cmd, string) {
+		t.Helper()
+		port := freePort(t)
+		cmd := exec.Command(binary, "run", "--config", cfgPath, "--metrics-listen", "127.0.0.1:"+port)
+		cmd.Env = filteredEnv()
+		cmd.Stderr = io.Discard
+		if testing.Verbose() {
+			cmd.Stderr = os.Stderr
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			c, err := net.Dial("tcp", "127.0.0.1:"+milterPort)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("mailtrace run never listened for the milter")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return cmd, port
+	}
+	stop := func(cmd *exec.Cmd) {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("mailtrace run did not stop cleanly: %v", err)
+		}
+	}
+
+	sidecar, metricsPort := start()
+	type sent struct {
+		messageID, from, class, pool, sourceIP, helo string
+		to                                           []string
+	}
+	mails := []sent{
+		{"<m1@court.example>", "clerk@court.example", "legal", "legal", "127.0.0.2", "legal.mx1.test.example",
+			[]string{"ok1@gmail.test", "bounce1@outlook.test"}},
+		{"<m2@dunning.example>", "agent@dunning.example", "collections", "collections", "127.0.0.3", "collections.mx1.test.example",
+			[]string{"ok2@outlook.test", "ok3@yahoo.test"}},
+		{"<m3@shop.example>", "news@shop.example", "marketing", "bulk", "127.0.0.4", "bulk.mx1.test.example",
+			[]string{"ok4@yahoo.test", "defer1@gmail.test"}},
+	}
+	for _, m := range mails {
+		pf.SendWith(t, m.from, m.to, m.messageID, "Notice "+m.messageID, []string{"X-Mailtrace-Pool: legal"})
+	}
+	pf.WaitIdle(t, 90*time.Second)
+	waitMetric(t, metricsPort, `mailtrace_collector_accepted_messages_total{source="`+pf.Log+`",stamped="true"}`, 3)
+
+	signer, err := verp.New("mt", "bounces.test.example", []verp.Key{{ID: 1, Secret: []byte("a verp signing key for the test run")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	traceIDs := map[string]string{} // Message-ID -> trace ID
+	got := recv.Received()
+	for _, m := range mails {
+		var d *postfixtest.Delivery
+		for i := range got {
+			if got[i].Header("Message-ID") == m.messageID {
+				d = &got[i]
+			}
+		}
+		if d == nil {
+			t.Errorf("%s never reached the receiver", m.messageID)
+			continue
+		}
+		id, ok := traceid.Parse(d.Header("X-Mailtrace-ID"))
+		if !ok {
+			t.Errorf("%s arrived without a trace ID: %q", m.messageID, d.Header("X-Mailtrace-ID"))
+			continue
+		}
+		traceIDs[m.messageID] = id.String()
+		if d.EnvID != id.String() {
+			t.Errorf("%s: ENVID %q, want the trace ID %s", m.messageID, d.EnvID, id)
+		}
+		if d.SourceIP != m.sourceIP || d.Helo != m.helo {
+			t.Errorf("%s (class %s) left from %s as %s, want %s as %s", m.messageID, m.class, d.SourceIP, d.Helo, m.sourceIP, m.helo)
+		}
+		if d.Header("X-Mailtrace-Class") != m.class || d.Header("X-Mailtrace-Pool") != m.pool {
+			t.Errorf("%s: class %q pool %q, want %s %s (the client's own pool header must be gone)", m.messageID,
+				d.Header("X-Mailtrace-Class"), d.Header("X-Mailtrace-Pool"), m.class, m.pool)
+		}
+		if m.class == "legal" {
+			if vid, err := signer.Parse(d.From); err != nil || vid != id {
+				t.Errorf("%s: return path %q is not the signed VERP address of %s: %v", m.messageID, d.From, id, err)
+			}
+		} else if d.From != m.from {
+			t.Errorf("%s: return path %q, want %s", m.messageID, d.From, m.from)
+		}
+	}
+
+	// The milter goes away: Postfix still delivers, unstamped.
+	stop(sidecar)
+	pf.Send(t, "app@corp.example", []string{"ok5@gmail.test"}, "<m4@corp.example>", "Sent while mailtrace is down")
+	pf.WaitIdle(t, 60*time.Second)
+	var unstamped *postfixtest.Delivery
+	for _, d := range recv.Received() {
+		if d.Header("Message-ID") == "<m4@corp.example>" {
+			unstamped = &d
+		}
+	}
+	if unstamped == nil {
+		t.Fatal("with the milter down, Postfix did not deliver")
+	}
+	if unstamped.Header("X-Mailtrace-ID") != "" {
+		t.Fatal("a message sent while the milter was down carries a trace ID")
+	}
+	// Back up, the collector reads what was logged meanwhile and shows the gap.
+	sidecar, metricsPort = start()
+	waitMetric(t, metricsPort, `mailtrace_collector_accepted_messages_total{source="`+pf.Log+`",stamped="false"}`, 1)
+	stop(sidecar)
+
+	sql := func(q string) []string {
+		t.Helper()
+		r := run(t, nil, "sql", "--config", cfgPath, q)
+		if r.code != 0 {
+			t.Fatalf("%s: %s", q, r.stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		return lines[1:] // without the header
+	}
+	records := sql("SELECT message_id, queue_id, toString(trace_id), class, pool, sender, arrayStringConcat(recipients, ','), host, client_ip FROM accept_records FINAL ORDER BY message_id")
+	if len(records) != len(mails) {
+		t.Fatalf("%d accept records, want %d: %q", len(records), len(mails), records)
+	}
+	for i, m := range mails {
+		qids := pf.QueueIDs(t, m.messageID)
+		if len(qids) == 0 {
+			t.Fatalf("no queue ID logged for %s", m.messageID)
+		}
+		want := strings.Join([]string{m.messageID, qids[0], traceIDs[m.messageID], m.class, m.pool, m.from, strings.Join(m.to, ","), "mx1", "127.0.0.1"}, "\t")
+		if records[i] != want {
+			t.Errorf("accept record\n got %q\nwant %q", records[i], want)
+		}
+	}
+	// The log ties every attempt of a stamped message to its trace ID, and
+	// names its pool and source IP.
+	attempts := sql("SELECT recipient, status, pool, source_ip, toString(trace_id), position(response, 'S3150') > 0 FROM delivery_events WHERE status != 'deferred' AND sender != '' ORDER BY recipient")
+	wantAttempts := []string{
+		"bounce1@outlook.test\tbounced\tlegal\t127.0.0.2\t" + traceIDs["<m1@court.example>"] + "\t0",
+		"defer1@gmail.test\texpired\tbulk\t127.0.0.4\t" + traceIDs["<m3@shop.example>"] + "\t0",
+		"ok1@gmail.test\tsent\tlegal\t127.0.0.2\t" + traceIDs["<m1@court.example>"] + "\t0",
+		"ok2@outlook.test\tbounced\tcollections\t127.0.0.3\t" + traceIDs["<m2@dunning.example>"] + "\t1",
+		"ok3@yahoo.test\tsent\tcollections\t127.0.0.3\t" + traceIDs["<m2@dunning.example>"] + "\t0",
+		"ok4@yahoo.test\tsent\tbulk\t127.0.0.4\t" + traceIDs["<m3@shop.example>"] + "\t0",
+		"ok5@gmail.test\tsent\t\t\t00000000-0000-0000-0000-000000000000\t0",
+	}
+	if strings.Join(attempts, "\n") != strings.Join(wantAttempts, "\n") {
+		t.Errorf("attempts (notifications aside)\n got:\n%s\nwant:\n%s", strings.Join(attempts, "\n"), strings.Join(wantAttempts, "\n"))
+	}
+	// The legal message's non-delivery notification went to its VERP
+	// return path, which names the message.
+	verpRcpt := sql("SELECT recipient FROM delivery_events WHERE sender = '' AND recipient LIKE 'mt-%'")
+	if len(verpRcpt) != 1 {
+		t.Fatalf("notifications to VERP addresses: %q, want the legal message's one", verpRcpt)
+	}
+	if id, err := signer.Parse(verpRcpt[0]); err != nil || id.String() != traceIDs["<m1@court.example>"] {
+		t.Errorf("the bounce went to %s, which reads as %s, %v; want the legal message's trace ID", verpRcpt[0], id, err)
+	}
+}
