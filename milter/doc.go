@@ -17,7 +17,7 @@
 //     outage and are stored once when it returns.
 //
 // It must never hold up mail. The decision is made at the end of the
-// headers from what is kept in memory (the body is counted, not kept); it
+// headers from what is kept in memory (Postfix does not send the body); it
 // never waits on the store; a failing rule, a full queue or a broken spool
 // does not change the answer, which is the configured policy (accept and
 // stamp by default). Postfix is told to accept when the milter cannot be

@@ -49,10 +49,12 @@ func New(cfg Config, rec *Recorder, metrics *Metrics, logger *slog.Logger) (*Fil
 	}
 	// The milter reads every stage but answers none of them before the end
 	// of the message: fewer round trips, and Postfix never waits on it
-	// between commands.
+	// between commands. It never sees the body: everything it decides on
+	// is in the envelope and the headers, and a body of any size costs it
+	// nothing (measured: taking a 4 KB body cost 10-15% of throughput).
 	protocol := gomilter.OptNoConnReply | gomilter.OptNoHeloReply | gomilter.OptNoMailReply | gomilter.OptNoRcptReply |
 		gomilter.OptNoDataReply | gomilter.OptNoHeaderReply | gomilter.OptNoEOHReply | gomilter.OptNoBodyReply |
-		gomilter.OptNoUnknown | gomilter.OptNoUnknownReply
+		gomilter.OptNoUnknown | gomilter.OptNoUnknownReply | gomilter.OptNoBody
 	f.server = gomilter.NewServer(
 		gomilter.WithDynamicMilter(func(uint32, gomilter.OptAction, gomilter.OptProtocol, gomilter.DataSize) gomilter.Milter {
 			return &session{f: f}
@@ -100,7 +102,7 @@ func Listen(spec string) (net.Listener, error) {
 
 // Serve answers Postfix on ln until Shutdown.
 func (f *Filter) Serve(ln net.Listener) error {
-	err := f.server.Serve(ln)
+	err := f.server.Serve(batchingListener{ln})
 	if errors.Is(err, gomilter.ErrServerClosed) {
 		return nil
 	}

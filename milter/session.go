@@ -3,6 +3,7 @@ package milter
 import (
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ type session struct {
 	headers         map[string][]string
 	keptBytes       int
 	ownHeaders      map[string]int // X-Mailtrace-* headers the message came with, by lowercase name
-	size            uint64
+	size            uint64         // as the client declared it (ESMTP SIZE, RFC 1870)
 	class           *Class
 	rule            string
 	classFromHeader bool
@@ -88,6 +89,8 @@ func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilt
 			s.envID = v
 		case "RET":
 			s.ret = strings.ToUpper(v)
+		case "SIZE":
+			s.size, _ = strconv.ParseUint(v, 10, 64)
 		}
 	}
 	return gomilter.RespContinue, nil
@@ -108,7 +111,6 @@ func (s *session) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 }
 
 func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Response, error) {
-	s.size += uint64(len(name) + len(value) + 3)
 	lname := strings.ToLower(name)
 	switch lname {
 	case "x-mailtrace-id", "x-mailtrace-pool", "x-mailtrace-class":
@@ -143,7 +145,6 @@ func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Res
 // Headers is the end of the headers: the class and pool are decided here,
 // from memory only.
 func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err error) {
-	s.size += 2
 	start := time.Now()
 	s.decide()
 	s.busy += time.Since(start)
@@ -174,8 +175,8 @@ func (s *session) decide() {
 		recipients: s.recipients, headers: s.headers})
 }
 
+// BodyChunk is not called: the milter asks Postfix not to send the body.
 func (s *session) BodyChunk(chunk []byte, m gomilter.Modifier) (*gomilter.Response, error) {
-	s.size += uint64(len(chunk))
 	return gomilter.RespContinue, nil
 }
 

@@ -24,7 +24,7 @@ type AcceptRecord struct {
 	ClientName string
 	Helo       string
 	SASLUser   string
-	Size       uint64
+	Size       uint64 // as the client declared it (ESMTP SIZE=), 0 if not; Postfix's own is in messages
 	Class      string // legal, collections, transactional, marketing...
 	Pool       string // dedicated-IP pool the message is routed to
 	Subject    string
