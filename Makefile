@@ -37,7 +37,7 @@ check:
 ## the concurrent parts again under the race detector
 test: setup check
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -race -count=1 -timeout 20m ./store/ ./collector/
+	$(GO) test -race -count=1 -timeout 20m ./store/ ./collector/ ./milter/
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 FUZZTIME ?= 20s
@@ -48,10 +48,12 @@ fuzz: setup
 	  done; \
 	done
 
-## bench: parser, store and import throughput (import against pflogsumm and mtail)
+## bench: parser, store and import throughput (import against pflogsumm and
+## mtail), the milter against a minimal filter and through a real Postfix
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/ ./postfixlog/
 	bench/import.sh
+	bench/milter.sh
 
 ## demo: an embedded store in .demo/ with a generated day of Postfix log
 ## imported, and what the trace holds

@@ -161,3 +161,31 @@ func TestBrokenSpoolFileSetAside(t *testing.T) {
 	rec.Record(record(1))
 	waitFor(t, "good record stored", func() bool { return rec.Stats().Stored == 1 })
 }
+
+// A spool file is read back after a crash, a full disk or an admin's
+// editor: whatever it holds must give records or an error, never a panic.
+func FuzzSpoolRead(f *testing.F) {
+	dir := f.TempDir()
+	sp, err := openSpool(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	sp.write([]*schema.AcceptRecord{record(1), record(2)})
+	files, _ := sp.files()
+	good, _ := os.ReadFile(files[0])
+	f.Add(good)
+	f.Add([]byte("{}\n"))
+	f.Add([]byte("{\"trace_id\": \"x\"}\n"))
+	path := filepath.Join(dir, "fuzz.jsonl")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		os.WriteFile(path, data, 0o640)
+		recs, err := sp.read(path)
+		if err == nil {
+			for _, r := range recs {
+				if r == nil {
+					t.Fatal("nil record without an error")
+				}
+			}
+		}
+	})
+}

@@ -139,3 +139,16 @@ func TestMilterEntries(t *testing.T) {
 		t.Fatalf("MilterEntries = %q, want %q", got, want)
 	}
 }
+
+func FuzzMilterEntries(f *testing.F) {
+	f.Add("inet:a:1, { unix:/x, default_action=accept }")
+	f.Add("{{ } } },,{")
+	f.Fuzz(func(t *testing.T, list string) {
+		for _, e := range MilterEntries(list) {
+			if strings.TrimSpace(e) != e || e == "" {
+				t.Fatalf("entry %q of %q is empty or padded", e, list)
+			}
+		}
+		milterEntry(list, "inet:127.0.0.1:8894")
+	})
+}
