@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/d--j/go-milter/mailfilter"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailtrace/mailtrace/postfixconf"
@@ -63,15 +62,7 @@ func BenchmarkPostfix(b *testing.B) {
 				main = map[string]string{"default_process_limit": "100"}
 			}
 			if variant == "with-minimal-milter" {
-				f, err := mailfilter.New("tcp", "127.0.0.1:0", func(_ context.Context, trx mailfilter.Trx) (mailfilter.Decision, error) {
-					trx.Headers().Add("X-Minimal", "1")
-					return mailfilter.Accept, nil
-				}, mailfilter.WithDecisionAt(mailfilter.DecisionAtEndOfHeaders), mailfilter.WithoutBody())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer f.Close()
-				setup.Milter = "inet:" + f.Addr().String()
+				setup.Milter = "inet:" + startMinimal(b)
 				main = map[string]string{"default_process_limit": "100"}
 			}
 			pf := postfixtest.Start(b, postfixtest.Options{Relay: recv.Addr, Main: main, Mailtrace: setup})

@@ -60,22 +60,15 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			cfg.Collector.Logs = nil
 		}
 	}
-	logger := newLogger(cfg.LogLevel, stderr)
-	st, err := openMigrated(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	if *metricsAddr != "" {
 		cfg.MetricsListen = *metricsAddr
 	}
-	reg := newRegistry()
-	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
+	sc, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
-	return followLogs(ctx, cfg, st, reg, logger)
+	defer sc.Close()
+	return followLogs(ctx, cfg, sc.st, sc.reg, sc.logger)
 }
 
 // followLogs runs the collector on the configured logs (and journald)
@@ -128,6 +121,36 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	}
 	wg.Wait()
 	return errors.Join(append(errs, journalErr)...)
+}
+
+// service is what the long-running commands share: the migrated store,
+// the metrics registry served at metrics_listen, and the logger.
+type service struct {
+	st          store.Store
+	reg         *prometheus.Registry
+	logger      *slog.Logger
+	stopMetrics func()
+}
+
+func openService(ctx context.Context, cfg config.Config, stderr io.Writer) (*service, error) {
+	logger := newLogger(cfg.LogLevel, stderr)
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	reg := newRegistry()
+	stop, err := serveMetrics(cfg.MetricsListen, reg, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &service{st: st, reg: reg, logger: logger, stopMetrics: stop}, nil
+}
+
+// Close stops serving metrics and closes the store.
+func (s *service) Close() {
+	s.stopMetrics()
+	s.st.Close()
 }
 
 func newRegistry() *prometheus.Registry {

@@ -47,19 +47,12 @@ func runMilter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	logger := newLogger(cfg.LogLevel, stderr)
-	st, err := openMigrated(ctx, cfg)
+	sc, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	reg := newRegistry()
-	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-	return serveMilter(ctx, cfg, st, reg, logger)
+	defer sc.Close()
+	return serveMilter(ctx, cfg, sc.st, sc.reg, sc.logger)
 }
 
 // serveMilter runs the milter until ctx ends, then lets open sessions

@@ -46,18 +46,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	logger := newLogger(cfg.LogLevel, stderr)
-	st, err := openMigrated(ctx, cfg)
+	sc, err := openService(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	reg := newRegistry()
-	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
+	defer sc.Close()
+	st, reg, logger := sc.st, sc.reg, sc.logger
 	// One part failing stops the others: a sidecar half running would
 	// look healthy while it is not.
 	ctx, cancel := context.WithCancel(ctx)
