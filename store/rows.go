@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"io"
+	"time"
 )
 
 // Rows is the result of a query, read one row at a time:
@@ -64,6 +65,92 @@ func (r *Rows) All() ([][]any, error) {
 		out = append(out, r.Values())
 	}
 	return out, r.Err()
+}
+
+// Scan copies the current row into dst, one pointer per column: *string,
+// *time.Time, *float64 (any float), *uint64 and *int64 (any integer),
+// *bool (a UInt8 or Bool), *[]string, or *any. UUIDs arrive as text.
+func (r *Rows) Scan(dst ...any) error {
+	if len(dst) != len(r.cur) {
+		return fmt.Errorf("scan: %d destinations for %d columns", len(dst), len(r.cur))
+	}
+	for i, v := range r.cur {
+		if err := scanValue(dst[i], v); err != nil {
+			return fmt.Errorf("scan column %s: %w", r.columns[i].Name, err)
+		}
+	}
+	return nil
+}
+
+func scanValue(dst, v any) error {
+	switch d := dst.(type) {
+	case *any:
+		*d = v
+		return nil
+	case *string:
+		if s, ok := v.(string); ok {
+			*d = s
+			return nil
+		}
+	case *time.Time:
+		if t, ok := v.(time.Time); ok {
+			*d = t
+			return nil
+		}
+	case *[]string:
+		if s, ok := v.([]string); ok {
+			*d = s
+			return nil
+		}
+	case *float64:
+		switch x := v.(type) {
+		case float32:
+			*d = float64(x)
+			return nil
+		case float64:
+			*d = x
+			return nil
+		}
+	case *uint64, *int64, *bool:
+		var n uint64
+		switch x := v.(type) {
+		case uint8:
+			n = uint64(x)
+		case uint16:
+			n = uint64(x)
+		case uint32:
+			n = uint64(x)
+		case uint64:
+			n = x
+		case int8, int16, int32, int64, bool:
+			switch y := x.(type) {
+			case int8:
+				n = uint64(y)
+			case int16:
+				n = uint64(y)
+			case int32:
+				n = uint64(y)
+			case int64:
+				n = uint64(y)
+			case bool:
+				if y {
+					n = 1
+				}
+			}
+		default:
+			return fmt.Errorf("cannot store %T in %T", v, dst)
+		}
+		switch d := dst.(type) {
+		case *uint64:
+			*d = n
+		case *int64:
+			*d = int64(n)
+		case *bool:
+			*d = n != 0
+		}
+		return nil
+	}
+	return fmt.Errorf("cannot store %T in %T", v, dst)
 }
 
 // readHeader reads the names-and-types header of a RowBinaryWithNamesAndTypes block.

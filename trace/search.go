@@ -1,0 +1,269 @@
+package trace
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// Find resolves an identifier and assembles every message it names.
+func Find(ctx context.Context, st store.Store, q Query) ([]*Message, error) {
+	refs, err := Resolve(ctx, st, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Message, 0, len(refs))
+	for _, r := range refs {
+		m, err := Assemble(ctx, st, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Filter selects delivery attempts. From and To are required; the other
+// fields match when set.
+type Filter struct {
+	From, To  time.Time
+	Sender    string // address, or @domain
+	Recipient string // address, or @domain
+	Class     string
+	Pool      string
+	SourceIP  string
+	Provider  string
+	Status    string // sent, deferred, bounced, expired, rejected
+	// DSN matches enhanced status codes by prefix: "5" all permanent
+	// failures, "5.7" all policy ones, "5.7.1" exactly.
+	DSN string
+}
+
+// Limits on what one request may read.
+const (
+	MaxSearchSpan = 92 * 24 * time.Hour  // a search's time range
+	MaxExportSpan = 366 * 24 * time.Hour // an export's time range
+	MaxPage       = 1000
+	DefaultPage   = 50
+)
+
+// ErrBadFilter wraps every error in a filter a user gave.
+var ErrBadFilter = errors.New("bad filter")
+
+// Check validates a filter for a range of at most maxSpan.
+func (f *Filter) Check(maxSpan time.Duration) error {
+	if f.From.IsZero() || f.To.IsZero() {
+		return fmt.Errorf("%w: from and to are required (RFC 3339 times)", ErrBadFilter)
+	}
+	if !f.To.After(f.From) {
+		return fmt.Errorf("%w: to (%s) must be after from (%s)", ErrBadFilter, f.To.Format(time.RFC3339), f.From.Format(time.RFC3339))
+	}
+	if f.To.Sub(f.From) > maxSpan {
+		return fmt.Errorf("%w: the range %s to %s is longer than %d days; narrow it", ErrBadFilter,
+			f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), int(maxSpan.Hours()/24))
+	}
+	switch f.Status {
+	case "", "sent", "deferred", "bounced", "expired", "rejected":
+	default:
+		return fmt.Errorf("%w: status %q: use sent, deferred, bounced, expired or rejected", ErrBadFilter, f.Status)
+	}
+	if f.DSN != "" {
+		parts := strings.Split(f.DSN, ".")
+		ok := len(parts) <= 3 && (parts[0] == "2" || parts[0] == "4" || parts[0] == "5")
+		for _, p := range parts[1:] {
+			if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("%w: dsn %q: give a class (5), a class and subject (5.7) or a whole code (5.7.1)", ErrBadFilter, f.DSN)
+		}
+	}
+	for name, v := range map[string]string{"sender": f.Sender, "recipient": f.Recipient, "class": f.Class, "pool": f.Pool,
+		"source_ip": f.SourceIP, "provider": f.Provider} {
+		if len(v) > 998 || strings.ContainsAny(v, "\x00\r\n") {
+			return fmt.Errorf("%w: %s is not a plausible value", ErrBadFilter, name)
+		}
+	}
+	return nil
+}
+
+// where renders the filter as a WHERE clause over delivery_events, with
+// every value a parameter.
+func (f *Filter) where() (string, store.Params) {
+	conds := []string{"time >= {from:DateTime64(6, 'UTC')}", "time < {to:DateTime64(6, 'UTC')}"}
+	p := store.Params{"from": f.From, "to": f.To}
+	addr := func(col, name, v string) {
+		if v == "" {
+			return
+		}
+		if strings.HasPrefix(v, "@") {
+			conds = append(conds, "endsWith(lower("+col+"), {"+name+":String})")
+		} else {
+			conds = append(conds, "lower("+col+") = {"+name+":String}")
+		}
+		p[name] = strings.ToLower(v)
+	}
+	addr("sender", "sender", f.Sender)
+	addr("recipient", "recipient", f.Recipient)
+	for col, v := range map[string]string{"pool": f.Pool, "source_ip": f.SourceIP, "provider": f.Provider, "status": f.Status} {
+		if v != "" {
+			conds = append(conds, col+" = {"+col+":String}")
+			p[col] = v
+		}
+	}
+	if f.DSN != "" {
+		conds = append(conds, "(dsn = {dsn:String} OR startsWith(dsn, {dsnp:String}))")
+		p["dsn"], p["dsnp"] = f.DSN, f.DSN+"."
+	}
+	if f.Class != "" {
+		conds = append(conds, `trace_id IN (SELECT trace_id FROM accept_records
+    WHERE class = {class:String} AND time >= {from:DateTime64(6, 'UTC')} - INTERVAL 7 DAY AND time < {to:DateTime64(6, 'UTC')})`)
+		p["class"] = f.Class
+	}
+	return strings.Join(conds, " AND "), p
+}
+
+// Row is one delivery attempt in search results and exports.
+type Row struct {
+	Time      time.Time `json:"time"`
+	TraceID   string    `json:"trace_id,omitempty"`
+	Host      string    `json:"host"`
+	QueueID   string    `json:"queue_id"`
+	MessageID string    `json:"message_id"`
+	Sender    string    `json:"sender"`
+	Recipient string    `json:"recipient"`
+	Status    string    `json:"status"`
+	DSN       string    `json:"dsn"`
+	Pool      string    `json:"pool"`
+	SourceIP  string    `json:"source_ip"`
+	Provider  string    `json:"provider"`
+	Category  string    `json:"category"`
+	Relay     string    `json:"relay"`
+	Response  string    `json:"response"`
+	eventID   uint64
+}
+
+// Columns are Row's fields in export order.
+var Columns = []string{"time", "trace_id", "host", "queue_id", "message_id", "sender", "recipient", "status", "dsn",
+	"pool", "source_ip", "provider", "category", "relay", "response"}
+
+// Values are a row's fields as text, in Columns' order.
+func (r *Row) Values() []string {
+	return []string{r.Time.UTC().Format(time.RFC3339Nano), r.TraceID, r.Host, r.QueueID, r.MessageID, r.Sender, r.Recipient,
+		r.Status, r.DSN, r.Pool, r.SourceIP, r.Provider, r.Category, r.Relay, r.Response}
+}
+
+const rowSelect = `SELECT time, event_id, if(trace_id = toUUID('00000000-0000-0000-0000-000000000000'), '', toString(trace_id)),
+       host, queue_id, message_id, sender, recipient, status, dsn, pool, source_ip, provider, category, relay_host, response
+FROM delivery_events WHERE `
+
+func scanRow(rows *store.Rows) (Row, error) {
+	var r Row
+	err := rows.Scan(&r.Time, &r.eventID, &r.TraceID, &r.Host, &r.QueueID, &r.MessageID, &r.Sender, &r.Recipient, &r.Status,
+		&r.DSN, &r.Pool, &r.SourceIP, &r.Provider, &r.Category, &r.Relay, &r.Response)
+	return r, err
+}
+
+// Page is one page of search results, newest first. Next is the cursor of
+// the following page, empty on the last.
+type Page struct {
+	Rows []Row  `json:"rows"`
+	Next string `json:"next,omitempty"`
+}
+
+// Search returns one page of attempts matching f, newest first, after the
+// cursor of the previous page ("" for the first).
+func Search(ctx context.Context, st store.Store, f Filter, cursor string, limit int) (*Page, error) {
+	if err := f.Check(MaxSearchSpan); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = DefaultPage
+	}
+	if limit > MaxPage {
+		return nil, fmt.Errorf("%w: limit %d is over %d", ErrBadFilter, limit, MaxPage)
+	}
+	where, p := f.where()
+	if cursor != "" {
+		t, id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND (time, event_id) < ({ct:DateTime64(6, 'UTC')}, {ce:UInt64})"
+		p["ct"], p["ce"] = t, id
+	}
+	p["limit"] = uint32(limit + 1)
+	rows, err := st.Query(ctx, rowSelect+where+"\nORDER BY time DESC, event_id DESC LIMIT {limit:UInt32}", p)
+	if err != nil {
+		return nil, fmt.Errorf("searching: %w", err)
+	}
+	defer rows.Close()
+	page := &Page{Rows: []Row{}}
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Rows = append(page.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("searching: %w", err)
+	}
+	if len(page.Rows) > limit {
+		page.Rows = page.Rows[:limit]
+		last := page.Rows[limit-1]
+		page.Next = encodeCursor(last.Time, last.eventID)
+	}
+	return page, nil
+}
+
+// Export streams every attempt matching f, oldest first, to emit; it stops
+// at emit's first error.
+func Export(ctx context.Context, st store.Store, f Filter, emit func(*Row) error) error {
+	if err := f.Check(MaxExportSpan); err != nil {
+		return err
+	}
+	where, p := f.where()
+	rows, err := st.Query(ctx, rowSelect+where+"\nORDER BY time, event_id", p)
+	if err != nil {
+		return fmt.Errorf("exporting: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return err
+		}
+		if err := emit(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// A cursor is the last row's time and event ID, opaque to clients.
+func encodeCursor(t time.Time, id uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + "." + strconv.FormatUint(id, 10)))
+}
+
+func decodeCursor(c string) (time.Time, uint64, error) {
+	bad := fmt.Errorf("%w: cursor %q is not one this server gave", ErrBadFilter, c)
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, bad
+	}
+	ts, id, ok := strings.Cut(string(raw), ".")
+	us, err1 := strconv.ParseInt(ts, 10, 64)
+	n, err2 := strconv.ParseUint(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, 0, bad
+	}
+	return time.UnixMicro(us).UTC(), n, nil
+}
