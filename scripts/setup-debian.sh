@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: postfix (private
 # instances started from temporary directories; the system's own instance is
-# neither configured nor started) and systemd-journal-remote (writes journal
-# files that journalctl then follows). Idempotent.
+# neither configured nor started), systemd-journal-remote (writes journal
+# files that journalctl then follows) and chromium (the web UI's tests run
+# it headless). Idempotent.
 set -euo pipefail
 need=()
 command -v postfix >/dev/null 2>&1 || [[ -x /usr/sbin/postfix ]] || need+=(postfix)
 [[ -x /lib/systemd/systemd-journal-remote ]] || need+=(systemd-journal-remote)
 command -v journalctl >/dev/null 2>&1 || need+=(systemd)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [[ ${#need[@]} == 0 ]]; then
 	exit 0
 fi

@@ -1,0 +1,246 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/trace/tracetest"
+)
+
+const (
+	analystToken = "analyst-token-0123456789"
+	adminToken   = "admin-token-0123456789ab"
+)
+
+type testServer struct {
+	*httptest.Server
+	fx   *tracetest.Fixture
+	logs *bytes.Buffer
+}
+
+func start(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	fx := tracetest.New(t)
+	logs := &bytes.Buffer{}
+	s, err := New(fx.Store, cfg, nil, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, fx: fx, logs: logs}
+}
+
+func (ts *testServer) get(t *testing.T, path, token string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, body
+}
+
+var withTokens = Config{Listen: "0.0.0.0:8025", Tokens: []Token{
+	{Name: "alice", Role: RoleAnalyst, Token: analystToken},
+	{Name: "root", Role: RoleAdmin, Token: adminToken},
+}}
+
+func TestAuth(t *testing.T) {
+	if _, err := New(nil, Config{Listen: "0.0.0.0:8025"}, nil, nil); err == nil || !strings.Contains(err.Error(), "api.tokens") {
+		t.Fatalf("non-loopback listener without tokens: %v", err)
+	}
+	if _, err := New(nil, Config{Listen: "127.0.0.1:1", Tokens: []Token{{Name: "x", Role: "boss", Token: analystToken}}}, nil, nil); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+	if _, err := New(nil, Config{Listen: "127.0.0.1:1", Tokens: []Token{{Name: "x", Role: RoleAdmin, Token: "short"}}}, nil, nil); err == nil {
+		t.Fatal("short token accepted")
+	}
+	ts := start(t, withTokens)
+	from := url.QueryEscape(tracetest.T0.Add(-time.Hour).Format(time.RFC3339))
+	search := "/api/v1/search?from=" + from
+	sql := "/api/v1/sql?query=" + url.QueryEscape("SELECT count() FROM delivery_events")
+	tests := []struct {
+		path, token string
+		want        int
+	}{
+		{search, "", 401},
+		{search, "wrong-token-0123456789", 401},
+		{search, analystToken, 200},
+		{search, adminToken, 200},
+		{sql, analystToken, 403},
+		{sql, adminToken, 200},
+		{"/api/v1/sql?query=" + url.QueryEscape("DROP TABLE delivery_events"), adminToken, 400},
+		{"/healthz", "", 200},
+		{"/api/v1/openapi.json", "", 200},
+	}
+	for _, tt := range tests {
+		if code, body := ts.get(t, tt.path, tt.token); code != tt.want {
+			t.Errorf("GET %s with %q: %d %s, want %d", tt.path, tt.token, code, body, tt.want)
+		}
+	}
+	if code, body := ts.get(t, sql, adminToken); code != 200 || strings.TrimSpace(string(body)) != "count()\n6" {
+		t.Errorf("sql as admin: %d %q", code, body)
+	}
+	if !strings.Contains(ts.logs.String(), "who=alice") || !strings.Contains(ts.logs.String(), "who=root") {
+		t.Errorf("requests not logged with who made them:\n%s", ts.logs.String())
+	}
+	// Loopback without tokens: open.
+	s, err := New(ts.fx.Store, DefaultConfig(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := httptest.NewServer(s.Handler())
+	defer open.Close()
+	if res, err := http.Get(open.URL + search); err != nil || res.StatusCode != 200 {
+		t.Errorf("loopback without tokens: %v %v", res.StatusCode, err)
+	}
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	ts := start(t, DefaultConfig())
+	code, body := ts.get(t, "/api/v1/openapi.json", "")
+	if code != 200 {
+		t.Fatal(code)
+	}
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Parameters []struct {
+				Name, In string
+				Required bool
+			} `json:"parameters"`
+			Responses map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("document: %v, openapi %q", err, doc.OpenAPI)
+	}
+	s, _ := New(nil, DefaultConfig(), nil, nil)
+	documented := 0
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			documented++
+			var rt *route
+			for i := range s.routes {
+				if s.routes[i].path == path && strings.ToLower(s.routes[i].method) == method {
+					rt = &s.routes[i]
+				}
+			}
+			if rt == nil {
+				t.Errorf("%s %s is documented but not served", method, path)
+				continue
+			}
+			var got, want []string
+			for _, p := range op.Parameters {
+				got = append(got, p.In+":"+p.Name)
+			}
+			for _, p := range rt.params {
+				want = append(want, p.in+":"+p.name)
+			}
+			sort.Strings(got)
+			sort.Strings(want)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%s %s: documented parameters %v, handler takes %v", method, path, got, want)
+			}
+			// The server answers the documented path, and refuses what is
+			// not documented.
+			concrete := strings.Replace(path, "{id}", ts.fx.Legal.String(), 1)
+			if code, body := ts.get(t, concrete, ""); code == 404 && !strings.Contains(path, "{id}") || code == 405 || code >= 500 {
+				t.Errorf("GET %s: %d %s", concrete, code, body)
+			}
+			if code, body := ts.get(t, concrete+"?no_such_param=1", ""); code != 400 || !strings.Contains(string(body), "unknown parameter") {
+				t.Errorf("GET %s with an undocumented parameter: %d %s, want 400", concrete, code, body)
+			}
+			if _, ok := op.Responses["200"]; !ok {
+				t.Errorf("%s %s documents no 200 answer", method, path)
+			}
+		}
+	}
+	if documented != len(s.routes) {
+		t.Errorf("%d operations documented, %d routes served", documented, len(s.routes))
+	}
+}
+
+func TestTraceSearchExport(t *testing.T) {
+	ts := start(t, DefaultConfig())
+	code, body := ts.get(t, "/api/v1/trace/"+ts.fx.Legal.String(), "")
+	if code != 200 {
+		t.Fatalf("trace: %d %s", code, body)
+	}
+	var tr struct {
+		Messages []struct {
+			TraceID    string `json:"trace_id"`
+			Recipients []struct {
+				Address, Status string
+				Attempts        []struct{ Response string }
+			} `json:"recipients"`
+			Sides struct{ Milter, Log bool } `json:"sides"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil || len(tr.Messages) != 1 || len(tr.Messages[0].Recipients) != 3 {
+		t.Fatalf("trace answer %s: %v", body, err)
+	}
+	if r := tr.Messages[0].Recipients[1]; r.Status != "bounced" || !strings.Contains(r.Attempts[0].Response, "RecipientNotFound") {
+		t.Errorf("bounced recipient: %+v", r)
+	}
+	for _, tt := range []struct {
+		path string
+		want int
+		msg  string
+	}{
+		{"/api/v1/trace/no-such-id", 404, "no message"},
+		{"/api/v1/trace/x?from=yesterday", 400, "RFC 3339"},
+		{"/api/v1/search?status=lost", 400, "status"},
+		{"/api/v1/search?from=2026-01-01&to=2026-12-31", 400, "longer than 92 days"},
+		{"/api/v1/search?limit=-3", 400, "limit"},
+		{"/api/v1/search?cursor=abc", 400, "cursor"},
+		{"/api/v1/export?format=xml", 400, "csv, jsonl"},
+		{"/api/v1/search?status=sent&status=bounced", 400, "2 times"},
+	} {
+		if code, body := ts.get(t, tt.path, ""); code != tt.want || !strings.Contains(string(body), tt.msg) {
+			t.Errorf("GET %s: %d %s; want %d with %q", tt.path, code, body, tt.want, tt.msg)
+		}
+	}
+	q := "from=" + url.QueryEscape(tracetest.T0.Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(tracetest.T0.Add(time.Hour).Format(time.RFC3339))
+	code, body = ts.get(t, "/api/v1/search?"+q+"&limit=4", "")
+	var page struct {
+		Rows []map[string]any `json:"rows"`
+		Next string           `json:"next"`
+	}
+	if json.Unmarshal(body, &page); code != 200 || len(page.Rows) != 4 || page.Next == "" {
+		t.Fatalf("search page 1: %d %s", code, body)
+	}
+	code, body = ts.get(t, "/api/v1/search?"+q+"&limit=4&cursor="+page.Next, "")
+	page.Rows, page.Next = nil, ""
+	if json.Unmarshal(body, &page); code != 200 || len(page.Rows) != 2 || page.Next != "" {
+		t.Fatalf("search page 2: %d %s", code, body)
+	}
+	code, body = ts.get(t, "/api/v1/export?"+q, "")
+	records, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if code != 200 || err != nil || len(records) != 7 || records[0][0] != "time" {
+		t.Fatalf("CSV export: %d, %d records, %v:\n%s", code, len(records), err, body)
+	}
+	code, body = ts.get(t, "/api/v1/export?"+q+"&format=jsonl&status=bounced", "")
+	if lines := strings.Split(strings.TrimSpace(string(body)), "\n"); code != 200 || len(lines) != 1 || !strings.Contains(lines[0], `"recipient":"bob@outlook.test"`) {
+		t.Fatalf("JSON lines export: %d %s", code, body)
+	}
+	if code, body := ts.get(t, "/readyz", ""); code != 200 || !strings.Contains(string(body), "ready") {
+		t.Errorf("readyz: %d %s", code, body)
+	}
+}

@@ -1,0 +1,69 @@
+package api
+
+import "strings"
+
+// openAPI is the OpenAPI 3.1 document of the routes the server serves,
+// built from the same table, so the two cannot disagree.
+func (s *Server) openAPI() map[string]any {
+	paths := map[string]any{}
+	for _, rt := range s.routes {
+		var params []any
+		for _, p := range rt.params {
+			schema := map[string]any{"type": p.typ}
+			if len(p.enum) > 0 {
+				schema["enum"] = p.enum
+			}
+			params = append(params, map[string]any{"name": p.name, "in": p.in, "required": p.required || p.in == "path",
+				"description": p.description, "schema": schema})
+		}
+		responses := map[string]any{
+			"200": map[string]any{"description": "OK", "content": map[string]any{rt.produces: map[string]any{}}},
+		}
+		if len(rt.params) > 0 {
+			responses["400"] = errorResponse("a parameter is wrong; the error says which and why")
+		}
+		if rt.role != "" {
+			responses["401"] = errorResponse("no valid bearer token")
+			responses["403"] = errorResponse("the token's role may not do this")
+		}
+		if strings.HasPrefix(rt.path, "/api/v1/trace/") {
+			responses["404"] = errorResponse("no message is known by this identifier")
+		}
+		op := map[string]any{"summary": rt.summary, "operationId": operationID(rt), "responses": responses}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if rt.role != "" {
+			op["security"] = []any{map[string]any{"bearer": []any{}}}
+			op["x-mailtrace-role"] = rt.role
+		}
+		item, _ := paths[rt.path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.path] = item
+		}
+		item[strings.ToLower(rt.method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "mailtrace API", "version": "1",
+			"description": "Per-message proof of delivery for Postfix: traces, searches and exports. Tokens are configured in mailtrace.yaml (api.tokens) with the role analyst or admin."},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"schemas": map[string]any{"Error": map[string]any{"type": "object", "required": []string{"error"},
+				"properties": map[string]any{"error": map[string]any{"type": "string"}}}},
+		},
+	}
+}
+
+func errorResponse(desc string) map[string]any {
+	return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{
+		"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+}
+
+func operationID(rt route) string {
+	p := strings.Trim(rt.path, "/")
+	p = strings.NewReplacer("api/v1/", "", "/{id}", "", ".json", "", "/", "_").Replace(p)
+	return strings.ToLower(rt.method) + "_" + p
+}

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
+)
+
+// Parameters shared by search and export.
+var filterParams = []param{
+	{name: "from", in: "query", typ: "string", description: "start of the time range (RFC 3339, or YYYY-MM-DD in UTC); default 24 hours before to"},
+	{name: "to", in: "query", typ: "string", description: "end of the time range, exclusive (RFC 3339, or YYYY-MM-DD); default now"},
+	{name: "sender", in: "query", typ: "string", description: "envelope sender, or @domain"},
+	{name: "recipient", in: "query", typ: "string", description: "recipient address, or @domain"},
+	{name: "class", in: "query", typ: "string", description: "message class (legal, collections...)"},
+	{name: "pool", in: "query", typ: "string", description: "dedicated-IP pool"},
+	{name: "source_ip", in: "query", typ: "string", description: "sending IP address"},
+	{name: "provider", in: "query", typ: "string", description: "receiving provider (google, microsoft...)"},
+	{name: "status", in: "query", typ: "string", description: "attempt status", enum: []string{"sent", "deferred", "bounced", "expired", "rejected"}},
+	{name: "dsn", in: "query", typ: "string", description: "enhanced status code or its prefix: 5, 5.7, 5.7.1"},
+}
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{method: "GET", path: "/healthz", summary: "The process is up.", produces: "application/json",
+			handler: func(w http.ResponseWriter, r *http.Request, _ url.Values) error {
+				return writeJSON(w, map[string]string{"status": "ok"})
+			}},
+		{method: "GET", path: "/readyz", summary: "The store answers.", produces: "application/json",
+			handler: s.ready},
+		{method: "GET", path: "/api/v1/openapi.json", summary: "This document.", produces: "application/json",
+			handler: func(w http.ResponseWriter, r *http.Request, _ url.Values) error {
+				return writeJSON(w, s.openAPI())
+			}},
+		{method: "GET", path: "/api/v1/trace/{id}", summary: "Every message an identifier names, with its whole story.",
+			role: RoleAnalyst, produces: "application/json", handler: s.trace,
+			params: []param{
+				{name: "id", in: "path", typ: "string", required: true, description: "trace ID, Message-ID, queue ID, or recipient address (with from and to)"},
+				{name: "from", in: "query", typ: "string", description: "seen at or after (RFC 3339 or YYYY-MM-DD); needed for recipients"},
+				{name: "to", in: "query", typ: "string", description: "seen before (RFC 3339 or YYYY-MM-DD); needed for recipients"},
+				{name: "limit", in: "query", typ: "integer", description: "most messages to return (default 20, at most 1000)"},
+			}},
+		{method: "GET", path: "/api/v1/search", summary: "Delivery attempts matching a filter, newest first, one page at a time.",
+			role: RoleAnalyst, produces: "application/json", handler: s.search,
+			params: append(append([]param(nil), filterParams...),
+				param{name: "cursor", in: "query", typ: "string", description: "the next value of the previous page"},
+				param{name: "limit", in: "query", typ: "integer", description: fmt.Sprintf("rows per page (default %d, at most %d)", trace.DefaultPage, trace.MaxPage)}),
+		},
+		{method: "GET", path: "/api/v1/export", summary: fmt.Sprintf("Every attempt matching a filter, oldest first, streamed (range at most %d days).", int(trace.MaxExportSpan.Hours()/24)),
+			role: RoleAnalyst, produces: "text/csv", handler: s.export,
+			params: append(append([]param(nil), filterParams...),
+				param{name: "format", in: "query", typ: "string", enum: []string{"csv", "jsonl"}, description: "csv (default, with a header line) or jsonl (one JSON object per line)"}),
+		},
+		{method: "GET", path: "/api/v1/sql", summary: "A read-only SELECT on the store.", role: RoleAdmin, produces: "text/tab-separated-values",
+			handler: s.sql,
+			params: []param{
+				{name: "query", in: "query", typ: "string", required: true, description: "one SELECT or WITH query"},
+				{name: "format", in: "query", typ: "string", enum: []string{"tsv", "csv", "json"}, description: "tsv (default), csv or json (one object per line)"},
+			}},
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ url.Values) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	rows, err := s.st.Query(ctx, "SELECT 1", nil)
+	if err == nil {
+		_, err = rows.All()
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store: "+err.Error())
+		return nil
+	}
+	return writeJSON(w, map[string]string{"status": "ready", "store": s.st.Backend()})
+}
+
+// parseTime reads RFC 3339 or a date (midnight UTC).
+func parseTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 3339 time (2026-11-20T09:00:00Z) or a date (2026-11-20)", errBadRequest, name, v)
+}
+
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%w: limit %q is not a positive number", errBadRequest, v)
+	}
+	return n, nil
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	from, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	msgs, err := trace.Find(r.Context(), s.st, trace.Query{ID: r.PathValue("id"), From: from, To: to, Limit: limit})
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no message is known by %q", r.PathValue("id")))
+		return nil
+	}
+	return writeJSON(w, map[string]any{"messages": msgs})
+}
+
+// filter reads the search and export parameters; the range defaults to
+// the 24 hours before to (or now).
+func filter(q url.Values) (trace.Filter, error) {
+	from, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		return trace.Filter{}, err
+	}
+	to, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		return trace.Filter{}, err
+	}
+	if to.IsZero() {
+		to = time.Now().UTC()
+	}
+	if from.IsZero() {
+		from = to.Add(-24 * time.Hour)
+	}
+	return trace.Filter{From: from, To: to, Sender: q.Get("sender"), Recipient: q.Get("recipient"), Class: q.Get("class"),
+		Pool: q.Get("pool"), SourceIP: q.Get("source_ip"), Provider: q.Get("provider"), Status: q.Get("status"), DSN: q.Get("dsn")}, nil
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	f, err := filter(q)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	page, err := trace.Search(r.Context(), s.st, f, q.Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, page)
+}
+
+func (s *Server) export(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	f, err := filter(q)
+	if err != nil {
+		return err
+	}
+	if err := f.Check(trace.MaxExportSpan); err != nil {
+		return err
+	}
+	format := q.Get("format")
+	name := fmt.Sprintf("mailtrace-%s-%s", f.From.Format("20060102T150405Z"), f.To.Format("20060102T150405Z"))
+	var emit func(*trace.Row) error
+	var finish func() error
+	switch format {
+	case "", "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		cw := csv.NewWriter(w)
+		if err := cw.Write(trace.Columns); err != nil {
+			return err
+		}
+		emit = func(row *trace.Row) error { return cw.Write(row.Values()) }
+		finish = func() error { cw.Flush(); return cw.Error() }
+	default:
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		emit = func(row *trace.Row) error { return enc.Encode(row) }
+		finish = func() error { return nil }
+	}
+	// The answer streams: rows leave as the store reads them, and a
+	// client that goes away stops the query.
+	n := 0
+	err = trace.Export(r.Context(), s.st, f, func(row *trace.Row) error {
+		if err := emit(row); err != nil {
+			return err
+		}
+		if n++; n%1000 == 0 {
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return finish()
+}
+
+func (s *Server) sql(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	format := q.Get("format")
+	if format == "" {
+		format = "tsv"
+	}
+	w.Header().Set("Content-Type", map[string]string{"tsv": "text/tab-separated-values", "csv": "text/csv", "json": "application/x-ndjson"}[format])
+	err := store.QueryReadOnly(r.Context(), s.st, q.Get("query"), format, w)
+	if err != nil && !isWritten(w) {
+		return fmt.Errorf("%w: %v", errBadRequest, err)
+	}
+	return err
+}
+
+func isWritten(w http.ResponseWriter) bool {
+	rec, ok := w.(*statusRecorder)
+	return ok && rec.wrote
+}

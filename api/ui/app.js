@@ -1,0 +1,263 @@
+// mailtrace web UI: search delivery attempts, open one message's trace,
+// export a search. Plain JavaScript on the /api/v1 endpoints; every value
+// from the store is put on the page as text, never as HTML.
+"use strict";
+
+const main = document.getElementById("main");
+const tokenKey = "mailtrace-token";
+const utcKey = "mailtrace-utc";
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// show replaces the page's content.
+function show(...children) {
+  main.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+function useUTC() { return localStorage.getItem(utcKey) === "1"; }
+
+function showZone() {
+  document.getElementById("tz").textContent = "Times in " + (useUTC() ? "UTC" : zone);
+  document.getElementById("tz-toggle").textContent = useUTC() ? "show " + zone : "show UTC";
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, "0");
+
+// fmtTime shows a time to the millisecond in the chosen zone, with the
+// zone's offset, so that a printed page is unambiguous.
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (useUTC()) {
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)} UTC`;
+  }
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? "+" : "-";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+}
+
+function status(s) { return el("span", { class: "status " + s }, s); }
+
+async function api(path) {
+  const headers = {};
+  const token = localStorage.getItem(tokenKey);
+  if (token) headers["Authorization"] = "Bearer " + token;
+  const res = await fetch(path, { headers });
+  if (res.status === 401) {
+    document.getElementById("token-bar").hidden = false;
+    throw new Error("This server needs an API token (above).");
+  }
+  if (!res.ok) {
+    let msg = res.statusText;
+    try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
+    const err = new Error(msg);
+    err.status = res.status;
+    throw err;
+  }
+  return res;
+}
+
+// --- search ---------------------------------------------------------------
+
+const filterFields = [
+  ["from", "From", "datetime-local"], ["to", "To", "datetime-local"], ["sender", "Sender (or @domain)"],
+  ["recipient", "Recipient (or @domain)"], ["class", "Class"], ["pool", "Pool"], ["source_ip", "Source IP"],
+  ["provider", "Provider"], ["status", "Status", ["", "sent", "deferred", "bounced", "expired", "rejected"]], ["dsn", "DSN (5, 5.7, 5.7.1)"],
+];
+
+// toLocalInput and fromLocalInput convert between RFC 3339 and the
+// datetime-local input, in the zone shown.
+function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (useUTC()) return iso.slice(0, 16);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+function fromLocalInput(v) {
+  if (!v) return "";
+  return useUTC() ? new Date(v + ":00Z").toISOString() : new Date(v).toISOString();
+}
+
+function searchParams(form) {
+  const p = new URLSearchParams();
+  for (const [name] of filterFields) {
+    let v = form.elements[name].value.trim();
+    if (name === "from" || name === "to") v = fromLocalInput(v);
+    if (v) p.set(name, v);
+  }
+  return p;
+}
+
+function renderSearch(params) {
+  if (!params.get("to")) params.set("to", new Date().toISOString());
+  if (!params.get("from")) params.set("from", new Date(Date.parse(params.get("to")) - 86400000).toISOString());
+  const inputs = filterFields.map(([name, label, kind]) => {
+    let input;
+    if (Array.isArray(kind)) {
+      input = el("select", { name }, kind.map((o) => el("option", { value: o, selected: params.get(name) === o }, o || "any")));
+    } else {
+      const v = kind === "datetime-local" ? toLocalInput(params.get(name)) : params.get(name) || "";
+      input = el("input", { name, type: kind || "text", value: v });
+    }
+    return el("label", {}, label, input);
+  });
+  const results = el("div", { id: "results" });
+  const form = el("form", { class: "filters", id: "search-form", onsubmit: (e) => {
+    e.preventDefault();
+    location.hash = "#/search?" + searchParams(form).toString();
+  } }, inputs);
+  const exportAs = (format) => async () => {
+    const p = searchParams(form);
+    p.set("format", format);
+    try {
+      const res = await api("/api/v1/export?" + p.toString());
+      const blob = await res.blob();
+      const a = el("a", { href: URL.createObjectURL(blob), download: `mailtrace-export.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (e) { results.prepend(el("p", { class: "error" }, e.message)); }
+  };
+  show(
+    el("h1", {}, "Search delivery attempts"),
+    form,
+    el("div", { class: "actions" },
+      el("button", { type: "submit", form: "search-form" }, "Search"),
+      el("button", { type: "button", class: "secondary", id: "export-csv", onclick: exportAs("csv") }, "Export CSV"),
+      el("button", { type: "button", class: "secondary", id: "export-jsonl", onclick: exportAs("jsonl") }, "Export JSON lines")),
+    results);
+  loadPage(params, results, null);
+}
+
+async function loadPage(params, results, cursor) {
+  const p = new URLSearchParams(params);
+  if (cursor) p.set("cursor", cursor);
+  let page;
+  try {
+    page = await (await api("/api/v1/search?" + p.toString())).json();
+  } catch (e) {
+    results.append(el("p", { class: "error" }, e.message));
+    return;
+  }
+  let table = results.querySelector("table");
+  if (!table) {
+    table = el("table", { id: "results-table" }, el("thead", {}, el("tr", {},
+      ["Time", "Recipient", "Status", "DSN", "Sender", "Pool", "Source IP", "Provider", "Response", ""].map((h) => el("th", {}, h)))),
+      el("tbody"));
+    results.append(table);
+  }
+  const body = table.querySelector("tbody");
+  for (const r of page.rows) {
+    const id = r.trace_id || r.queue_id;
+    body.append(el("tr", {},
+      el("td", {}, fmtTime(r.time)), el("td", {}, r.recipient), el("td", {}, status(r.status)), el("td", {}, r.dsn),
+      el("td", {}, r.sender), el("td", {}, r.pool), el("td", {}, r.source_ip), el("td", {}, r.provider),
+      el("td", { class: "response" }, r.response),
+      el("td", {}, el("a", { href: "#/trace/" + encodeURIComponent(id), class: "trace-link" }, "trace"))));
+  }
+  results.querySelector(".more")?.remove();
+  if (page.rows.length === 0 && !cursor) results.append(el("p", { class: "muted" }, "No attempt matches."));
+  if (page.next) {
+    results.append(el("button", { class: "secondary more", onclick: () => loadPage(params, results, page.next) }, "More"));
+  }
+}
+
+// --- trace ----------------------------------------------------------------
+
+async function renderTrace(id) {
+  show(el("p", { class: "muted" }, "Looking up " + id + "…"));
+  let data;
+  try {
+    data = await (await api("/api/v1/trace/" + encodeURIComponent(id))).json();
+  } catch (e) {
+    show(el("h1", {}, "Trace"), el("p", { class: "error" }, e.message));
+    return;
+  }
+  show(el("h1", {}, "Trace of ", id),
+    data.messages.length > 1 ? el("p", { class: "muted" }, `${data.messages.length} messages match.`) : null,
+    data.messages.map(renderMessage));
+}
+
+function facts(pairs) {
+  return el("dl", { class: "facts" }, pairs.filter(([, v]) => v).map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function renderAttempt(a) {
+  const via = [a.pool && "pool " + a.pool, a.source_ip && "from " + a.source_ip, a.relay && "to " + a.relay + (a.relay_ip ? " [" + a.relay_ip + "]" : "")]
+    .filter(Boolean).join(", ");
+  return el("div", { class: "attempt" },
+    el("span", {}, fmtTime(a.time)),
+    el("span", {}, status(a.status), " ", a.dsn || ""),
+    el("span", { class: "meta" }, via, a.provider ? " · " + a.provider : "", a.category ? " · " + a.category : "",
+      ` · delay ${a.delay}s (${a.delays.join("/")})`, a.tls ? " · TLS " + a.tls : ""),
+    el("pre", { class: "response" }, a.response || "(no reply text)"));
+}
+
+function renderLane(r) {
+  return el("section", { class: "lane " + r.status },
+    el("h3", {}, el("span", { class: "address" }, r.address), status(r.status), el("span", { class: "muted" }, `${r.attempts.length} attempt(s)`)),
+    r.attempts.map(renderAttempt));
+}
+
+function renderMessage(m) {
+  const client = m.client ? [m.client.name, m.client.ip && "[" + m.client.ip + "]", m.client.sasl_user && "SASL " + m.client.sasl_user].filter(Boolean).join(" ") : "";
+  return el("article", { class: "message" },
+    el("div", { class: "card" },
+      el("h2", {}, m.subject || m.message_id || m.queue_id),
+      facts([["Trace ID", m.trace_id], ["Queue ID", `${m.queue_id} on ${m.host}`], ["Message-ID", m.message_id],
+        ["Sender", m.sender], ["From", m.from], ["Class / pool", [m.class, m.pool].filter(Boolean).join(" / ")],
+        ["Accepted", fmtTime(m.accepted)], ["In the log", m.first_seen ? fmtTime(m.first_seen) + " – " + fmtTime(m.last_seen) : ""],
+        ["Client", client], ["Queue state", m.state], ["Report on", m.notification_for]]),
+      (m.missing || []).map((x) => el("p", { class: "warning" }, x))),
+    el("div", { class: "card" }, el("h2", {}, "Recipients"), m.recipients.map(renderLane)),
+    m.notifications && m.notifications.length ? el("div", { class: "card" }, el("h2", {}, "Notifications Postfix sent"),
+      m.notifications.map((n) => el("div", {}, el("p", {}, `${n.kind} notification ${n.queue_id}, ${fmtTime(n.time)}`), n.recipients.map(renderLane)))) : null,
+    m.bounces && m.bounces.length ? el("div", { class: "card" }, el("h2", {}, "Reports that came back"),
+      el("table", {}, el("thead", {}, el("tr", {}, ["Time", "Kind", "Recipient", "Action", "Status", "Diagnostic", "Matched by"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, m.bounces.map((b) => el("tr", {}, el("td", {}, fmtTime(b.time)), el("td", {}, b.kind), el("td", {}, b.recipient),
+          el("td", {}, b.action), el("td", {}, b.status), el("td", { class: "response" }, b.diagnostic), el("td", {}, b.matched_by)))))) : null);
+}
+
+// --- routing --------------------------------------------------------------
+
+function route() {
+  showZone();
+  const h = location.hash || "#/search";
+  if (h.startsWith("#/trace/")) {
+    renderTrace(decodeURIComponent(h.slice("#/trace/".length)));
+  } else {
+    const q = h.indexOf("?");
+    renderSearch(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ""));
+  }
+}
+
+document.getElementById("lookup").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const id = document.getElementById("lookup-id").value.trim();
+  if (id) location.hash = "#/trace/" + encodeURIComponent(id);
+});
+document.getElementById("token-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  localStorage.setItem(tokenKey, document.getElementById("token").value);
+  document.getElementById("token-bar").hidden = true;
+  route();
+});
+document.getElementById("tz-toggle").addEventListener("click", () => {
+  localStorage.setItem(utcKey, useUTC() ? "0" : "1");
+  route();
+});
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,81 @@
+// Package tracetest fills an embedded store with a small, realistic set of
+// messages for tests of what reads traces (package trace, the API, the web
+// UI).
+package tracetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/store/storetest"
+	"github.com/mailtrace/mailtrace/traceid"
+)
+
+// T0 is when the fixture's first message was accepted.
+var T0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+
+// Fixture stores three messages as the milter and the collector write them:
+// a legal notice with one delivered, one bounced and one deferred-then-
+// expired recipient and a non-delivery notification; a message that never
+// passed the milter; and one the milter saw but the log does not know yet.
+type Fixture struct {
+	Store        store.Store
+	Legal, Early traceid.ID // the legal notice's and the milter-only message's trace IDs
+}
+
+// Insert stores rows into a table.
+func Insert(t testing.TB, st store.Store, table *store.Table, rows ...store.Row) {
+	t.Helper()
+	enc := store.NewEncoder(table)
+	for _, r := range rows {
+		r.AppendRow(enc)
+	}
+	b, err := enc.Block()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Insert(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// New opens an embedded store and fills it with the fixture.
+func New(t testing.TB) *Fixture {
+	st := storetest.Chdb(t)
+	if _, err := schema.Migrate(context.Background(), st, schema.Options{Database: st.Database()}, false); err != nil {
+		t.Fatal(err)
+	}
+	f := &Fixture{Store: st, Legal: traceid.New(), Early: traceid.New()}
+	Insert(t, st, schema.AcceptRecords,
+		&schema.AcceptRecord{Time: T0, TraceID: f.Legal, Host: "mx1", QueueID: "4XAA1", MessageID: "<n1@court.example>",
+			Sender: "clerk@court.example", Recipients: []string{"Anna@gmail.test", "bob@outlook.test", "carl@yahoo.test"},
+			ClientIP: "10.0.0.5", ClientName: "app.court.example", Helo: "app", Class: "legal", Pool: "legal", Subject: "Summons"},
+		&schema.AcceptRecord{Time: T0.Add(time.Hour), TraceID: f.Early, Host: "mx1", QueueID: "4XAA9", MessageID: "<n9@court.example>",
+			Sender: "clerk@court.example", Recipients: []string{"dora@gmail.test"}, Class: "legal", Pool: "legal"})
+	legal := [16]byte(f.Legal)
+	Insert(t, st, schema.Messages,
+		&schema.MessageRecord{FirstSeen: T0, LastSeen: T0.Add(10 * time.Minute), Host: "mx1", QueueID: "4XAA1", TraceID: legal,
+			MessageID: "<n1@court.example>", Sender: "clerk@court.example", Origin: "smtpd", Pool: "legal",
+			Recipients: []string{"anna@gmail.test", "bob@outlook.test", "carl@yahoo.test"}, Children: []string{"4XBB1"}, State: "expired"},
+		&schema.MessageRecord{FirstSeen: T0.Add(2 * time.Second), LastSeen: T0.Add(3 * time.Second), Host: "mx1", QueueID: "4XBB1",
+			Origin: "notification", ParentQueueID: "4XAA1", Notification: "non-delivery", Recipients: []string{"clerk@court.example"}, State: "removed"},
+		&schema.MessageRecord{FirstSeen: T0.Add(30 * time.Minute), LastSeen: T0.Add(31 * time.Minute), Host: "mx1", QueueID: "4XCC1",
+			MessageID: "<plain@corp.example>", Sender: "app@corp.example", Origin: "smtpd", Recipients: []string{"eve@gmail.test"}, State: "removed"})
+	ev := func(at time.Duration, qid, rcpt, status, dsn, resp string) store.Row {
+		return &schema.DeliveryEvent{Time: T0.Add(at), EventID: uint64(at) + uint64(len(rcpt)), Host: "mx1", QueueID: qid, Recipient: rcpt,
+			Status: status, DSN: dsn, Response: resp, Pool: "legal", SourceIP: "203.0.113.10", Provider: "google", Service: "postfix-legal/smtp",
+			Sender: "clerk@court.example", RelayHost: "mx.example", TraceID: map[string][16]byte{"4XAA1": legal}[qid]}
+	}
+	Insert(t, st, schema.DeliveryEvents,
+		ev(time.Second, "4XAA1", "anna@gmail.test", "sent", "2.0.0", "250 2.0.0 OK"),
+		ev(time.Second, "4XAA1", "bob@outlook.test", "bounced", "5.1.1", "550 5.1.1 RESOLVER.ADR.RecipientNotFound"),
+		ev(time.Second, "4XAA1", "carl@yahoo.test", "deferred", "4.7.0", "421 4.7.0 [TSS04] try later"),
+		ev(10*time.Minute, "4XAA1", "carl@yahoo.test", "expired", "4.7.0", "421 4.7.0 [TSS04] try later"),
+		ev(3*time.Second, "4XBB1", "clerk@court.example", "sent", "2.0.0", "250 ok"),
+		ev(31*time.Minute, "4XCC1", "eve@gmail.test", "sent", "2.0.0", "250 ok plain"),
+	)
+	return f
+}
