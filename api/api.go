@@ -189,7 +189,6 @@ func paramNames(rt route) string {
 	return strings.Join(out, ", ")
 }
 
-
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
