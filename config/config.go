@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailtrace/mailtrace/api"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
 
@@ -45,6 +46,8 @@ type Config struct {
 	Collector Collector `yaml:"collector"`
 	// Milter stamps, classifies and records every message Postfix accepts.
 	Milter milter.Config `yaml:"milter"`
+	// API serves traces, searches, exports and the web UI.
+	API api.Config `yaml:"api"`
 	// Pools are the dedicated-IP pools: each has a Postfix transport
 	// smtp-NAME bound to its source IP, logging as syslog_name
 	// (default postfix-NAME).
@@ -84,7 +87,7 @@ func (c Collector) Location() (*time.Location, error) {
 func Default() Config {
 	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info",
 		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
-		Milter:    milter.DefaultConfig()}
+		Milter:    milter.DefaultConfig(), API: api.DefaultConfig()}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -130,6 +133,9 @@ func (c *Config) applyEnv() error {
 	}
 	if v := os.Getenv("MAILTRACE_METRICS_LISTEN"); v != "" {
 		c.MetricsListen = v
+	}
+	if v := os.Getenv("MAILTRACE_API_LISTEN"); v != "" {
+		c.API.Listen = v
 	}
 	if v := os.Getenv("MAILTRACE_MILTER_LISTEN"); v != "" {
 		c.Milter.Listen = v
@@ -177,6 +183,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Milter.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.API.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	switch c.LogLevel {

@@ -47,6 +47,9 @@ func TestLoad(t *testing.T) {
 			}},
 		{name: "class pool not in pools", path: write("q.yaml", "pools: [{name: legal}]\nmilter: {default_class: t, classes: [{name: t, pool: tx}]}\n"),
 			wantErr: "not in pools"},
+		{name: "api beyond loopback without tokens", path: write("t.yaml", "api: {listen: 0.0.0.0:8025}\n"), wantErr: "api.tokens"},
+		{name: "api with tokens", path: write("u.yaml", "api:\n  listen: 0.0.0.0:8025\n  tokens: [{name: alice, role: analyst, sha256: "+strings.Repeat("ab", 32)+"}]\n"),
+			check: func(c Config) bool { return len(c.API.Tokens) == 1 && c.API.Tokens[0].Name == "alice" }},
 		{name: "bad milter listen", path: write("r.yaml", "milter: {listen: 8894}\n"), wantErr: "inet:127.0.0.1:8894"},
 		{name: "env milter listen", path: write("s.yaml", ""), env: map[string]string{"MAILTRACE_MILTER_LISTEN": "inet:127.0.0.1:9999"},
 			check: func(c Config) bool { return c.Milter.Listen == "inet:127.0.0.1:9999" }},
@@ -95,7 +98,7 @@ func withStore(c Config, store string, days int, level, lib string) Config {
 
 // clearEnv unsets mailtrace's variables for the test (make test sets some).
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL", "MAILTRACE_METRICS_LISTEN", "MAILTRACE_MILTER_LISTEN"} {
+	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL", "MAILTRACE_METRICS_LISTEN", "MAILTRACE_MILTER_LISTEN", "MAILTRACE_API_LISTEN"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

@@ -30,12 +30,12 @@ var commands = map[string]command{
 	"version":  {"print the version", runVersion},
 	"migrate":  {"create or upgrade the store's tables (--print shows the DDL, --cluster NAME renders it for a cluster)", runMigrate},
 	"sql":      {"run a read-only SELECT on the store (--format tsv|csv|json)", runSQL},
-	"run":      {"run the sidecar: milter and log collector in one process, with metrics", runRun},
+	"run":      {"run the sidecar: milter, log collector, API and web UI in one process, with metrics", runRun},
 	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", runMilter},
 	"collect":  {"follow the Postfix log into the store, across rotations (--log FILE)", runCollect},
-	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", notYet},
+	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", runAPI},
 	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
-	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient", notYet},
+	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient (--json)", runTrace},
 	"classify": {"show how a receiver's reply is classified", notYet},
 	"dsn":      {"parse or ingest bounce reports (DSN, ARF)", notYet},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
@@ -114,7 +114,7 @@ func usage(w io.Writer) {
 
 func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	name, _ := ctx.Value(commandName{}).(string)
-	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import, collect, milter, run, doctor", name)
+	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import, collect, milter, run, api, trace, doctor", name)
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {

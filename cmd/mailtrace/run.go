@@ -19,9 +19,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var logs stringList
 	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; config: collector.logs)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (config: metrics_listen)")
+	apiListen := fs.String("api-listen", "", "host:port of the API and web UI (config: api.listen, default 127.0.0.1:8025; \"off\" serves none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailtrace run [--listen inet:127.0.0.1:8894] [--log FILE]... [--metrics-listen ADDR]")
-		fmt.Fprintln(stderr, "Runs the sidecar: the milter and the log collector in one process, until stopped.")
+		fmt.Fprintln(stderr, "Usage: mailtrace run [--listen inet:127.0.0.1:8894] [--log FILE]... [--api-listen ADDR] [--metrics-listen ADDR]")
+		fmt.Fprintln(stderr, "Runs the sidecar: the milter, the log collector, the API and web UI in one process, until stopped.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -43,6 +44,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *metricsAddr != "" {
 		cfg.MetricsListen = *metricsAddr
 	}
+	if *apiListen != "" {
+		cfg.API.Listen = *apiListen
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -57,7 +61,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var milterErr, collectErr error
+	var milterErr, collectErr, apiErr error
+	if cfg.API.Listen != "off" {
+		wg.Go(func() {
+			apiErr = serveAPI(ctx, cfg, st, reg, logger)
+			cancel()
+		})
+	}
 	wg.Go(func() {
 		milterErr = serveMilter(ctx, cfg, st, reg, logger)
 		cancel()
@@ -67,5 +77,5 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cancel()
 	})
 	wg.Wait()
-	return errors.Join(milterErr, collectErr)
+	return errors.Join(milterErr, collectErr, apiErr)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,7 @@ func TestSidecarWithPostfix(t *testing.T) {
 	}
 	recv := postfixtest.StartReceiver(t)
 	recv.Block("microsoft", "127.0.0.3")
-	milterPort := freePort(t)
+	milterPort, apiPort := freePort(t), freePort(t)
 	pools := []postfixconf.Pool{
 		{Name: "legal", SourceIP: "127.0.0.2", HeloName: "legal.mx1.test.example"},
 		{Name: "collections", SourceIP: "127.0.0.3", HeloName: "collections.mx1.test.example"},
@@ -56,6 +57,8 @@ pools:
   - {name: legal, source_ip: 127.0.0.2, helo_name: legal.mx1.test.example}
   - {name: collections, source_ip: 127.0.0.3, helo_name: collections.mx1.test.example}
   - {name: bulk, source_ip: 127.0.0.4, helo_name: bulk.mx1.test.example}
+api:
+  listen: 127.0.0.1:%s
 milter:
   listen: inet:127.0.0.1:%s
   spool_dir: %s
@@ -70,7 +73,7 @@ milter:
   verp:
     domain: bounces.test.example
     keys: [{id: 1, secret_file: %s}]
-`, filepath.Join(dir, "store"), storetest.ChdbLibrary(t), pf.Log, milterPort, filepath.Join(dir, "spool"), keyFile)
+`, filepath.Join(dir, "store"), storetest.ChdbLibrary(t), pf.Log, apiPort, milterPort, filepath.Join(dir, "spool"), keyFile)
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 
 	// Doctor agrees with the configuration the harness installed.
@@ -174,6 +177,31 @@ milter:
 		}
 	}
 
+	// While the sidecar holds the embedded store, `mailtrace trace` asks
+	// its API, and says so.
+	waitMetric(t, metricsPort, `mailtrace_collector_accepted_messages_total{source="`+pf.Log+`",stamped="true"}`, 3)
+	r := run(t, nil, "trace", traceIDs["<m1@court.example>"], "--json", "--config", cfgPath)
+	if r.code != 0 || !strings.Contains(r.stderr, "asking its API") {
+		t.Fatalf("trace while the sidecar runs: exit %d\n%s", r.code, r.stderr)
+	}
+	var traced struct {
+		TraceID    string `json:"trace_id"`
+		Class      string `json:"class"`
+		Recipients []struct {
+			Address, Status string
+			Attempts        []struct{ SourceIP string `json:"source_ip"` }
+		} `json:"recipients"`
+		Sides struct{ Milter, Log bool } `json:"sides"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &traced); err != nil {
+		t.Fatalf("trace --json: %v\n%s", err, r.stdout)
+	}
+	if traced.TraceID != traceIDs["<m1@court.example>"] || traced.Class != "legal" || !traced.Sides.Milter || !traced.Sides.Log ||
+		len(traced.Recipients) != 2 || traced.Recipients[0].Status != "sent" || traced.Recipients[1].Status != "bounced" ||
+		traced.Recipients[0].Attempts[0].SourceIP != "127.0.0.2" {
+		t.Errorf("trace of the legal message: %s", r.stdout)
+	}
+
 	// The milter goes away: Postfix still delivers, unstamped.
 	stop(sidecar)
 	pf.Send(t, "app@corp.example", []string{"ok5@gmail.test"}, "<m4@corp.example>", "Sent while mailtrace is down")
@@ -232,6 +260,14 @@ milter:
 	}
 	if strings.Join(attempts, "\n") != strings.Join(wantAttempts, "\n") {
 		t.Errorf("attempts (notifications aside)\n got:\n%s\nwant:\n%s", strings.Join(attempts, "\n"), strings.Join(wantAttempts, "\n"))
+	}
+	// With the sidecar stopped, `mailtrace trace` reads the store itself.
+	tr := run(t, nil, "trace", "<m2@dunning.example>", "--config", cfgPath)
+	for _, want := range []string{"trace " + traceIDs["<m2@dunning.example>"], "Class / pool  collections / collections",
+		"ok2@outlook.test: BOUNCED", "block list (S3150)", "ok3@yahoo.test: SENT", "non-delivery notification"} {
+		if tr.code != 0 || !strings.Contains(tr.stdout, want) {
+			t.Errorf("trace of the blocked message lacks %q (exit %d):\n%s%s", want, tr.code, tr.stdout, tr.stderr)
+		}
 	}
 	// The legal message's non-delivery notification went to its VERP
 	// return path, which names the message.

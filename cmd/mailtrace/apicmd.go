@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailtrace/mailtrace/api"
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/store"
+)
+
+func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "", "host:port for the API and web UI (config: api.listen, default 127.0.0.1:8025)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace api [--listen 127.0.0.1:8025]")
+		fmt.Fprintln(stderr, "Serves the query API (/api/v1), the web UI (/), /metrics, /healthz and /readyz.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: api takes no arguments", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.API.Listen = *listen
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	sc, err := openService(ctx, cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return serveAPI(ctx, cfg, sc.st, sc.reg, sc.logger)
+}
+
+// serveAPI serves the API until ctx ends.
+func serveAPI(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
+	logger = logger.With("part", "api")
+	s, err := api.New(st, cfg.API, reg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("api listen %s: %w", cfg.API.Listen, err)
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	logger.Info("web UI and API", "url", "http://"+ln.Addr().String()+"/", "auth", len(cfg.API.Tokens) > 0)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

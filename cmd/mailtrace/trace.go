@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/trace"
+)
+
+func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	asJSON := fs.Bool("json", false, "print each message as one JSON object per line (recipients[] with address, status, attempts[])")
+	from := fs.String("from", "", "seen at or after (RFC 3339 or YYYY-MM-DD); needed for a recipient")
+	to := fs.String("to", "", "seen before (RFC 3339 or YYYY-MM-DD); needed for a recipient")
+	local := fs.Bool("local", false, "print times in this machine's zone instead of UTC")
+	apiURL := fs.String("api", "", "ask a running mailtrace's API at this URL instead of opening the store (default: when the embedded store is held by a running mailtrace, http://api.listen)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace trace ID [--json] [--from T --to T] [--api URL]")
+		fmt.Fprintln(stderr, "ID is a trace ID, a Message-ID, a queue ID, or a recipient address (with --from and --to).")
+		fmt.Fprintln(stderr, "A token for the API is read from $MAILTRACE_API_TOKEN.")
+		fs.PrintDefaults()
+	}
+	// The ID may come before the flags.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return fmt.Errorf("%w: trace takes one ID", errUsage)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	var q trace.Query
+	q.ID = id
+	for _, t := range []struct {
+		v   string
+		dst *time.Time
+	}{{*from, &q.From}, {*to, &q.To}} {
+		if t.v == "" {
+			continue
+		}
+		if *t.dst, err = parseFlagTime(t.v); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	var msgs []*trace.Message
+	if *apiURL != "" {
+		msgs, err = traceByAPI(ctx, *apiURL, q)
+	} else {
+		msgs, err = traceFromStore(ctx, cfg, q, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		return fmt.Errorf("no message is known by %q", id)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		for _, m := range msgs {
+			if err := enc.Encode(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	loc := time.UTC
+	if *local {
+		loc = time.Local
+	}
+	return trace.WriteText(stdout, msgs, loc)
+}
+
+func parseFlagTime(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time or a date (YYYY-MM-DD)", v)
+}
+
+// traceFromStore reads the store itself; an embedded store held by a
+// running sidecar is asked through that sidecar's API instead.
+func traceFromStore(ctx context.Context, cfg config.Config, q trace.Query, stderr io.Writer) ([]*trace.Message, error) {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		if strings.Contains(err.Error(), "another mailtrace process") {
+			u := "http://" + cfg.API.Listen
+			fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
+			return traceByAPI(ctx, u, q)
+		}
+		return nil, err
+	}
+	defer st.Close()
+	return trace.Find(ctx, st, q)
+}
+
+func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Message, error) {
+	u := strings.TrimSuffix(base, "/") + "/api/v1/trace/" + url.PathEscape(q.ID)
+	v := url.Values{}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.Format(time.RFC3339Nano))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.Format(time.RFC3339Nano))
+	}
+	if len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if tok := os.Getenv("MAILTRACE_API_TOKEN"); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking the API: %w", err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Messages []*trace.Message `json:"messages"`
+		Error    string           `json:"error"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("API answer from %s (%s): %w", u, res.Status, err)
+	}
+	switch {
+	case res.StatusCode == http.StatusNotFound:
+		return nil, nil
+	case res.StatusCode == http.StatusUnauthorized:
+		return nil, errors.New("the API needs a token: set MAILTRACE_API_TOKEN")
+	case res.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("API: %s: %s", res.Status, body.Error)
+	}
+	return body.Messages, nil
+}

@@ -1,0 +1,91 @@
+package trace
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText prints messages as a readable timeline, times in loc.
+func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.In(loc).Format("2006-01-02 15:04:05.000000 MST")
+	}
+	for i, m := range msgs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		head := "Message " + m.QueueID + " on " + m.Host
+		if m.TraceID != "" {
+			head += ", trace " + m.TraceID
+		}
+		fmt.Fprintln(w, head)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		field := func(k, v string) {
+			if v != "" {
+				fmt.Fprintf(tw, "  %s\t%s\n", k, v)
+			}
+		}
+		field("Message-ID", m.MessageID)
+		field("Sender", m.Sender)
+		field("From", m.From)
+		field("Subject", m.Subject)
+		if m.Class != "" || m.Pool != "" {
+			field("Class / pool", m.Class+" / "+m.Pool)
+		}
+		if m.Accepted != nil {
+			field("Accepted", ts(*m.Accepted)+" (by the milter)")
+		}
+		if m.Client != nil {
+			c := strings.TrimSpace(m.Client.Name + " [" + m.Client.IP + "]")
+			if m.Client.SASLUser != "" {
+				c += ", SASL user " + m.Client.SASLUser
+			}
+			field("Client", c)
+		}
+		if m.FirstSeen != nil {
+			field("In the log", ts(*m.FirstSeen)+" to "+ts(*m.LastSeen)+", "+orElse(m.State, "queued"))
+		}
+		field("Report on", m.NotificationFor)
+		tw.Flush()
+		for _, miss := range m.Missing {
+			fmt.Fprintf(w, "  ! %s\n", miss)
+		}
+		writeRecipients(w, m.Recipients, ts, "  ")
+		for _, n := range m.Notifications {
+			fmt.Fprintf(w, "\n  %s notification %s, %s\n", n.Kind, n.QueueID, ts(n.Time))
+			writeRecipients(w, n.Recipients, ts, "    ")
+		}
+		if len(m.Bounces) > 0 {
+			fmt.Fprintf(w, "\n  Reports that came back:\n")
+			for _, b := range m.Bounces {
+				fmt.Fprintf(w, "    %s  %s %s for %s: %s %s (matched by %s)\n      %s\n", ts(b.Time), b.Kind, b.Action, b.Recipient,
+					b.Status, b.Category, b.MatchedBy, b.Diagnostic)
+			}
+		}
+	}
+	return nil
+}
+
+func writeRecipients(w io.Writer, rs []Recipient, ts func(time.Time) string, indent string) {
+	for _, r := range rs {
+		fmt.Fprintf(w, "\n%s%s: %s\n", indent, r.Address, strings.ToUpper(r.Status))
+		for _, a := range r.Attempts {
+			via := a.Pool
+			if a.SourceIP != "" {
+				via = strings.TrimSpace(via + " " + a.SourceIP)
+			}
+			relay := a.Relay
+			if a.RelayIP != "" {
+				relay += "[" + a.RelayIP + "]"
+			}
+			fmt.Fprintf(w, "%s  %s  %-8s %-6s %s -> %s  delay %gs\n", indent, ts(a.Time), a.Status, a.DSN, orElse(via, "-"), orElse(relay, "-"), a.Delay)
+			fmt.Fprintf(w, "%s      %s\n", indent, orElse(a.Response, "(no reply text)"))
+		}
+	}
+}
