@@ -189,7 +189,9 @@ milter:
 		Class      string `json:"class"`
 		Recipients []struct {
 			Address, Status string
-			Attempts        []struct{ SourceIP string `json:"source_ip"` }
+			Attempts        []struct {
+				SourceIP string `json:"source_ip"`
+			}
 		} `json:"recipients"`
 		Sides struct{ Milter, Log bool } `json:"sides"`
 	}
