@@ -55,28 +55,14 @@ bench: setup
 	bench/import.sh
 	bench/milter.sh
 
-## demo: an embedded store in .demo/ with a generated day of Postfix log
-## imported, and what the trace holds
+## demo: a sandbox Postfix (three dedicated-IP pools, receivers answering
+## like Google, Microsoft and Yahoo) with `mailtrace run` on an embedded
+## store and a mixed stream of mail; prints the web UI's address and a
+## trace, runs until Ctrl-C, then removes everything. Needs root (Postfix).
+## API=host:port moves the web UI.
+API ?= 127.0.0.1:8025
 demo: setup build
-	bin/mailtrace migrate --store $(DEMO_STORE)
-	@mkdir -p $(DEMO_DIR)
-	$(GO) run ./bench/genlog -lines 200000 > $(DEMO_DIR)/mail.log
-	bin/mailtrace import --store $(DEMO_STORE) --timezone UTC $(DEMO_DIR)/mail.log
-	@echo
-	bin/mailtrace sql --store $(DEMO_STORE) \
-	  "SELECT name, engine, total_rows FROM system.tables WHERE database = currentDatabase() ORDER BY name"
-	@echo
-	bin/mailtrace sql --store $(DEMO_STORE) \
-	  "SELECT pool, status, count() AS attempts FROM delivery_events GROUP BY pool, status ORDER BY pool, status"
-	@echo
-	@echo "One message's story, from the store:"
-	@q=$$(bin/mailtrace sql --store $(DEMO_STORE) --format csv \
-	  "SELECT queue_id FROM messages FINAL WHERE has(statuses, 'bounced') ORDER BY first_seen LIMIT 1" | tail -1 | tr -d '"'); \
-	bin/mailtrace sql --store $(DEMO_STORE) \
-	  "SELECT time, recipient, status, dsn, relay_host, response FROM delivery_events WHERE queue_id = '$$q' ORDER BY time"
-	@echo
-	@echo "Store ready in $(DEMO_DIR)/store. Ask it anything read-only, e.g.:"
-	@echo "  bin/mailtrace sql --store $(DEMO_STORE) \"SELECT status, count() FROM delivery_events GROUP BY status\""
+	$(GO) run ./demo --bin bin/mailtrace --api $(API)
 
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo .artifacts

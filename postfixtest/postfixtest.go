@@ -20,13 +20,22 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailtrace/mailtrace/postfixconf"
 )
+
+// T is what the harness needs from its caller: a *testing.T or *testing.B,
+// or the demo's stand-in.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+}
 
 // Available reports why Postfix cannot run here, or "" when it can.
 func Available() string {
@@ -109,7 +118,7 @@ func Provider(address string) string {
 }
 
 // StartReceiver starts a receiver on a free loopback port.
-func StartReceiver(t testing.TB) *Receiver {
+func StartReceiver(t T) *Receiver {
 	t.Helper()
 	r := &Receiver{blocked: map[string]bool{}}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
@@ -210,7 +219,7 @@ type Options struct {
 }
 
 // Start starts a private Postfix, stopped at the end of the test.
-func Start(t testing.TB, opts Options) *Instance {
+func Start(t T, opts Options) *Instance {
 	t.Helper()
 	if why := Available(); why != "" {
 		t.Skip(why)
@@ -348,7 +357,7 @@ func masterCF(port string) ([]byte, error) {
 	return out.Bytes(), sc.Err()
 }
 
-func (i *Instance) waitListening(t testing.TB) {
+func (i *Instance) waitListening(t T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("tcp", i.SMTPAddr); err == nil {
@@ -363,12 +372,12 @@ func (i *Instance) waitListening(t testing.TB) {
 
 // Send submits one message over SMTP. Recipients the server refuses are
 // returned with its answer; the message goes to the others.
-func (i *Instance) Send(t testing.TB, from string, to []string, messageID, subject string) map[string]string {
+func (i *Instance) Send(t T, from string, to []string, messageID, subject string) map[string]string {
 	return i.SendWith(t, from, to, messageID, subject, nil)
 }
 
 // SendWith is Send with extra header lines ("Name: value").
-func (i *Instance) SendWith(t testing.TB, from string, to []string, messageID, subject string, headers []string) map[string]string {
+func (i *Instance) SendWith(t T, from string, to []string, messageID, subject string, headers []string) map[string]string {
 	t.Helper()
 	c, err := smtp.Dial(i.SMTPAddr)
 	if err != nil {
@@ -412,7 +421,7 @@ func (i *Instance) SendWith(t testing.TB, from string, to []string, messageID, s
 
 // WaitIdle waits until the queue is empty and the log has been quiet for
 // a moment.
-func (i *Instance) WaitIdle(t testing.TB, timeout time.Duration) {
+func (i *Instance) WaitIdle(t T, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -441,7 +450,7 @@ func (i *Instance) WaitIdle(t testing.TB, timeout time.Duration) {
 }
 
 // QueueIDs returns the queue IDs the log mentions for a Message-ID.
-func (i *Instance) QueueIDs(t testing.TB, messageID string) []string {
+func (i *Instance) QueueIDs(t T, messageID string) []string {
 	data, err := os.ReadFile(i.Log)
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +463,7 @@ func (i *Instance) QueueIDs(t testing.TB, messageID string) []string {
 	return out
 }
 
-func freePort(t testing.TB) string {
+func freePort(t T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

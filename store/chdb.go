@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"unsafe"
@@ -44,6 +45,9 @@ func openChdb(path string, opts Options) (Store, error) {
 	}
 	if err := os.MkdirAll(path, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded store: creating %s: %w", path, err)
+	}
+	if heldElsewhere(path) {
+		return nil, fmt.Errorf("embedded store %s is held by another mailtrace process (is another mailtrace process using it? only one process may own an embedded store)", path)
 	}
 	args := []string{"clickhouse", "--path=" + path}
 	argv := make([]*byte, len(args)+1)
@@ -276,4 +280,20 @@ func (s *chdbStore) Close() error {
 	chdbOpenPath = ""
 	chdbOpenMu.Unlock()
 	return nil
+}
+
+// heldElsewhere tells whether another process has the store open: the
+// ClickHouse engine holds an exclusive flock on its status file while it
+// runs. Asking first keeps libchdb from printing its own error.
+func heldElsewhere(path string) bool {
+	f, err := os.Open(filepath.Join(path, "status"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
 }

@@ -227,7 +227,8 @@ type rcptAttempt struct {
 func readAttempts(ctx context.Context, st store.Store, host string, qids []string, from, to time.Time) (map[string][]rcptAttempt, error) {
 	rows, err := st.Query(ctx, `
 SELECT queue_id, recipient, time, status, dsn, pool, source_ip, relay_host, relay_ip, provider, category, response,
-       toFloat64(delay), toFloat64(delay_before_queue), toFloat64(delay_in_queue), toFloat64(delay_connect), toFloat64(delay_transmit), tls, service
+       round(toFloat64(delay), 3), round(toFloat64(delay_before_queue), 3), round(toFloat64(delay_in_queue), 3),
+       round(toFloat64(delay_connect), 3), round(toFloat64(delay_transmit), 3), tls, service
 FROM delivery_events
 WHERE host = {host:String} AND queue_id IN {qids:Array(String)} AND time BETWEEN {from:DateTime64(6, 'UTC')} AND {to:DateTime64(6, 'UTC')}
 ORDER BY time, event_id
