@@ -106,6 +106,12 @@ func (p *typeParser) parse() (*chType, error) {
 	}
 	t := &chType{name: name, source: p.s[start:p.i]}
 	switch name {
+	case "SimpleAggregateFunction":
+		// Stored and sent as its value type: SimpleAggregateFunction(min, T) is T.
+		if len(args) != 2 {
+			return nil, errors.New("SimpleAggregateFunction takes a function and a type")
+		}
+		return parseType(args[1])
 	case "Array", "Nullable", "LowCardinality", "Map", "Tuple":
 		for _, a := range args {
 			// Named tuple elements look like "name Type".

@@ -135,6 +135,8 @@ func TestParseType(t *testing.T) {
 		{"Array(LowCardinality(Nullable(String)))", "Array", 1, 0, false},
 		{"DateTime64(6, 'UTC')", "DateTime64", 0, 6, false},
 		{"FixedString(32)", "FixedString", 0, 32, false},
+		{"SimpleAggregateFunction(min, DateTime64(6, 'UTC'))", "DateTime64", 0, 6, false},
+		{"SimpleAggregateFunction(min)", "", 0, 0, true},
 		{"Map(String, Array(UInt64))", "Map", 2, 0, false},
 		{"Tuple(a String, b UInt8)", "Tuple", 2, 0, false},
 		{"Enum8('a' = 1, 'b,c' = -2)", "Enum8", 0, 0, false},

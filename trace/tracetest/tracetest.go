@@ -5,6 +5,7 @@ package tracetest
 
 import (
 	"context"
+	"hash/crc32"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func New(t testing.TB) *Fixture {
 		&schema.MessageRecord{FirstSeen: T0.Add(30 * time.Minute), LastSeen: T0.Add(31 * time.Minute), Host: "mx1", QueueID: "4XCC1",
 			MessageID: "<plain@corp.example>", Sender: "app@corp.example", Origin: "smtpd", Recipients: []string{"eve@gmail.test"}, State: "removed"})
 	ev := func(at time.Duration, qid, rcpt, status, dsn, resp string) store.Row {
-		return &schema.DeliveryEvent{Time: T0.Add(at), EventID: uint64(at) + uint64(len(rcpt)), Host: "mx1", QueueID: qid, Recipient: rcpt,
+		return &schema.DeliveryEvent{Time: T0.Add(at), EventID: uint64(at) + uint64(crc32.ChecksumIEEE([]byte(rcpt))), Host: "mx1", QueueID: qid, Recipient: rcpt,
 			Status: status, DSN: dsn, Response: resp, Pool: "legal", SourceIP: "203.0.113.10", Provider: "google", Service: "postfix-legal/smtp",
 			Sender: "clerk@court.example", RelayHost: "mx.example", TraceID: map[string][16]byte{"4XAA1": legal}[qid]}
 	}
