@@ -86,7 +86,7 @@ type partSet map[string]bool
 func readStory(ctx context.Context, st store.Store, host string, qids []string, from, to time.Time, parts partSet) ([]storyRow, error) {
 	params := store.Params{"host": host, "qids": qids, "from": from, "to": to, "later": to.Add(30 * 24 * time.Hour)}
 	var out []storyRow
-	latest := map[string]int{}    // message records: index of the latest per queue ID
+	latest := map[string]int{} // message records: index of the latest per queue ID
 	// Attempts and bounces: one per event ID (their tables collapse a
 	// replayed row only when they merge parts).
 	seen := map[[2]uint64]bool{}
