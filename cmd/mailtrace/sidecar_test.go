@@ -204,6 +204,10 @@ milter:
 		t.Errorf("trace of the legal message: %s", r.stdout)
 	}
 
+	if r := run(t, nil, "sql", "--config", cfgPath, "SELECT count() FROM accept_records"); r.code != 0 || r.stdout != "count()\n3\n" {
+		t.Errorf("sql while the sidecar runs: exit %d, %q %s", r.code, r.stdout, r.stderr)
+	}
+
 	// The milter goes away: Postfix still delivers, unstamped.
 	stop(sidecar)
 	pf.Send(t, "app@corp.example", []string{"ok5@gmail.test"}, "<m4@corp.example>", "Sent while mailtrace is down")

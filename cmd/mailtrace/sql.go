@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -44,6 +45,11 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
+		if heldBySidecar(err) {
+			u := "http://" + cfg.API.Listen
+			fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s (needs an admin token in MAILTRACE_API_TOKEN when tokens are configured)\n", u)
+			return apiGet(ctx, u, "/api/v1/sql", url.Values{"query": {query}, "format": {*format}}, stdout)
+		}
 		return err
 	}
 	defer st.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +107,7 @@ func parseFlagTime(v string) (time.Time, error) {
 func traceFromStore(ctx context.Context, cfg config.Config, q trace.Query, stderr io.Writer) ([]*trace.Message, error) {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
-		if strings.Contains(err.Error(), "another mailtrace process") {
+		if heldBySidecar(err) {
 			u := "http://" + cfg.API.Listen
 			fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
 			return traceByAPI(ctx, u, q)
@@ -118,7 +119,6 @@ func traceFromStore(ctx context.Context, cfg config.Config, q trace.Query, stder
 }
 
 func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Message, error) {
-	u := strings.TrimSuffix(base, "/") + "/api/v1/trace/" + url.PathEscape(q.ID)
 	v := url.Values{}
 	if !q.From.IsZero() {
 		v.Set("from", q.From.Format(time.RFC3339Nano))
@@ -126,35 +126,63 @@ func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Messa
 	if !q.To.IsZero() {
 		v.Set("to", q.To.Format(time.RFC3339Nano))
 	}
-	if len(v) > 0 {
-		u += "?" + v.Encode()
+	var buf bytes.Buffer
+	err := apiGet(ctx, base, "/api/v1/trace/"+url.PathEscape(q.ID), v, &buf)
+	if errors.Is(err, errNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		Messages []*trace.Message `json:"messages"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &body); err != nil {
+		return nil, fmt.Errorf("API answer: %w", err)
+	}
+	return body.Messages, nil
+}
+
+// heldBySidecar tells whether opening the store failed because a running
+// mailtrace holds the embedded store.
+func heldBySidecar(err error) bool {
+	return strings.Contains(err.Error(), "another mailtrace process")
+}
+
+var errNotFound = errors.New("not found")
+
+// apiGet asks a running mailtrace's API and copies a successful answer to
+// w, with the token from MAILTRACE_API_TOKEN.
+func apiGet(ctx context.Context, base, path string, q url.Values, w io.Writer) error {
+	u := strings.TrimSuffix(base, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if tok := os.Getenv("MAILTRACE_API_TOKEN"); tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("asking the API: %w", err)
+		return fmt.Errorf("asking the API: %w", err)
 	}
 	defer res.Body.Close()
+	if res.StatusCode == http.StatusOK {
+		_, err := io.Copy(w, res.Body)
+		return err
+	}
 	var body struct {
-		Messages []*trace.Message `json:"messages"`
-		Error    string           `json:"error"`
+		Error string `json:"error"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("API answer from %s (%s): %w", u, res.Status, err)
+	json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&body)
+	switch res.StatusCode {
+	case http.StatusNotFound:
+		return errNotFound
+	case http.StatusUnauthorized:
+		return errors.New("the API needs a token: set MAILTRACE_API_TOKEN")
 	}
-	switch {
-	case res.StatusCode == http.StatusNotFound:
-		return nil, nil
-	case res.StatusCode == http.StatusUnauthorized:
-		return nil, errors.New("the API needs a token: set MAILTRACE_API_TOKEN")
-	case res.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("API: %s: %s", res.Status, body.Error)
-	}
-	return body.Messages, nil
+	return fmt.Errorf("API %s: %s", res.Status, body.Error)
 }
