@@ -120,12 +120,13 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) err
 	if err != nil {
 		return err
 	}
-	msgs, err := trace.Find(r.Context(), s.st, trace.Query{ID: r.PathValue("id"), From: from, To: to, Limit: limit})
+	tq := trace.Query{ID: r.PathValue("id"), From: from, To: to, Limit: limit}
+	msgs, err := trace.Find(r.Context(), s.st, tq)
 	if err != nil {
 		return err
 	}
 	if len(msgs) == 0 {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no message is known by %q", r.PathValue("id")))
+		writeError(w, http.StatusNotFound, trace.NotFoundHint(tq))
 		return nil
 	}
 	return writeJSON(w, map[string]any{"messages": msgs})

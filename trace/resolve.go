@@ -37,6 +37,16 @@ type Query struct {
 	Limit int
 }
 
+// NotFoundHint says why an identifier may have found nothing and what to
+// try instead.
+func NotFoundHint(q Query) string {
+	msg := fmt.Sprintf("no message is known by %q", q.ID)
+	if strings.Contains(q.ID, "@") && (q.From.IsZero() || q.To.IsZero()) {
+		msg += "; it was looked up as a Message-ID: to find mail sent to this address, give a time range (from and to)"
+	}
+	return msg
+}
+
 // ErrBadID is returned for identifiers that cannot name a message.
 var ErrBadID = errors.New("not a trace ID, Message-ID, queue ID or address")
 

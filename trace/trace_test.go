@@ -46,6 +46,9 @@ func TestFindByEveryKindOfID(t *testing.T) {
 			t.Errorf("%s: found %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	if h := NotFoundHint(Query{ID: "anna@gmail.test"}); !strings.Contains(h, "give a time range") {
+		t.Errorf("hint for an address without a range: %q", h)
+	}
 	if _, err := Find(ctx, f.Store, Query{ID: "a\nb"}); !errors.Is(err, ErrBadID) {
 		t.Errorf("an ID with a newline: %v", err)
 	}

@@ -73,7 +73,7 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(msgs) == 0 {
-		return fmt.Errorf("no message is known by %q", id)
+		return errors.New(strings.Replace(trace.NotFoundHint(q), "(from and to)", "(--from and --to)", 1))
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
