@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ type storyRow struct {
 }
 
 func (r *storyRow) attempt() rcptAttempt {
+	// s0 is unused: an attempt has no trace ID of its own.
 	return rcptAttempt{recipient: r.s[1], Attempt: Attempt{Time: r.t1, Status: r.s[2], DSN: r.s[3], Pool: r.s[4], SourceIP: r.s[5],
 		Relay: r.s[6], RelayIP: r.s[7], Provider: r.s[8], Category: r.s[9], Response: r.s[10], Delay: round3(r.f[0]),
 		Delays: [4]float64{round3(r.f[1]), round3(r.f[2]), round3(r.f[3]), round3(r.f[4])}, TLS: r.s[11], Service: r.s[12]}}
@@ -32,44 +34,53 @@ func (r *storyRow) attempt() rcptAttempt {
 // approximation.
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
-// storyPart reads one table. Its query selects plain columns (expressions
-// cost the embedded engine planning time on every query: a version that
-// unioned all four tables with converted columns took 44 ms where these
-// take about 5 ms each); dest maps them into a storyRow.
+// storyPart is one table's branch of the story query. Its columns are in
+// storyRow's order: queue ID, t1, t2, order, s0..s12, a0, a1, f0..f4.
+// Plain columns where the table has them, typed empty values where it has
+// not: expressions cost the embedded engine planning time on every query
+// (one version converting every column of four tables took 44 ms where
+// plain per-table queries took 5 ms each).
 type storyPart struct {
-	kind  string
-	query string
-	dest  func(r *storyRow) []any
+	kind, table, timeCol, until string
+	cols                        []string
+	limit                       int
 }
 
-const keyAndWindow = ` WHERE host = {host:String} AND queue_id IN {qids:Array(String)} AND `
+const (
+	noTime  = "toDateTime64(0, 6, 'UTC')"
+	noArray = "CAST([], 'Array(String)')"
+	noFloat = "toFloat32(0)"
+)
 
 var storyParts = []storyPart{
-	{"accept", `SELECT queue_id, time, toString(trace_id), message_id, sender, client_ip, client_name, helo, sasl_user, class, pool, subject, from_header, recipients
-FROM accept_records` + keyAndWindow + `time BETWEEN {from:DateTime64(6, 'UTC')} AND {to:DateTime64(6, 'UTC')} LIMIT 10`,
-		func(r *storyRow) []any {
-			return []any{&r.qid, &r.t1, &r.s[0], &r.s[1], &r.s[2], &r.s[3], &r.s[4], &r.s[5], &r.s[6], &r.s[7], &r.s[8], &r.s[9], &r.s[10], &r.a0}
-		}},
+	{"accept", "accept_records", "time", "to", []string{"queue_id", "time", noTime, "toUInt64(0)",
+		"toString(trace_id)", "message_id", "sender", "client_ip", "client_name", "helo", "sasl_user", "class", "pool", "subject", "from_header", "''", "''",
+		"recipients", noArray, noFloat, noFloat, noFloat, noFloat, noFloat}, 10},
 	// A message's record is written again as it changes: the latest
-	// (greatest last_seen) is the one read.
-	{"message", `SELECT queue_id, first_seen, last_seen, toString(trace_id), message_id, sender, origin, client_host, client_ip, sasl_user, pool,
-       parent_queue_id, state, notification, recipients, children
-FROM messages` + keyAndWindow + `first_seen BETWEEN {from:DateTime64(6, 'UTC')} AND {to:DateTime64(6, 'UTC')} LIMIT 1000`,
-		func(r *storyRow) []any {
-			return []any{&r.qid, &r.t1, &r.t2, &r.s[0], &r.s[1], &r.s[2], &r.s[3], &r.s[4], &r.s[5], &r.s[6], &r.s[7], &r.s[8], &r.s[9], &r.s[10], &r.a0, &r.a1}
-		}},
-	{"attempt", `SELECT queue_id, time, event_id, recipient, status, dsn, pool, source_ip, relay_host, relay_ip, provider, category, response,
-       delay, delay_before_queue, delay_in_queue, delay_connect, delay_transmit, tls, service
-FROM delivery_events` + keyAndWindow + `time BETWEEN {from:DateTime64(6, 'UTC')} AND {to:DateTime64(6, 'UTC')} LIMIT 100000`,
-		func(r *storyRow) []any {
-			return []any{&r.qid, &r.t1, &r.order, &r.s[1], &r.s[2], &r.s[3], &r.s[4], &r.s[5], &r.s[6], &r.s[7], &r.s[8], &r.s[9], &r.s[10],
-				&r.f[0], &r.f[1], &r.f[2], &r.f[3], &r.f[4], &r.s[11], &r.s[12]}
-		}},
-	{"bounce", `SELECT queue_id, time, event_id, kind, matched_by, recipient, action, status, diagnostic, remote_mta, category
-FROM bounces` + keyAndWindow + `time BETWEEN {from:DateTime64(6, 'UTC')} AND {later:DateTime64(6, 'UTC')} LIMIT 1000`,
-		func(r *storyRow) []any {
-			return []any{&r.qid, &r.t1, &r.order, &r.s[0], &r.s[1], &r.s[2], &r.s[3], &r.s[4], &r.s[5], &r.s[6], &r.s[7]}
-		}},
+	// (greatest last_seen) is the one kept.
+	{"message", "messages", "first_seen", "to", []string{"queue_id", "first_seen", "last_seen", "toUInt64(0)",
+		"toString(trace_id)", "message_id", "sender", "origin", "client_host", "client_ip", "sasl_user", "pool", "parent_queue_id", "state", "notification", "''", "''",
+		"recipients", "children", noFloat, noFloat, noFloat, noFloat, noFloat}, 1000},
+	{"attempt", "delivery_events", "time", "to", []string{"queue_id", "time", noTime, "event_id",
+		"''", "recipient", "status", "dsn", "pool", "source_ip", "relay_host", "relay_ip", "provider", "category", "response", "tls", "service",
+		noArray, noArray, "delay", "delay_before_queue", "delay_in_queue", "delay_connect", "delay_transmit"}, 100000},
+	// Reports may come back weeks after the message left.
+	{"bounce", "bounces", "time", "later", []string{"queue_id", "time", noTime, "event_id",
+		"kind", "matched_by", "recipient", "action", "status", "diagnostic", "remote_mta", "category", "''", "''", "''", "''", "''",
+		noArray, noArray, noFloat, noFloat, noFloat, noFloat, noFloat}, 1000},
+}
+
+// storySQL is the query for a set of parts.
+func storySQL(parts partSet) string {
+	var branches []string
+	for _, p := range storyParts {
+		if !parts[p.kind] {
+			continue
+		}
+		branches = append(branches, fmt.Sprintf("SELECT '%s', %s FROM %s WHERE host = {host:String} AND queue_id IN {qids:Array(String)} AND %s BETWEEN {from:DateTime64(6, 'UTC')} AND {%s:DateTime64(6, 'UTC')} LIMIT %d",
+			p.kind, strings.Join(p.cols, ", "), p.table, p.timeCol, p.until, p.limit))
+	}
+	return strings.Join(branches, "\nUNION ALL\n")
 }
 
 // partSet names the parts of a story to read: each costs the embedded
@@ -90,41 +101,44 @@ func readStory(ctx context.Context, st store.Store, host string, qids []string, 
 	// Attempts and bounces: one per event ID (their tables collapse a
 	// replayed row only when they merge parts).
 	seen := map[[2]uint64]bool{}
-	for _, p := range storyParts {
-		if !parts[p.kind] {
-			continue
+	rows, err := st.Query(ctx, storySQL(parts), params)
+	if err != nil {
+		return nil, fmt.Errorf("reading the message: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r storyRow
+		dst := []any{&r.kind, &r.qid, &r.t1, &r.t2, &r.order}
+		for i := range r.s {
+			dst = append(dst, &r.s[i])
 		}
-		rows, err := st.Query(ctx, p.query, params)
-		if err != nil {
-			return nil, fmt.Errorf("reading the message (%s): %w", p.kind, err)
+		dst = append(dst, &r.a0, &r.a1)
+		for i := range r.f {
+			dst = append(dst, &r.f[i])
 		}
-		for rows.Next() {
-			r := storyRow{kind: p.kind}
-			if err := rows.Scan(p.dest(&r)...); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			switch p.kind {
-			case "message":
-				if i, ok := latest[r.qid]; ok {
-					if r.t2.After(out[i].t2) {
-						out[i] = r
-					}
-					continue
+		if err := rows.Scan(dst...); err != nil {
+			return nil, err
+		}
+		switch r.kind {
+		case "message":
+			if i, ok := latest[r.qid]; ok {
+				if r.t2.After(out[i].t2) {
+					out[i] = r
 				}
-				latest[r.qid] = len(out)
-			case "attempt", "bounce":
-				k := [2]uint64{uint64(r.t1.UnixMicro()), r.order}
-				if seen[k] {
-					continue
-				}
-				seen[k] = true
+				continue
 			}
-			out = append(out, r)
+			latest[r.qid] = len(out)
+		case "attempt", "bounce":
+			k := [2]uint64{uint64(r.t1.UnixMicro()), r.order}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("reading the message (%s): %w", p.kind, err)
-		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the message: %w", err)
 	}
 	// Attempts in log order: by time, then by event ID.
 	sort.SliceStable(out, func(i, j int) bool {
