@@ -47,7 +47,7 @@ func openChdb(path string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("embedded store: creating %s: %w", path, err)
 	}
 	if heldElsewhere(path) {
-		return nil, fmt.Errorf("embedded store %s is held by another mailtrace process (is another mailtrace process using it? only one process may own an embedded store)", path)
+		return nil, fmt.Errorf("embedded store %s: %w", path, ErrInUse)
 	}
 	args := []string{"clickhouse", "--path=" + path}
 	argv := make([]*byte, len(args)+1)
@@ -58,7 +58,7 @@ func openChdb(path string, opts Options) (Store, error) {
 	}
 	hold := lib.connect(len(args), &argv[0])
 	if hold == nil || *(*unsafe.Pointer)(hold) == nil {
-		return nil, fmt.Errorf("embedded store: libchdb could not open %s (is another mailtrace process using it? only one process may own an embedded store)", path)
+		return nil, fmt.Errorf("embedded store: libchdb could not open %s (%w?)", path, ErrInUse)
 	}
 	s := &chdbStore{lib: lib, hold: hold, conn: *(*unsafe.Pointer)(hold), path: path}
 	// Unqualified table names in analysts' queries mean mailtrace's tables.

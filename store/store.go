@@ -75,3 +75,7 @@ func Redact(dsn string) string {
 
 // ErrClosed is returned by a store or writer used after Close.
 var ErrClosed = errors.New("store: closed")
+
+// ErrInUse means another process owns the embedded store: only one may.
+// Commands then reach that process (a running sidecar) through its API.
+var ErrInUse = errors.New("another mailtrace process holds the embedded store; only one process may own it")

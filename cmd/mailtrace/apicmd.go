@@ -28,21 +28,9 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "Serves the query API (/api/v1), the web UI (/), /metrics, /healthz and /readyz.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: api takes no arguments", errUsage)
-	}
-	cfg, err := c.load()
+	cfg, err := c.loadNoArgs(fs, args, stderr, func(cfg *config.Config) { set(&cfg.API.Listen, *listen) })
 	if err != nil {
 		return err
-	}
-	if *listen != "" {
-		cfg.API.Listen = *listen
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
 	}
 	sc, err := openService(ctx, cfg, stderr)
 	if err != nil {

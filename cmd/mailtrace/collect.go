@@ -41,27 +41,20 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "Follows the Postfix log from where the last run stopped, across rotations, until stopped.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: collect takes no arguments (use --log FILE)", errUsage)
-	}
-	cfg, err := c.load()
+	cfg, err := c.loadNoArgs(fs, args, stderr, func(cfg *config.Config) {
+		if len(logs) > 0 {
+			cfg.Collector.Logs = logs
+		}
+		if *journal {
+			cfg.Collector.Journal = true
+			if len(logs) == 0 {
+				cfg.Collector.Logs = nil
+			}
+		}
+		set(&cfg.MetricsListen, *metricsAddr)
+	})
 	if err != nil {
 		return err
-	}
-	if len(logs) > 0 {
-		cfg.Collector.Logs = logs
-	}
-	if *journal {
-		cfg.Collector.Journal = true
-		if len(logs) == 0 {
-			cfg.Collector.Logs = nil
-		}
-	}
-	if *metricsAddr != "" {
-		cfg.MetricsListen = *metricsAddr
 	}
 	sc, err := openService(ctx, cfg, stderr)
 	if err != nil {

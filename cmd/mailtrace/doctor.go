@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
 )
 
 func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,13 +28,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "that the log is readable and the store reachable; prints the lines that fix what is wrong.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: doctor takes no arguments", errUsage)
-	}
-	cfg, err := c.load()
+	cfg, err := c.loadNoArgs(fs, args, stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -96,7 +92,7 @@ func postfixSetup(cfg config.Config) postfixconf.Setup {
 func checkStore(ctx context.Context, cfg config.Config) postfixconf.Finding {
 	st, err := openStore(ctx, cfg)
 	if err != nil {
-		if strings.Contains(err.Error(), "another mailtrace process") {
+		if errors.Is(err, store.ErrInUse) {
 			return postfixconf.Finding{Severity: postfixconf.OK, Message: "store " + cfg.Store + " is held by a running mailtrace"}
 		}
 		return postfixconf.Finding{Severity: postfixconf.Problem, Message: err.Error()}

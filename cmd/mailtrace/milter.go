@@ -28,23 +28,11 @@ func runMilter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "With the embedded store, run `mailtrace run` instead to also follow the log in the same process.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: milter takes no arguments", errUsage)
-	}
-	cfg, err := c.load()
+	cfg, err := c.loadNoArgs(fs, args, stderr, func(cfg *config.Config) {
+		set(&cfg.Milter.Listen, *listen)
+		set(&cfg.MetricsListen, *metricsAddr)
+	})
 	if err != nil {
-		return err
-	}
-	if *listen != "" {
-		cfg.Milter.Listen = *listen
-	}
-	if *metricsAddr != "" {
-		cfg.MetricsListen = *metricsAddr
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	sc, err := openService(ctx, cfg, stderr)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/mailtrace/mailtrace/config"
 )
 
 // runRun is the sidecar: every part in one process, sharing one store
@@ -25,29 +27,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "Runs the sidecar: the milter, the log collector, the API and web UI in one process, until stopped.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: run takes no arguments", errUsage)
-	}
-	cfg, err := c.load()
+	cfg, err := c.loadNoArgs(fs, args, stderr, func(cfg *config.Config) {
+		set(&cfg.Milter.Listen, *listen)
+		set(&cfg.MetricsListen, *metricsAddr)
+		set(&cfg.API.Listen, *apiListen)
+		if len(logs) > 0 {
+			cfg.Collector.Logs = logs
+		}
+	})
 	if err != nil {
-		return err
-	}
-	if *listen != "" {
-		cfg.Milter.Listen = *listen
-	}
-	if len(logs) > 0 {
-		cfg.Collector.Logs = logs
-	}
-	if *metricsAddr != "" {
-		cfg.MetricsListen = *metricsAddr
-	}
-	if *apiListen != "" {
-		cfg.API.Listen = *apiListen
-	}
-	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	sc, err := openService(ctx, cfg, stderr)

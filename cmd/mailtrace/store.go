@@ -56,6 +56,31 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return st, nil
 }
 
+// loadNoArgs parses the flags of a command that takes no arguments, loads
+// the config, applies the command's flag overrides to it, and checks the
+// result.
+func (c *common) loadNoArgs(fs *flag.FlagSet, args []string, stderr io.Writer, override func(*config.Config)) (config.Config, error) {
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return config.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, fmt.Errorf("%w: %s takes no arguments (see mailtrace %s -h)", errUsage, fs.Name(), fs.Name())
+	}
+	cfg, err := c.load()
+	if err != nil || override == nil {
+		return cfg, err
+	}
+	override(&cfg)
+	return cfg, cfg.Validate()
+}
+
+// set overrides a config value with a flag's when the flag was given.
+func set(dst *string, flagValue string) {
+	if flagValue != "" {
+		*dst = flagValue
+	}
+}
+
 // parseFlags parses a command's flags; after -h it returns errHelp, which
 // ends the command successfully.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {

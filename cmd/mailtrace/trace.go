@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
 )
 
@@ -145,9 +146,7 @@ func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Messa
 
 // heldBySidecar tells whether opening the store failed because a running
 // mailtrace holds the embedded store.
-func heldBySidecar(err error) bool {
-	return strings.Contains(err.Error(), "another mailtrace process")
-}
+func heldBySidecar(err error) bool { return errors.Is(err, store.ErrInUse) }
 
 var errNotFound = errors.New("not found")
 
