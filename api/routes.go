@@ -84,16 +84,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ url.Values) err
 
 // parseTime reads RFC 3339 or a date (midnight UTC).
 func parseTime(name, v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
+	t, err := trace.ParseTime(v)
+	if err != nil {
+		return t, fmt.Errorf("%w: %s %v", errBadRequest, name, err)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%w: %s %q is not an RFC 3339 time (2026-11-20T09:00:00Z) or a date (2026-11-20)", errBadRequest, name, v)
+	return t, nil
 }
 
 func parseLimit(v string) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed ui
@@ -21,9 +22,9 @@ func uiHandler() http.Handler {
 		switch {
 		case r.URL.Path == "/":
 			http.ServeFileFS(w, r, sub, "index.html")
-		case len(r.URL.Path) > 4 && r.URL.Path[:4] == "/ui/":
+		case strings.HasPrefix(r.URL.Path, "/ui/"):
 			r2 := r.Clone(r.Context())
-			r2.URL.Path = r.URL.Path[3:]
+			r2.URL.Path = strings.TrimPrefix(r.URL.Path, "/ui")
 			files.ServeHTTP(w, r2)
 		default:
 			http.NotFound(w, r)

@@ -120,16 +120,9 @@ func newClassifier(classes []Class, rules []Rule, defaultClass string) (*classif
 			cr.senders = append(cr.senders, s)
 		}
 		cr.sasl = r.SASLUser
-		for _, n := range r.ClientNetwork {
-			p, err := netip.ParsePrefix(n)
-			if err != nil {
-				a, aerr := netip.ParseAddr(n)
-				if aerr != nil {
-					return nil, fmt.Errorf("%s: client_network %q is neither a CIDR nor an address", where, n)
-				}
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-			cr.networks = append(cr.networks, p.Masked())
+		var err error
+		if cr.networks, err = parseNetworks(r.ClientNetwork); err != nil {
+			return nil, fmt.Errorf("%s: client_network: %w", where, err)
 		}
 		for _, d := range r.RecipientDomain {
 			cr.domains = append(cr.domains, strings.ToLower(strings.TrimPrefix(d, "@")))
@@ -177,17 +170,8 @@ func (r *rule) matches(e *envelope) bool {
 	if len(r.sasl) > 0 && !slices.Contains(r.sasl, e.saslUser) {
 		return false
 	}
-	if len(r.networks) > 0 {
-		ok := false
-		for _, p := range r.networks {
-			if e.clientIP.IsValid() && p.Contains(e.clientIP.Unmap()) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if len(r.networks) > 0 && !inNetworks(r.networks, e.clientIP) {
+		return false
 	}
 	if len(r.domains) > 0 && !anyRecipientIn(r.domains, e.recipients) {
 		return false
@@ -240,6 +224,37 @@ func anyRecipientIn(domains, recipients []string) bool {
 func anyMatch(re *regexp.Regexp, values []string) bool {
 	for _, v := range values {
 		if re.MatchString(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseNetworks reads a list of networks, each a CIDR or a single address.
+func parseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, n := range list {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR nor an address", n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// inNetworks tells whether ip (IPv4-mapped IPv6 counts as IPv4) is in
+// one of the networks.
+func inNetworks(nets []netip.Prefix, ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range nets {
+		if p.Contains(ip.Unmap()) {
 			return true
 		}
 	}

@@ -111,19 +111,11 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) trustedNetworks() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, n := range c.ClassHeader.TrustedNetworks {
-		p, err := netip.ParsePrefix(n)
-		if err != nil {
-			a, aerr := netip.ParseAddr(n)
-			if aerr != nil {
-				return nil, fmt.Errorf("milter.class_header.trusted_networks: %q is neither a CIDR nor an address", n)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
+	nets, err := parseNetworks(c.ClassHeader.TrustedNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("milter.class_header.trusted_networks: %w", err)
 	}
-	return out, nil
+	return nets, nil
 }
 
 // signer builds the VERP signer, or nil when VERP is not configured.

@@ -124,16 +124,8 @@ func (f *Filter) trustsClassHeader(clientIP, saslUser string) bool {
 	if f.cfg.ClassHeader.TrustAuthenticated && saslUser != "" {
 		return true
 	}
-	ip, err := netip.ParseAddr(clientIP)
-	if err != nil {
-		return false
-	}
-	for _, p := range f.trusted {
-		if p.Contains(ip.Unmap()) {
-			return true
-		}
-	}
-	return false
+	ip, _ := netip.ParseAddr(clientIP)
+	return inNetworks(f.trusted, ip)
 }
 
 // onError is the answer when the milter itself fails.

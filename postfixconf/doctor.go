@@ -128,9 +128,10 @@ type Finding struct {
 	Fix      string // configuration to add, with the file it goes in
 }
 
-// MilterEntries splits a smtpd_milters-style list into its entries; an
+// SplitList splits a Postfix list parameter (smtpd_milters,
+// transport_maps...) into its entries, separated by commas or spaces; an
 // entry in braces keeps its settings: "{ inet:h:p, default_action=accept }".
-func MilterEntries(list string) []string {
+func SplitList(list string) []string {
 	var out []string
 	var cur strings.Builder
 	depth := 0
@@ -164,7 +165,7 @@ func MilterEntries(list string) []string {
 // milterEntry finds the entry for address in list and returns its
 // settings (nil when absent).
 func milterEntry(list, address string) (map[string]string, bool) {
-	for _, e := range MilterEntries(list) {
+	for _, e := range SplitList(list) {
 		settings := map[string]string{}
 		addr := e
 		if strings.HasPrefix(e, "{") {
@@ -295,7 +296,7 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 
 	if s.BounceDomain != "" {
 		route := ""
-		for _, m := range MilterEntries(pc.Main["transport_maps"]) {
+		for _, m := range SplitList(pc.Main["transport_maps"]) {
 			if route = pc.Query(m, s.BounceDomain); route != "" {
 				break
 			}
@@ -319,7 +320,7 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 
 // firstTableResult looks key up in the first table of a list that answers.
 func firstTableResult(pc *Postconf, tables, key string) string {
-	for _, t := range MilterEntries(tables) {
+	for _, t := range SplitList(tables) {
 		if r := pc.Query(t, key); r != "" {
 			return r
 		}

@@ -132,19 +132,19 @@ func containsPrefix(list []string, prefix string) bool {
 	return false
 }
 
-func TestMilterEntries(t *testing.T) {
-	got := MilterEntries("inet:a:1, { unix:/x, default_action=accept , command_timeout=1s }\n  inet:b:2")
+func TestSplitList(t *testing.T) {
+	got := SplitList("inet:a:1, { unix:/x, default_action=accept , command_timeout=1s }\n  inet:b:2")
 	want := []string{"inet:a:1", "{ unix:/x, default_action=accept , command_timeout=1s }", "inet:b:2"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("MilterEntries = %q, want %q", got, want)
+		t.Fatalf("SplitList = %q, want %q", got, want)
 	}
 }
 
-func FuzzMilterEntries(f *testing.F) {
+func FuzzSplitList(f *testing.F) {
 	f.Add("inet:a:1, { unix:/x, default_action=accept }")
 	f.Add("{{ } } },,{")
 	f.Fuzz(func(t *testing.T, list string) {
-		for _, e := range MilterEntries(list) {
+		for _, e := range SplitList(list) {
 			if strings.TrimSpace(e) != e || e == "" {
 				t.Fatalf("entry %q of %q is empty or padded", e, list)
 			}

@@ -304,3 +304,37 @@ func FuzzDecodeBlock(f *testing.F) {
 		decodeBlock(&Block{Table: table, Rows: rows, Data: data}) // must not panic
 	})
 }
+
+func TestScanValue(t *testing.T) {
+	var s string
+	var u uint64
+	var i int64
+	var b bool
+	var f float64
+	var ts time.Time
+	var arr []string
+	now := time.Now()
+	ok := []struct {
+		dst, v any
+		check  func() bool
+	}{
+		{&s, "x", func() bool { return s == "x" }},
+		{&u, uint32(7), func() bool { return u == 7 }},
+		{&i, int8(-2), func() bool { return i == -2 }},
+		{&b, uint8(1), func() bool { return b }},
+		{&b, false, func() bool { return !b }},
+		{&f, float32(1.5), func() bool { return f == 1.5 }},
+		{&ts, now, func() bool { return ts.Equal(now) }},
+		{&arr, []string{"a"}, func() bool { return len(arr) == 1 }},
+	}
+	for _, tt := range ok {
+		if err := scanValue(tt.dst, tt.v); err != nil || !tt.check() {
+			t.Errorf("scanValue(%T, %#v): %v", tt.dst, tt.v, err)
+		}
+	}
+	for _, tt := range []struct{ dst, v any }{{&s, 1}, {&u, "1"}, {&f, 1}, {&ts, "2026-01-01"}, {&arr, "a"}, {new(int), 1}} {
+		if err := scanValue(tt.dst, tt.v); err == nil {
+			t.Errorf("scanValue(%T, %#v) accepted", tt.dst, tt.v)
+		}
+	}
+}

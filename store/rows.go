@@ -111,46 +111,51 @@ func scanValue(dst, v any) error {
 			*d = x
 			return nil
 		}
-	case *uint64, *int64, *bool:
-		var n uint64
-		switch x := v.(type) {
-		case uint8:
-			n = uint64(x)
-		case uint16:
-			n = uint64(x)
-		case uint32:
-			n = uint64(x)
-		case uint64:
-			n = x
-		case int8, int16, int32, int64, bool:
-			switch y := x.(type) {
-			case int8:
-				n = uint64(y)
-			case int16:
-				n = uint64(y)
-			case int32:
-				n = uint64(y)
-			case int64:
-				n = uint64(y)
-			case bool:
-				if y {
-					n = 1
-				}
-			}
-		default:
-			return fmt.Errorf("cannot store %T in %T", v, dst)
-		}
-		switch d := dst.(type) {
-		case *uint64:
+	case *uint64:
+		if n, ok := integer(v); ok {
 			*d = n
-		case *int64:
-			*d = int64(n)
-		case *bool:
-			*d = n != 0
+			return nil
 		}
-		return nil
+	case *int64:
+		if n, ok := integer(v); ok {
+			*d = int64(n)
+			return nil
+		}
+	case *bool:
+		if n, ok := integer(v); ok {
+			*d = n != 0
+			return nil
+		}
 	}
 	return fmt.Errorf("cannot store %T in %T", v, dst)
+}
+
+// integer widens any integer or bool value (negative ones wrap).
+func integer(v any) (uint64, bool) {
+	switch x := v.(type) {
+	case uint8:
+		return uint64(x), true
+	case uint16:
+		return uint64(x), true
+	case uint32:
+		return uint64(x), true
+	case uint64:
+		return x, true
+	case int8:
+		return uint64(x), true
+	case int16:
+		return uint64(x), true
+	case int32:
+		return uint64(x), true
+	case int64:
+		return uint64(x), true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
 }
 
 // readHeader reads the names-and-types header of a RowBinaryWithNamesAndTypes block.

@@ -29,6 +29,21 @@ func Find(ctx context.Context, st store.Store, q Query) ([]*Message, error) {
 	return out, nil
 }
 
+// ParseTime reads a time as users give it: RFC 3339, or a date meaning
+// its midnight in UTC. An empty string is the zero time.
+func ParseTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (2026-11-20T09:00:00Z) or a date (2026-11-20)", v)
+}
+
 // Filter selects delivery attempts. From and To are required; the other
 // fields match when set.
 type Filter struct {
@@ -112,10 +127,10 @@ func (f *Filter) where() (string, store.Params) {
 	}
 	addr("sender", "sender", f.Sender)
 	addr("recipient", "recipient", f.Recipient)
-	for col, v := range map[string]string{"pool": f.Pool, "source_ip": f.SourceIP, "provider": f.Provider, "status": f.Status} {
-		if v != "" {
-			conds = append(conds, col+" = {"+col+":String}")
-			p[col] = v
+	for _, c := range [][2]string{{"pool", f.Pool}, {"source_ip", f.SourceIP}, {"provider", f.Provider}, {"status", f.Status}} {
+		if c[1] != "" {
+			conds = append(conds, c[0]+" = {"+c[0]+":String}")
+			p[c[0]] = c[1]
 		}
 	}
 	if f.DSN != "" {

@@ -149,6 +149,25 @@ func TestSearchPagesAndExport(t *testing.T) {
 	}
 }
 
+func TestParseTime(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"", time.Time{}, true},
+		{"2026-11-20", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), true},
+		{"2026-11-20T10:00:01.5+01:00", time.Date(2026, 11, 20, 9, 0, 1, 5e8, time.UTC), true},
+		{"yesterday", time.Time{}, false},
+		{"2026-11-20 10:00", time.Time{}, false},
+	} {
+		got, err := ParseTime(tt.in)
+		if (err == nil) != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("ParseTime(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
 func TestBadFilters(t *testing.T) {
 	now := time.Now()
 	tests := []struct {
@@ -179,8 +198,13 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Add("")
 	f.Fuzz(func(t *testing.T, c string) {
 		ts, id, err := decodeCursor(c)
-		if err == nil && encodeCursor(ts, id) == "" {
-			t.Fatal("decoded cursor does not encode")
+		if err != nil {
+			return
+		}
+		// What is accepted names one position, the one it encodes to.
+		ts2, id2, err := decodeCursor(encodeCursor(ts, id))
+		if err != nil || !ts2.Equal(ts) || id2 != id {
+			t.Fatalf("%q read as %v/%d, which re-encodes to %v/%d (%v)", c, ts, id, ts2, id2, err)
 		}
 	})
 }

@@ -53,16 +53,11 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var q trace.Query
 	q.ID = id
-	for _, t := range []struct {
-		v   string
-		dst *time.Time
-	}{{*from, &q.From}, {*to, &q.To}} {
-		if t.v == "" {
-			continue
-		}
-		if *t.dst, err = parseFlagTime(t.v); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
+	if q.From, err = trace.ParseTime(*from); err != nil {
+		return fmt.Errorf("%w: --from %v", errUsage, err)
+	}
+	if q.To, err = trace.ParseTime(*to); err != nil {
+		return fmt.Errorf("%w: --to %v", errUsage, err)
 	}
 	var msgs []*trace.Message
 	if *apiURL != "" {
@@ -93,15 +88,6 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return trace.WriteText(stdout, msgs, loc)
 }
 
-func parseFlagTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time or a date (YYYY-MM-DD)", v)
-}
 
 // traceFromStore reads the store itself; an embedded store held by a
 // running sidecar is asked through that sidecar's API instead.
