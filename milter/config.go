@@ -86,6 +86,15 @@ func DefaultConfig() Config {
 
 // Validate reports the first setting that cannot work.
 func (c *Config) Validate() error {
+	if err := c.checkSettings(); err != nil {
+		return err
+	}
+	_, err := c.compile()
+	return err
+}
+
+// checkSettings checks what compile does not read.
+func (c *Config) checkSettings() error {
 	if _, _, err := ParseListen(c.Listen); err != nil {
 		return err
 	}
@@ -100,22 +109,27 @@ func (c *Config) Validate() error {
 	if c.SpoolDir == "" {
 		return fmt.Errorf("milter.spool_dir is empty; records must have somewhere to wait while the store is down")
 	}
-	if _, err := newClassifier(c.Classes, c.Rules, c.DefaultClass); err != nil {
-		return err
-	}
-	if _, err := c.trustedNetworks(); err != nil {
-		return err
-	}
-	_, err := c.signer()
-	return err
+	return nil
 }
 
-func (c *Config) trustedNetworks() ([]netip.Prefix, error) {
-	nets, err := parseNetworks(c.ClassHeader.TrustedNetworks)
-	if err != nil {
-		return nil, fmt.Errorf("milter.class_header.trusted_networks: %w", err)
+// compiled is a Config ready to use: rules, networks and keys read.
+type compiled struct {
+	classifier *classifier
+	trusted    []netip.Prefix
+	signer     *verp.Signer // nil without VERP
+}
+
+func (c *Config) compile() (compiled, error) {
+	var out compiled
+	var err error
+	if out.classifier, err = newClassifier(c.Classes, c.Rules, c.DefaultClass); err != nil {
+		return out, err
 	}
-	return nets, nil
+	if out.trusted, err = parseNetworks(c.ClassHeader.TrustedNetworks); err != nil {
+		return out, fmt.Errorf("milter.class_header.trusted_networks: %w", err)
+	}
+	out.signer, err = c.signer()
+	return out, err
 }
 
 // signer builds the VERP signer, or nil when VERP is not configured.

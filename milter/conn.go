@@ -5,10 +5,11 @@ import (
 	"io"
 	"syscall"
 
-	"golang.org/x/sys/unix"
 	"net"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // batchingListener hands out batchingConns.

@@ -12,26 +12,22 @@ import (
 	"time"
 
 	gomilter "github.com/d--j/go-milter"
-
-	"github.com/mailtrace/mailtrace/verp"
 )
 
 // Filter is the milter server: Postfix connects to it, one session per
 // connection.
 type Filter struct {
-	cfg        Config
-	classifier *classifier
-	signer     *verp.Signer
-	trusted    []netip.Prefix
-	recorder   *Recorder
-	metrics    *Metrics
-	logger     *slog.Logger
-	server     *gomilter.Server
+	cfg Config
+	compiled
+	recorder *Recorder
+	metrics  *Metrics
+	logger   *slog.Logger
+	server   *gomilter.Server
 }
 
 // New builds a Filter from its configuration. Accept records go to rec.
 func New(cfg Config, rec *Recorder, metrics *Metrics, logger *slog.Logger) (*Filter, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.checkSettings(); err != nil {
 		return nil, err
 	}
 	if logger == nil {
@@ -40,13 +36,11 @@ func New(cfg Config, rec *Recorder, metrics *Metrics, logger *slog.Logger) (*Fil
 	if metrics == nil {
 		metrics = NewMetrics(nil)
 	}
-	f := &Filter{cfg: cfg, recorder: rec, metrics: metrics, logger: logger}
-	f.classifier, _ = newClassifier(cfg.Classes, cfg.Rules, cfg.DefaultClass)
-	f.trusted, _ = cfg.trustedNetworks()
-	var err error
-	if f.signer, err = cfg.signer(); err != nil {
+	comp, err := cfg.compile()
+	if err != nil {
 		return nil, err
 	}
+	f := &Filter{cfg: cfg, compiled: comp, recorder: rec, metrics: metrics, logger: logger}
 	// The milter reads every stage but answers none of them before the end
 	// of the message: fewer round trips, and Postfix never waits on it
 	// between commands. It never sees the body: everything it decides on

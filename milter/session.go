@@ -39,20 +39,19 @@ type session struct {
 	clientName, clientIP, helo string
 
 	// Message data, reset by MailFrom and Abort.
-	busy            time.Duration // spent deciding and stamping
-	sender          string
-	envID, ret      string // the client's ENVID and RET
-	recipients      []string
-	moreRecipients  int
-	queueID         string
-	saslUser        string
-	headers         map[string][]string
-	keptBytes       int
-	ownHeaders      map[string]int // X-Mailtrace-* headers the message came with, by lowercase name
-	size            uint64         // as the client declared it (ESMTP SIZE, RFC 1870)
-	class           *Class
-	rule            string
-	classFromHeader bool
+	busy           time.Duration // spent deciding and stamping
+	sender         string
+	envID, ret     string // the client's ENVID and RET
+	recipients     []string
+	moreRecipients int
+	queueID        string
+	saslUser       string
+	headers        map[string][]string
+	keptBytes      int
+	ownHeaders     map[string]int // X-Mailtrace-* headers the message came with, by lowercase name
+	size           uint64         // as the client declared it (ESMTP SIZE, RFC 1870)
+	class          *Class
+	rule           string // the rule that chose the class, "header" or "default"
 }
 
 func (s *session) NewConnection(m gomilter.Modifier) error {
@@ -74,7 +73,7 @@ func (s *session) reset() {
 	s.busy, s.sender, s.envID, s.ret = 0, "", "", ""
 	s.recipients, s.moreRecipients, s.queueID, s.saslUser = s.recipients[:0], 0, "", ""
 	s.headers, s.keptBytes, s.ownHeaders, s.size = nil, 0, nil, 0
-	s.class, s.rule, s.classFromHeader = nil, "", false
+	s.class, s.rule = nil, ""
 }
 
 func (s *session) MailFrom(from, esmtpArgs string, m gomilter.Modifier) (*gomilter.Response, error) {
@@ -156,7 +155,7 @@ func (s *session) Headers(m gomilter.Modifier) (resp *gomilter.Response, err err
 func (s *session) decide() {
 	defer func() {
 		if p := recover(); p != nil {
-			s.class, s.rule, s.classFromHeader = s.f.classifier.fallback, "default (rule failed)", false
+			s.class, s.rule = s.f.classifier.fallback, "default (rule failed)"
 			s.f.metrics.Errors.WithLabelValues("classify").Inc()
 			s.f.logger.Error("classification failed; using the default class", "panic", p, "stack", string(debug.Stack()))
 		}
@@ -164,7 +163,7 @@ func (s *session) decide() {
 	if s.f.trustsClassHeader(s.clientIP, s.saslUser) {
 		if v := s.headers["x-mailtrace-class"]; len(v) > 0 {
 			if c := s.f.classifier.classes[v[0]]; c != nil {
-				s.class, s.rule, s.classFromHeader = c, "header", true
+				s.class, s.rule = c, "header"
 				return
 			}
 			s.f.logger.Warn("X-Mailtrace-Class names no configured class; classifying by the rules", "value", v[0], "client", s.clientIP)
