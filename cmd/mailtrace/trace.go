@@ -88,7 +88,6 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return trace.WriteText(stdout, msgs, loc)
 }
 
-
 // traceFromStore reads the store itself; an embedded store held by a
 // running sidecar is asked through that sidecar's API instead.
 func traceFromStore(ctx context.Context, cfg config.Config, q trace.Query, stderr io.Writer) ([]*trace.Message, error) {
