@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrace/mailtrace/postfixlog"
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 // Metrics are the collector's Prometheus metrics.
@@ -17,6 +18,10 @@ type Metrics struct {
 	// once they leave the queue, by whether the log ties them to a trace
 	// ID: unstamped ones passed no milter (it was down or not configured).
 	Accepted *prometheus.CounterVec
+	// Deliveries counts delivery attempts by status, pool, receiving
+	// provider and the category of the receiver's reply: bounce and
+	// deferral rates per pool and provider come from it.
+	Deliveries *prometheus.CounterVec
 }
 
 // NewMetrics creates the collector's metrics and registers them with reg.
@@ -37,7 +42,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Messages Postfix accepted from clients (smtpd, pickup), counted when they leave the queue, by whether the log ties them to a trace ID (stamped=\"false\": the milter did not see them)."},
 			[]string{"source", "stamped"}),
 	}
-	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open, m.Accepted)
+	m.Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_deliveries_total",
+		Help: "Delivery attempts from the log by status (sent, deferred, bounced, expired, rejected), pool, receiving provider and reply category (empty when delivered)."},
+		[]string{"status", "pool", "provider", "category"})
+	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open, m.Accepted, m.Deliveries)
 	return m
 }
 
@@ -50,6 +58,21 @@ type sourceMetrics struct {
 	commits          prometheus.Counter
 	lastLine, open   prometheus.Gauge
 	stamped          [2]prometheus.Counter // unstamped, stamped
+	deliveriesVec    *prometheus.CounterVec
+	deliveries       map[deliveryKey]prometheus.Counter
+}
+
+type deliveryKey struct{ status, pool, provider, category string }
+
+// delivery counts one attempt.
+func (s *sourceMetrics) delivery(e *schema.DeliveryEvent) {
+	k := deliveryKey{e.Status, e.Pool, e.Provider, e.Category}
+	c := s.deliveries[k]
+	if c == nil {
+		c = s.deliveriesVec.WithLabelValues(k.status, k.pool, k.provider, k.category)
+		s.deliveries[k] = c
+	}
+	c.Inc()
 }
 
 func (m *Metrics) source(name string) *sourceMetrics {
@@ -59,7 +82,8 @@ func (m *Metrics) source(name string) *sourceMetrics {
 	return &sourceMetrics{name: name, lines: m.Lines, programs: map[string]*[postfixlog.NumKinds]prometheus.Counter{},
 		events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
 		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name),
-		stamped: [2]prometheus.Counter{m.Accepted.WithLabelValues(name, "false"), m.Accepted.WithLabelValues(name, "true")}}
+		stamped:       [2]prometheus.Counter{m.Accepted.WithLabelValues(name, "false"), m.Accepted.WithLabelValues(name, "true")},
+		deliveriesVec: m.Deliveries, deliveries: map[deliveryKey]prometheus.Counter{}}
 }
 
 // maxPrograms bounds the program label: past it, syslog names count as "other".

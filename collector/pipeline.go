@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrace/mailtrace/postfixlog"
+	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -52,6 +53,8 @@ type Pipeline struct {
 	inflight    chan error // the previous chunk's commit, finishing
 	metrics     *Metrics
 	m           *sourceMetrics
+	classifier  *reply.Classifier
+	observer    func(*schema.DeliveryEvent)
 	committed   atomic.Uint64
 	Stats       Stats
 }
@@ -67,6 +70,12 @@ type PipelineOptions struct {
 	Announce bool
 	Metrics  *Metrics // optional
 	Logger   *slog.Logger
+	// Classifier gives each attempt's reply its category, provider and
+	// block signal (default: the shipped rules).
+	Classifier *reply.Classifier
+	// Observer, if set, sees every attempt once it is classified (block
+	// detection). It must not block.
+	Observer func(*schema.DeliveryEvent)
 }
 
 // NewPipeline makes a pipeline writing to st.
@@ -86,6 +95,10 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
 	p.metrics = opts.Metrics
+	p.classifier, p.observer = opts.Classifier, opts.Observer
+	if p.classifier == nil {
+		p.classifier = reply.Default()
+	}
 	return p
 }
 
@@ -93,6 +106,13 @@ type sinkFunc struct{ p *Pipeline }
 
 func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 	s.p.Stats.Events++
+	classify(s.p.classifier, e)
+	if s.p.m != nil {
+		s.p.m.delivery(e)
+	}
+	if s.p.observer != nil {
+		s.p.observer(e)
+	}
 	return s.p.write(s.p.events, e, func(m *sourceMetrics) prometheus.Counter { return m.events })
 }
 
@@ -345,4 +365,19 @@ func queryCheckpoint(ctx context.Context, st store.Store, source, cond, fingerpr
 	return schema.Checkpoint{Source: r[0].(string), Updated: r[1].(time.Time), Fingerprint: r[2].(string),
 		FileID: r[3].(string), Offset: r[4].(uint64), Lines: r[5].(uint64), PendingEnd: r[6].(uint64), Cursor: r[7].(string),
 		State: r[8].(string)}, true, nil
+}
+
+// classify sets an attempt's provider, category and block signal from the
+// receiver's reply. Mail our own Postfix refused (rejected) is not a
+// receiver's reply; an expired message's category is its expiry, whatever
+// the last reply was (that reply was classified when it was logged).
+func classify(c *reply.Classifier, e *schema.DeliveryEvent) {
+	if e.Status == "rejected" {
+		return
+	}
+	r := c.Classify(e.Response, e.DSN, e.RelayHost, reply.Domain(e.Recipient))
+	e.Provider, e.Category, e.IsBlock = r.Provider, r.Category, r.Block
+	if e.Status == "expired" {
+		e.Category, e.IsBlock = "message-expired", false
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mailtrace/mailtrace/api"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
+	"github.com/mailtrace/mailtrace/reply"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -52,6 +53,8 @@ type Config struct {
 	// smtp-NAME bound to its source IP, logging as syslog_name
 	// (default postfix-NAME).
 	Pools []collector.Pool `yaml:"pools"`
+	// Classify sets how receivers' replies are classified.
+	Classify reply.Config `yaml:"classify"`
 }
 
 // Collector configures how the Postfix log is read.
@@ -184,6 +187,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Milter.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := c.Classify.Classifier(); err != nil {
+		return fmt.Errorf("config: classify: %w", err)
 	}
 	if err := c.API.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -71,11 +71,15 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	if err != nil {
 		return err
 	}
+	classifier, err := cfg.Classify.Classifier()
+	if err != nil {
+		return err
+	}
 	metrics := collector.NewMetrics(reg)
 	// Live logs announce queued messages, so that they can be found before
 	// they leave the queue.
 	liveOptions := func(source string) collector.PipelineOptions {
-		o := pipelineOptions(cfg, loc, logger.With("log", source))
+		o := pipelineOptions(cfg, loc, classifier, logger.With("log", source))
 		o.Announce, o.Metrics = true, metrics
 		return o
 	}

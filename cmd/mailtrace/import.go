@@ -37,12 +37,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	classifier, err := cfg.Classify.Classifier()
+	if err != nil {
+		return err
+	}
 	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p := collector.NewPipeline(st, pipelineOptions(cfg, loc, newLogger(cfg.LogLevel, stderr)))
+	p := collector.NewPipeline(st, pipelineOptions(cfg, loc, classifier, newLogger(cfg.LogLevel, stderr)))
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

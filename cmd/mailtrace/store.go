@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mailtrace/mailtrace/reply"
+
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/schema"
 
@@ -109,6 +111,7 @@ func openMigrated(ctx context.Context, cfg config.Config) (store.Store, error) {
 }
 
 // pipelineOptions are a collector pipeline's options from the config.
-func pipelineOptions(cfg config.Config, loc *time.Location, logger *slog.Logger) collector.PipelineOptions {
-	return collector.PipelineOptions{Pools: cfg.Pools, Grace: cfg.Collector.Grace, Location: loc, Logger: logger}
+func pipelineOptions(cfg config.Config, loc *time.Location, classifier *reply.Classifier, logger *slog.Logger) collector.PipelineOptions {
+	return collector.PipelineOptions{Pools: cfg.Pools, Grace: cfg.Collector.Grace, Location: loc, Logger: logger,
+		Classifier: classifier}
 }
