@@ -3,13 +3,18 @@
 # instances started from temporary directories; the system's own instance is
 # neither configured nor started), systemd-journal-remote (writes journal
 # files that journalctl then follows) and chromium (the web UI's tests run
-# it headless). Idempotent.
+# it headless), prometheus (its promtool tests the alert rules),
+# libsisimai-perl and python3-flufl.bounce (the bounce parser is compared with
+# Sisimai on flufl.bounce's corpus of real bounces). Idempotent.
 set -euo pipefail
 need=()
 command -v postfix >/dev/null 2>&1 || [[ -x /usr/sbin/postfix ]] || need+=(postfix)
 [[ -x /lib/systemd/systemd-journal-remote ]] || need+=(systemd-journal-remote)
 command -v journalctl >/dev/null 2>&1 || need+=(systemd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+perl -MSisimai -e1 >/dev/null 2>&1 || need+=(libsisimai-perl)
+[[ -d /usr/lib/python3/dist-packages/flufl/bounce/tests/data ]] || need+=(python3-flufl.bounce)
 if [[ ${#need[@]} == 0 ]]; then
 	exit 0
 fi

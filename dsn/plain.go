@@ -1,0 +1,269 @@
+package dsn
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+
+	"github.com/emersion/go-message"
+
+	"github.com/mailtrace/mailtrace/reply"
+)
+
+// Non-standard bounces say in prose which recipients failed and why. They
+// follow a few shapes, which parsePlain reads in one way:
+//
+//	Exim:      X-Failed-Recipients: a@b, then "  a@b\n    host ... said: 550 ..."
+//	qmail:     "<a@b>:\n1.2.3.4 does not like recipient.\nRemote host said: 550 ..."
+//	Exchange:  "a@b on DATE\n  The e-mail account does not exist ...\n  <host #5.1.1>"
+//	Gmail:     "Delivery to the following recipient failed permanently:\n\n     a@b\n\nTechnical details ..."
+//	Yahoo:     "Unable to deliver message to the following address(es).\n\n<a@b>:\nRemote host said: ..."
+//	others:    "Delivery failed 20 attempts: a@b", "a@b: user unknown"
+//
+// A recipient line holds one address at its start (bare or in angle
+// brackets, maybe followed by ":" and the reason), or at its end after a
+// failure phrase; the lines after it, up to a blank line or the next
+// recipient, are its diagnostic. Reading stops where the original message
+// is quoted.
+
+var (
+	addrRe = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+`)
+	// original-message markers, lowercased
+	quoteMarkers = []string{
+		"--- original message follows", "original message follows", "------ this is a copy of the message",
+		"--- below this line is a copy of the message", "----- original message -----", "-----original message-----",
+"--- the header of the original message is following",
+		"------ original message ------", "original message headers:", "--- below this line is the original message",
+		"content-type: message/rfc822",
+		"received: from", "return-path: <",
+	}
+	failureWords = []string{"fail", "unknown", "undeliver", "could not", "couldn't", "unable", "error", "reject",
+		"not delivered", "does not exist", "no such", "invalid", "not found", "permanent", "attempts", "did not reach",
+		"quota", "mailbox is full", "mailbox full", "following recipient", "following address", "delivered to",
+		"n'a pas pu", "konnte nicht", "nicht zugestellt", "originally addressed to", "delivery problem"}
+	bounceSubjects = []string{"undeliver", "delivery status notification", "mail delivery failed", "failure notice",
+		"returned mail", "undelivered mail", "delivery failure", "nondeliverable", "non-deliverable", "delivery notification",
+		"failed delivery", "failure delivery", "delivery has failed", "could not be delivered", "mail system error",
+		"delivery problem", "rejected", "unzustellbar", "non remis", "user unknown", "nicht zustellbar", "warning: could not send", "delayed mail",
+		"mail delivery problem", "delivery report", "bounce"}
+	bounceSenders = []string{"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mail delivery", "mailerdaemon", "mail administrator", "mmdf", "mdaemon"}
+)
+
+func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
+	texts := w.texts
+	if len(texts) == 0 {
+		for _, t := range w.htmls {
+			texts = append(texts, stripHTML(t))
+		}
+	}
+	failed := map[string]bool{}
+	for _, v := range h.Values("X-Failed-Recipients") {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.ToLower(address(a)); a != "" {
+				failed[a] = true
+			}
+		}
+	}
+	var rcpts []Recipient
+	for _, t := range texts {
+		rcpts = append(rcpts, recipientLines(t)...)
+		if len(rcpts) > 0 {
+			break
+		}
+	}
+	if len(failed) > 0 {
+		// Exim names the failed recipients: keep those, in its order.
+		kept := rcpts[:0]
+		seen := map[string]bool{}
+		for _, r := range rcpts {
+			if failed[strings.ToLower(r.Address)] && !seen[strings.ToLower(r.Address)] {
+				seen[strings.ToLower(r.Address)] = true
+				kept = append(kept, r)
+			}
+		}
+		rcpts = kept
+		for _, v := range h.Values("X-Failed-Recipients") {
+			for _, a := range strings.Split(v, ",") {
+				if a = address(a); a != "" && !seen[strings.ToLower(a)] {
+					seen[strings.ToLower(a)] = true
+					rcpts = append(rcpts, Recipient{Address: a})
+				}
+			}
+		}
+		rep.Format = "exim"
+	} else if !isReport && !looksLikeBounce(rep, h) {
+		return
+	}
+	if len(rcpts) == 0 {
+		return
+	}
+	rep.Kind = KindDSN
+	if rep.Format == "" {
+		rep.Format = "text"
+		for _, t := range texts {
+			switch low := strings.ToLower(string(t)); {
+			case strings.Contains(low, "qmail-send program") || strings.Contains(low, "remote host said:"):
+				rep.Format = "qmail"
+			case strings.Contains(low, "did not reach the following recipient") || strings.Contains(low, "could not be reached"):
+				rep.Format = "exchange"
+			}
+		}
+	}
+	temporary := false
+	for _, t := range texts {
+		low := strings.ToLower(string(t))
+		if strings.Contains(low, "will retry") || strings.Contains(low, "will continue trying") || strings.Contains(low, "still trying") ||
+			strings.Contains(low, "has not yet been delivered") || strings.Contains(low, "delayed") && !strings.Contains(low, "giving up") {
+			temporary = true
+		}
+	}
+	for i := range rcpts {
+		if temporary && rcpts[i].Action == "" && !strings.HasPrefix(reply.BasicCode(rcpts[i].Diagnostic), "5") {
+			rcpts[i].Action = "delayed"
+		}
+		finishRecipient(&rcpts[i])
+		if len(rep.Recipients) < MaxRecipient {
+			rep.Recipients = append(rep.Recipients, rcpts[i])
+		}
+	}
+}
+
+// looksLikeBounce tells a non-standard bounce from other mail by its
+// sender and subject: an address in the prose of an ordinary message is
+// not a failed recipient.
+func looksLikeBounce(rep *Report, h message.Header) bool {
+	from, subject := strings.ToLower(rep.From), strings.ToLower(rep.Subject)
+	for _, s := range bounceSenders {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	for _, s := range bounceSubjects {
+		if strings.Contains(subject, s) {
+			return true
+		}
+	}
+	return strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-generated")
+}
+
+// recipientLines finds the recipient lines of a text and the diagnostic
+// after each.
+func recipientLines(text []byte) []Recipient {
+	var out []Recipient
+	var cur *Recipient
+	var diag []string
+	seen := map[string]bool{}
+	end := func() {
+		if cur != nil && !seen[strings.ToLower(cur.Address)] {
+			seen[strings.ToLower(cur.Address)] = true
+			cur.Diagnostic = clip(strings.TrimSpace(strings.Join(append([]string{cur.Diagnostic}, diag...), " ")))
+			out = append(out, *cur)
+		}
+		cur, diag = nil, nil
+	}
+	prevFailure := false // the last line with words said something failed
+	for line := range bytes.Lines(text) {
+		trimmed := strings.TrimSpace(strings.TrimRight(string(line), "\r\n"))
+		low := strings.ToLower(trimmed)
+		if quoted(low) || len(out) >= MaxRecipient {
+			break
+		}
+		// While a recipient's reason is being read, only a line that
+		// starts with an address starts the next recipient: the reason
+		// itself may name addresses.
+		if addr, rest, ok := recipientLine(trimmed, low, cur == nil && prevFailure, cur == nil); ok {
+			end()
+			cur = &Recipient{Address: addr, Diagnostic: rest}
+			continue
+		}
+		if trimmed != "" && strings.Trim(trimmed, "*-=_ ") != "" {
+			prevFailure = hasFailureWord(low)
+		}
+		if cur == nil {
+			continue
+		}
+		if trimmed == "" {
+			// A blank line ends the reason, unless the reason so far is
+			// a heading ("Technical details of permanent failure:").
+			if (len(diag) > 0 && !strings.HasSuffix(diag[len(diag)-1], ":")) || (len(diag) == 0 && cur.Diagnostic != "") {
+				end()
+			}
+			continue
+		}
+		if len(diag) < 20 && strings.Trim(trimmed, "*-=_ ") != "" {
+			diag = append(diag, trimmed)
+		}
+	}
+	end()
+	return out
+}
+
+func hasFailureWord(low string) bool {
+	for _, w := range failureWords {
+		if strings.Contains(low, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func quoted(low string) bool {
+	for _, m := range quoteMarkers {
+		if strings.HasPrefix(low, m) || strings.HasPrefix(strings.TrimLeft(low, "- "), strings.TrimLeft(m, "- ")) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerLead matches a quoted header's name before an address: those
+// lines name the original message's parties, not failed recipients.
+var headerLead = regexp.MustCompile(`(?i)^(to|from|cc|bcc|reply-to|sender|delivered-to|return-path|envelope-to|x-[a-z-]+|errors-to|resent-[a-z]+|message-id|in-reply-to|references)\s*:`)
+
+// recipientLine tells whether a line names a recipient, and returns the
+// address and the rest of the line as the start of its reason. An address
+// counts when it starts the line ("<a@b>:", "a@b on DATE", "Failed
+// recipient: a@b"); when anywhere is true, also after a failure phrase on
+// the line ("Delivery failed 20 attempts: a@b", "mailbox is full: <a@b>")
+// or anywhere on a line that follows one ("could not be delivered to\n
+// a@b").
+func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest string, ok bool) {
+	if len(trimmed) > 300 {
+		return "", "", false
+	}
+	loc := addrRe.FindStringIndex(trimmed)
+	if loc == nil {
+		return "", "", false
+	}
+	addr = strings.TrimRight(trimmed[loc[0]:loc[1]], ".")
+	if i := strings.LastIndexByte(addr, '='); i >= 0 && i < strings.IndexByte(addr, '@') {
+		addr = addr[i+1:] // X.400 gateways: "dda:SMTP=a@b"
+	}
+	before, after := trimmed[:loc[0]], trimmed[loc[1]:]
+	lead := strings.TrimSpace(strings.Trim(before, "<\"'( *-•\t"))
+	lowLead := strings.ToLower(lead)
+	if headerLead.MatchString(lead) {
+		return "", "", false
+	}
+	if lead == "" || lowLead == "rcpt to:" || strings.HasSuffix(lowLead, "recipient:") || strings.HasSuffix(lowLead, "address:") {
+		rest = strings.TrimLeft(after, ">\"') ")
+		rest = strings.TrimLeft(rest, ":;,. ")
+		if strings.HasPrefix(strings.ToLower(rest), "on ") || strings.HasPrefix(strings.ToLower(rest), "(generated from") {
+			rest = ""
+		}
+		return addr, rest, true
+	}
+	if anywhere && (afterFailure || hasFailureWord(lowLead)) {
+		return addr, trimmed, true
+	}
+	return "", "", false
+}
+
+var tagRe = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// stripHTML turns an HTML body into lines of text, for bounces that come
+// only as HTML.
+func stripHTML(b []byte) []byte {
+	s := strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", "</p>", "\n", "</div>", "\n", "</tr>", "\n", "&nbsp;", " ", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(string(b))
+	return []byte(tagRe.ReplaceAllString(s, ""))
+}

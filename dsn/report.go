@@ -1,0 +1,286 @@
+package dsn
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	_ "github.com/emersion/go-message/charset" // decode the charsets receivers write in
+
+	"github.com/emersion/go-message"
+
+	"github.com/mailtrace/mailtrace/reply"
+)
+
+// Kinds of report.
+const (
+	KindDSN       = "dsn"       // a delivery status notification, standard or not
+	KindARF       = "arf"       // an abuse complaint (RFC 5965)
+	KindAutoReply = "autoreply" // an automatic reply (RFC 3834): not a bounce
+	KindUnknown   = "unknown"   // a message that reports nothing we can read
+)
+
+// Limits on what Parse reads.
+const (
+	MaxSize      = 10 << 20 // a whole report
+	MaxDepth     = 8        // nested multiparts
+	MaxParts     = 256      // MIME parts in all
+	MaxRecipient = 1000     // recipients per report
+	maxPartBody  = 2 << 20  // one part's decoded text
+	maxField     = 4096     // one kept field (a diagnostic)
+)
+
+// ErrTooLarge is returned for reports over MaxSize.
+var ErrTooLarge = fmt.Errorf("report larger than %d bytes", MaxSize)
+
+// Report is one report as read.
+type Report struct {
+	Kind string `json:"kind"`
+	// Format names the convention the report followed: rfc3464, exim,
+	// qmail, exchange, text (recipient lines in prose), arf, rfc3834.
+	Format string `json:"format"`
+	// From and Subject of the report itself.
+	From    string `json:"from,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Per-message fields of a DSN.
+	ReportingMTA       string `json:"reporting_mta,omitempty"`
+	OriginalEnvelopeID string `json:"original_envelope_id,omitempty"`
+	// From the headers of the original message, when returned.
+	OriginalMessageID string `json:"original_message_id,omitempty"`
+	OriginalTraceID   string `json:"original_trace_id,omitempty"` // its X-Mailtrace-ID
+	// ARF.
+	FeedbackType string `json:"feedback_type,omitempty"`
+	SourceIP     string `json:"source_ip,omitempty"`
+
+	Recipients []Recipient `json:"recipients"`
+	// SHA256 is the hash of the report as received: its identity.
+	SHA256 [32]byte `json:"-"`
+}
+
+// Recipient is what a report says about one recipient.
+type Recipient struct {
+	// Address is the final recipient (or the original one when the
+	// final one is no mail address).
+	Address string `json:"address"`
+	// OriginalRecipient is the address as the sender gave it (RFC 3464
+	// Original-Recipient), when the report says.
+	OriginalRecipient string `json:"original_recipient,omitempty"`
+	// Action is failed, delayed, delivered, relayed or expanded for DSNs
+	// (RFC 3464 section 2.3.3), complaint for ARF, autoreply for
+	// automatic replies.
+	Action string `json:"action"`
+	// Status is the enhanced status code (RFC 3463), e.g. 5.1.1; when the
+	// report gives none, the class alone (5.0.0 or 4.0.0).
+	Status     string `json:"status"`
+	Diagnostic string `json:"diagnostic"`
+	RemoteMTA  string `json:"remote_mta"`
+	// Category, Provider and Block are set by Classify.
+	Category string `json:"category"`
+	Provider string `json:"provider,omitempty"`
+	Block    bool   `json:"block,omitempty"`
+}
+
+// Parse reads one report. It returns an error only for a message it
+// cannot read at all (too large, no header); a readable message that
+// reports nothing is of KindUnknown.
+func Parse(r io.Reader) (*Report, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the report: %w", err)
+	}
+	if len(raw) > MaxSize {
+		return nil, ErrTooLarge
+	}
+	return ParseBytes(raw)
+}
+
+// ParseBytes is Parse on a report in memory.
+func ParseBytes(raw []byte) (*Report, error) {
+	if len(raw) > MaxSize {
+		return nil, ErrTooLarge
+	}
+	body := raw
+	if bytes.HasPrefix(body, []byte("From ")) {
+		// An mbox postmark line ("From sender date"), as saved by mail
+		// readers: not a header.
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			body = body[i+1:]
+		}
+	}
+	e, err := message.Read(bytes.NewReader(body))
+	if e == nil {
+		return nil, fmt.Errorf("not a mail message: %w", err)
+	}
+	rep := &Report{SHA256: sha256.Sum256(raw), Recipients: []Recipient{}}
+	rep.From = clip(headerText(e.Header, "From"))
+	rep.Subject = clip(headerText(e.Header, "Subject"))
+	var w walker
+	if err := w.walk(e, 0); err != nil {
+		return nil, err
+	}
+	switch {
+	case w.feedback != nil:
+		parseARF(rep, &w)
+	case w.status != nil:
+		if err := parseDeliveryStatus(rep, w.status); err != nil {
+			return nil, err
+		}
+		rep.Kind, rep.Format = KindDSN, "rfc3464"
+		if len(rep.Recipients) == 0 { // a report part with no recipient block: read the prose
+			parsePlain(rep, e.Header, &w, true)
+		}
+	case isAutoReply(e.Header) && e.Header.Get("X-Failed-Recipients") == "" && !looksLikeBounce(rep, e.Header):
+		// Postfix and Exim mark their bounces auto-replied too.
+		rep.Kind, rep.Format = KindAutoReply, "rfc3834"
+		rep.Recipients = append(rep.Recipients, Recipient{Address: address(headerText(e.Header, "From")), Action: "autoreply", Diagnostic: rep.Subject})
+	default:
+		parsePlain(rep, e.Header, &w, false)
+	}
+	if rep.Kind == "" {
+		rep.Kind = KindUnknown
+	}
+	w.originalHeaders(rep)
+	return rep, nil
+}
+
+// Classify gives every recipient the category, provider and block signal
+// of its diagnostic.
+func (r *Report) Classify(c *reply.Classifier) {
+	for i := range r.Recipients {
+		rc := &r.Recipients[i]
+		if r.Kind != KindDSN {
+			rc.Provider = c.Provider(rc.RemoteMTA, reply.Domain(rc.Address))
+			continue
+		}
+		status := rc.Status
+		if strings.HasSuffix(status, ".0.0") { // only the class: let the words decide
+			status = ""
+		}
+		res := c.Classify(rc.Diagnostic, status, rc.RemoteMTA, reply.Domain(rc.Address))
+		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
+		if rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded" {
+			rc.Category, rc.Block = "", false
+		} else if res.By == "" && rc.Category == "" {
+			rc.Category = "other"
+		}
+	}
+}
+
+// walker collects the parts of a report that Parse reads.
+type walker struct {
+	parts    int
+	status   []byte // message/delivery-status or message/global-delivery-status
+	feedback []byte // message/feedback-report
+	returned []byte // the original message or its headers
+	texts    [][]byte
+	htmls    [][]byte
+}
+
+var errTooManyParts = errors.New("report has too many MIME parts or nests them too deep")
+
+func (w *walker) walk(e *message.Entity, depth int) error {
+	w.parts++
+	if w.parts > MaxParts || depth > MaxDepth {
+		return errTooManyParts
+	}
+	if mr := e.MultipartReader(); mr != nil {
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				// A broken boundary or part header ends the walk; what
+				// was read so far is kept.
+				if message.IsUnknownCharset(err) || message.IsUnknownEncoding(err) {
+					if p == nil {
+						continue
+					}
+				} else {
+					return nil
+				}
+			}
+			if err := w.walk(p, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	t, _, _ := e.Header.ContentType()
+	body := func() []byte {
+		b, _ := io.ReadAll(io.LimitReader(e.Body, maxPartBody))
+		return b
+	}
+	switch t {
+	case "message/delivery-status", "message/global-delivery-status":
+		if w.status == nil {
+			w.status = body()
+		}
+	case "message/feedback-report":
+		if w.feedback == nil {
+			w.feedback = body()
+		}
+	case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers", "message/global-headers":
+		if w.returned == nil {
+			w.returned = body()
+		}
+	case "text/plain", "":
+		w.texts = append(w.texts, body())
+	case "text/html":
+		w.htmls = append(w.htmls, body())
+	}
+	return nil
+}
+
+// originalHeaders reads the returned message's Message-ID and trace ID.
+func (w *walker) originalHeaders(rep *Report) {
+	if w.returned != nil {
+		if e, err := message.Read(bytes.NewReader(w.returned)); e != nil {
+			rep.OriginalMessageID = clip(strings.TrimSpace(e.Header.Get("Message-Id")))
+			rep.OriginalTraceID = clip(strings.TrimSpace(e.Header.Get("X-Mailtrace-Id")))
+			_ = err
+		}
+	}
+	// Non-standard bounces quote the original inline, after a marker.
+	for _, t := range w.texts {
+		if rep.OriginalMessageID == "" {
+			rep.OriginalMessageID = quotedHeader(t, "message-id:")
+		}
+		if rep.OriginalTraceID == "" {
+			rep.OriginalTraceID = quotedHeader(t, "x-mailtrace-id:")
+		}
+	}
+}
+
+// quotedHeader finds a header line quoted in a text body (after the
+// report's own prose), by its lowercased name with colon.
+func quotedHeader(text []byte, name string) string {
+	for line := range bytes.Lines(text) {
+		line = bytes.TrimLeft(line, " \t>")
+		if len(line) > len(name) && strings.EqualFold(string(line[:len(name)]), name) {
+			return clip(strings.TrimSpace(string(line[len(name):])))
+		}
+	}
+	return ""
+}
+
+func headerText(h message.Header, key string) string {
+	v, err := h.Text(key)
+	if err != nil {
+		return h.Get(key)
+	}
+	return v
+}
+
+// clip bounds a kept field and makes it one line.
+func clip(s string) string {
+	if len(s) > maxField {
+		s = s[:maxField]
+	}
+	if strings.ContainsAny(s, "\r\n\t") {
+		s = strings.Join(strings.Fields(s), " ")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
