@@ -32,7 +32,7 @@ var (
 	quoteMarkers = []string{
 		"--- original message follows", "original message follows", "------ this is a copy of the message",
 		"--- below this line is a copy of the message", "----- original message -----", "-----original message-----",
-"--- the header of the original message is following",
+		"--- the header of the original message is following",
 		"------ original message ------", "original message headers:", "--- below this line is the original message",
 		"content-type: message/rfc822",
 		"received: from", "return-path: <",
