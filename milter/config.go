@@ -128,12 +128,12 @@ func (c *Config) compile() (compiled, error) {
 	if out.trusted, err = parseNetworks(c.ClassHeader.TrustedNetworks); err != nil {
 		return out, fmt.Errorf("milter.class_header.trusted_networks: %w", err)
 	}
-	out.signer, err = c.signer()
+	out.signer, err = c.Signer()
 	return out, err
 }
 
-// signer builds the VERP signer, or nil when VERP is not configured.
-func (c *Config) signer() (*verp.Signer, error) {
+// Signer builds the VERP signer, or nil when VERP is not configured.
+func (c *Config) Signer() (*verp.Signer, error) {
 	wanted := false
 	for _, cl := range c.Classes {
 		wanted = wanted || cl.VERP

@@ -177,7 +177,7 @@ func TestStampClassifyRecord(t *testing.T) {
 	rec := newRecorder(t, st, RecorderOptions{})
 	cfg := testConfig()
 	_, addr := startFilter(t, cfg, rec)
-	signer, _ := cfg.signer()
+	signer, _ := cfg.Signer()
 
 	tests := []struct {
 		name      string

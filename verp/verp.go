@@ -92,6 +92,9 @@ func New(prefix, domain string, keys []Key) (*Signer, error) {
 // Domain is the bounce domain.
 func (s *Signer) Domain() string { return s.domain }
 
+// Prefix is the local part's prefix before the token.
+func (s *Signer) Prefix() string { return s.prefix }
+
 // Address is the VERP return path for a message.
 func (s *Signer) Address(id traceid.ID) string {
 	k := s.keys[0]

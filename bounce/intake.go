@@ -1,0 +1,293 @@
+package bounce
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/mailtrace/mailtrace/dsn"
+	"github.com/mailtrace/mailtrace/reply"
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
+	"github.com/mailtrace/mailtrace/traceid"
+	"github.com/mailtrace/mailtrace/verp"
+)
+
+// How a report was matched to its message.
+const (
+	ByVERP      = "verp"
+	ByEnvelope  = "envid"
+	ByHeader    = "header"
+	ByMessageID = "message_id"
+	Unmatched   = "none"
+)
+
+// Intake parses, matches and stores reports.
+type Intake struct {
+	st         store.Store
+	signer     *verp.Signer // nil without VERP
+	classifier *reply.Classifier
+	metrics    *Metrics
+	log        *slog.Logger
+	now        func() time.Time
+}
+
+// Options configure an Intake.
+type Options struct {
+	Signer     *verp.Signer
+	Classifier *reply.Classifier // default: the shipped rules
+	Metrics    *Metrics          // optional
+	Logger     *slog.Logger
+}
+
+// NewIntake makes an intake storing into st.
+func NewIntake(st store.Store, opts Options) *Intake {
+	in := &Intake{st: st, signer: opts.Signer, classifier: opts.Classifier, metrics: opts.Metrics, log: opts.Logger, now: time.Now}
+	if in.classifier == nil {
+		in.classifier = reply.Default()
+	}
+	if in.log == nil {
+		in.log = slog.Default()
+	}
+	return in
+}
+
+// Result is what became of one report.
+type Result struct {
+	Report    *dsn.Report
+	ParseErr  error // the report could not be read; it is stored as unknown
+	MatchedBy string
+	Forged    bool // sent to a VERP address whose signature fails
+	Message   *trace.Ref
+}
+
+// Ingest parses, matches and stores one report. envelopeRcpts are the
+// addresses it was delivered to (LMTP RCPT TO; for files, the
+// Delivered-To/X-Original-To/To headers are read). An error means the
+// report was not stored and should be offered again.
+func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string) (*Result, error) {
+	res := in.Read(ctx, raw, envelopeRcpts)
+	if err := in.store(ctx, res, raw, envelopeRcpts); err != nil {
+		return res, err
+	}
+	if m := in.metrics; m != nil {
+		m.Reports.WithLabelValues(res.Report.Kind, res.MatchedBy).Inc()
+		if res.Forged {
+			m.Forged.Inc()
+		}
+	}
+	in.log.Info("report taken in", "kind", res.Report.Kind, "matched_by", res.MatchedBy, "forged", res.Forged,
+		"recipients", len(res.Report.Recipients), "message", messageName(res.Message), "parse_error", errString(res.ParseErr))
+	return res, nil
+}
+
+// Read parses, classifies and matches a report without storing it.
+func (in *Intake) Read(ctx context.Context, raw []byte, envelopeRcpts []string) *Result {
+	res := &Result{MatchedBy: Unmatched}
+	rep, err := dsn.ParseBytes(raw)
+	if err != nil {
+		res.ParseErr = err
+		rep = &dsn.Report{Kind: dsn.KindUnknown, SHA256: sha256.Sum256(raw), Recipients: []dsn.Recipient{}}
+	}
+	rep.Classify(in.classifier)
+	res.Report = rep
+	if len(envelopeRcpts) == 0 {
+		envelopeRcpts = headerRecipients(raw)
+	}
+	res.Message, res.MatchedBy, res.Forged = in.match(ctx, rep, envelopeRcpts)
+	return res
+}
+
+// match finds the message a report is about.
+func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []string) (*trace.Ref, string, bool) {
+	if in.signer != nil {
+		for _, a := range envelopeRcpts {
+			id, err := in.signer.Parse(a)
+			switch {
+			case err == nil:
+				if ref := in.lookup(ctx, id.String(), nil); ref != nil {
+					return ref, ByVERP, false
+				}
+				return nil, Unmatched, false
+			case !errors.Is(err, verp.ErrNotVERP) || in.inVERPForm(a):
+				in.log.Warn("report sent to a VERP address that is not ours: kept as unmatched", "address", a, "err", err)
+				return nil, Unmatched, true
+			}
+		}
+	}
+	var rcpts []string
+	for _, r := range rep.Recipients {
+		rcpts = append(rcpts, r.Address, r.OriginalRecipient)
+	}
+	if id, ok := traceid.Parse(strings.TrimSpace(rep.OriginalEnvelopeID)); ok {
+		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
+			return ref, ByEnvelope, false
+		}
+	}
+	if id, ok := traceid.Parse(rep.OriginalTraceID); ok {
+		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
+			return ref, ByHeader, false
+		}
+	}
+	if mid := strings.TrimSpace(rep.OriginalMessageID); strings.Contains(mid, "@") {
+		if ref := in.lookup(ctx, mid, rcpts); ref != nil {
+			return ref, ByMessageID, false
+		}
+	}
+	return nil, Unmatched, false
+}
+
+// inVERPForm tells an address at the bounce domain with the VERP prefix,
+// whatever its token: one that does not parse was not made by us.
+func (in *Intake) inVERPForm(addr string) bool {
+	addr = strings.Trim(strings.TrimSpace(addr), "<>")
+	at := strings.LastIndexByte(addr, '@')
+	return at > 0 && strings.EqualFold(addr[at+1:], in.signer.Domain()) &&
+		strings.HasPrefix(strings.ToLower(addr[:at]), strings.ToLower(in.signer.Prefix())+"-")
+}
+
+// lookup resolves an identifier to a message; with rcpts, the message must
+// have one of them as a recipient.
+func (in *Intake) lookup(ctx context.Context, id string, rcpts []string) *trace.Ref {
+	refs, err := trace.Resolve(ctx, in.st, trace.Query{ID: id, Limit: 5})
+	if err != nil {
+		in.log.Warn("looking up a report's message", "id", id, "err", err)
+		return nil
+	}
+	for i := range refs {
+		if rcpts == nil {
+			return &refs[i]
+		}
+		m, err := trace.Assemble(ctx, in.st, refs[i])
+		if err != nil {
+			in.log.Warn("reading a report's message", "id", id, "err", err)
+			continue
+		}
+		for _, r := range m.Recipients {
+			for _, a := range rcpts {
+				if a != "" && strings.EqualFold(r.Address, a) {
+					return &refs[i]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// store writes a report's rows: one per recipient, or one without a
+// recipient when it names none (the report is still kept as evidence).
+func (in *Intake) store(ctx context.Context, res *Result, raw []byte, envelopeRcpts []string) error {
+	rep := res.Report
+	at := reportTime(raw, in.now())
+	base := schema.Bounce{Time: at, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: rep.ReportingMTA,
+		FeedbackType: rep.FeedbackType, OriginalMessageID: rep.OriginalMessageID, OriginalEnvelopeID: rep.OriginalEnvelopeID,
+		ReportSHA256: rep.SHA256}
+	if res.Message != nil {
+		base.TraceID, base.Host, base.QueueID = res.Message.TraceID, res.Message.Host, res.Message.QueueID
+	}
+	rcpts := rep.Recipients
+	if len(rcpts) == 0 {
+		d := ""
+		if res.ParseErr != nil {
+			d = "unreadable report: " + res.ParseErr.Error()
+		}
+		rcpts = []dsn.Recipient{{Diagnostic: d}}
+	}
+	enc := store.NewEncoder(schema.Bounces)
+	for i, r := range rcpts {
+		row := base
+		row.EventID = eventID(rep.SHA256, envelopeRcpts, i)
+		row.Recipient, row.Action, row.Status, row.Diagnostic, row.RemoteMTA = r.Address, r.Action, r.Status, r.Diagnostic, r.RemoteMTA
+		row.Category, row.Provider, row.IsBlock = r.Category, r.Provider, r.Block
+		row.AppendRow(enc)
+	}
+	b, err := enc.Block()
+	if err != nil {
+		return err
+	}
+	if err := in.st.Insert(ctx, b); err != nil {
+		return fmt.Errorf("storing the report: %w", err)
+	}
+	return nil
+}
+
+// eventID identifies a report's row by the report's hash, where it was
+// delivered and the recipient's place in it, so that a report taken in
+// twice is one report.
+func eventID(sum [32]byte, envelopeRcpts []string, i int) uint64 {
+	h := sha256.New()
+	h.Write(sum[:])
+	for _, a := range envelopeRcpts {
+		h.Write([]byte(strings.ToLower(a) + "\n"))
+	}
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(i)))
+	return binary.BigEndian.Uint64(h.Sum(nil)[:8])
+}
+
+// reportTime is when the report was made, from its Date header when that
+// is plausible (within the last 30 days and not ahead of now), so that the
+// same report taken in again makes the same rows; else now.
+func reportTime(raw []byte, now time.Time) time.Time {
+	r, err := mail.CreateReader(strings.NewReader(headerPart(raw)))
+	if err != nil {
+		return now
+	}
+	d, err := r.Header.Date()
+	if err != nil || d.After(now.Add(time.Minute)) || d.Before(now.Add(-30*24*time.Hour)) {
+		return now
+	}
+	return d.UTC()
+}
+
+// headerPart is the header of a raw message (up to the first blank line).
+func headerPart(raw []byte) string {
+	s := string(raw[:min(len(raw), 256<<10)])
+	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
+		if i := strings.Index(s, sep); i >= 0 {
+			return s[:i+len(sep)]
+		}
+	}
+	return s + "\r\n\r\n"
+}
+
+// headerRecipients are the addresses a stored message was delivered to,
+// from the headers delivery agents add.
+func headerRecipients(raw []byte) []string {
+	r, err := mail.CreateReader(strings.NewReader(headerPart(raw)))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"Delivered-To", "X-Original-To", "Envelope-To", "To"} {
+		for _, v := range r.Header.Values(k) {
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.Trim(strings.TrimSpace(a), "<>"); strings.Contains(a, "@") && !strings.ContainsAny(a, " \"") {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func messageName(ref *trace.Ref) string {
+	if ref == nil {
+		return ""
+	}
+	return ref.Host + "/" + ref.QueueID
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
