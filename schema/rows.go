@@ -202,7 +202,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 }
 
 // Tables lists the tables rows are written to.
-var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints}
+var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents}
 
 // MessageRecord is the collector's view of one message, from the log.
 type MessageRecord struct {
@@ -294,4 +294,51 @@ func (r *Checkpoint) AppendRow(e *store.Encoder) {
 	e.UInt64(r.PendingEnd)
 	e.String(r.Cursor)
 	e.String(r.State)
+}
+
+// Incident is a block incident: a provider refusing one of our sending IPs
+// (kind replies), or an IP of ours on a DNS blocklist (kind dnsbl; Provider
+// is then the list's zone). It is written again whenever it changes.
+type Incident struct {
+	ID          [16]byte
+	Kind        string // replies, dnsbl
+	Pool        string
+	SourceIP    string
+	Provider    string
+	OpenedAt    time.Time
+	ClosedAt    time.Time // zero while open
+	LastSignal  time.Time // the latest block reply or listing seen
+	Signals     uint64    // block replies counted (replies) or checks that found the listing (dnsbl)
+	Attempts    uint64    // attempts to the provider from the IP while open (replies)
+	Category    string    // the latest block reply's category, or the listing's answer
+	Sample      string    // a block reply's text, or the list's TXT record
+	CloseReason string    // quiet, deliveries, delisted
+	UpdatedAt   time.Time
+}
+
+// Incidents is the block_incidents table.
+var Incidents = &store.Table{Name: "block_incidents", Columns: []store.Column{
+	{Name: "id", Type: "UUID"}, {Name: "kind", Type: "LowCardinality(String)"}, {Name: "pool", Type: "LowCardinality(String)"},
+	{Name: "source_ip", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
+	{Name: "opened_at", Type: dt6}, {Name: "closed_at", Type: dt6}, {Name: "last_signal", Type: dt6},
+	{Name: "signals", Type: "UInt64"}, {Name: "attempts", Type: "UInt64"}, {Name: "category", Type: "LowCardinality(String)"},
+	{Name: "sample", Type: "String"}, {Name: "close_reason", Type: "LowCardinality(String)"}, {Name: "updated_at", Type: dt6},
+}}
+
+// AppendRow implements store.Row.
+func (r *Incident) AppendRow(e *store.Encoder) {
+	e.UUID(r.ID)
+	e.String(r.Kind)
+	e.String(r.Pool)
+	e.String(r.SourceIP)
+	e.String(r.Provider)
+	e.DateTime64(r.OpenedAt, 6)
+	e.DateTime64(r.ClosedAt, 6)
+	e.DateTime64(r.LastSignal, 6)
+	e.UInt64(r.Signals)
+	e.UInt64(r.Attempts)
+	e.String(r.Category)
+	e.String(r.Sample)
+	e.String(r.CloseReason)
+	e.DateTime64(r.UpdatedAt, 6)
 }

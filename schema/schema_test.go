@@ -310,8 +310,8 @@ func TestClusterRenderingParses(t *testing.T) {
 			t.Errorf("does not parse: %v\n%s", err, s)
 		}
 	}
-	if distributed != 7 || replicated != 8 {
-		t.Errorf("%d Distributed and %d Replicated tables, want 7 and 8", distributed, replicated)
+	if distributed != 8 || replicated != 9 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 8 and 9", distributed, replicated)
 	}
 }
 
