@@ -375,3 +375,29 @@ func TestListenNotation(t *testing.T) {
 }
 
 var _ = verp.ErrNotVERP
+
+// A report coming back to the VERP bounce domain passes unstamped: a pool
+// header would route it out through a pool instead of to the bounce
+// intake. A pool header it came with is removed all the same.
+func TestReportsToTheBounceDomainPassUnstamped(t *testing.T) {
+	st := migratedChdb(t)
+	rec := newRecorder(t, st, RecorderOptions{})
+	cfg := testConfig()
+	if cfg.VERP.Domain == "" {
+		t.Fatal("test config without VERP")
+	}
+	_, addr := startFilter(t, cfg, rec)
+	o := send(t, addr, testMessage{clientIP: "192.0.2.1", from: "", to: []string{"mt-x@" + strings.ToUpper(cfg.VERP.Domain)}, queueID: "R1",
+		headers: [][2]string{{"X-Mailtrace-Pool", "bulk"}}})
+	if len(o.headers[HeaderID]) != 0 || len(o.headers[HeaderPool]) != 0 || o.from != "" {
+		t.Errorf("a report to the bounce domain was stamped: %+v", o)
+	}
+	if len(o.deleted) != 1 {
+		t.Errorf("the report's own pool header was not removed: %q", o.deleted)
+	}
+	// Mail to the bounce domain and elsewhere is ordinary mail.
+	o = send(t, addr, testMessage{clientIP: "192.0.2.1", from: "a@corp.example", to: []string{"mt-x@" + cfg.VERP.Domain, "x@gmail.test"}, queueID: "R2"})
+	if len(o.headers[HeaderID]) != 1 {
+		t.Error("mail to the bounce domain and a receiver was not stamped")
+	}
+}

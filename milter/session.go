@@ -207,6 +207,13 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 			}
 		}
 	}
+	if s.toBounceDomain() {
+		// A report coming back to the VERP bounce domain is not mail we
+		// send: no stamp (a pool header would send it out through a
+		// pool's transport instead of to the bounce intake), no record.
+		s.f.logger.Debug("report to the bounce domain passed through", "queue_id", s.queueID)
+		return gomilter.RespAccept, nil
+	}
 	for _, h := range [][2]string{{HeaderID, id.String()}, {HeaderClass, s.class.Name}, {HeaderPool, s.class.Pool}} {
 		if err := m.AddHeader(h[0], h[1]); err != nil {
 			return nil, err
@@ -251,6 +258,21 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", s.class.Pool,
 		"rule", s.rule, "verp", sender != s.sender)
 	return gomilter.RespAccept, nil
+}
+
+// toBounceDomain tells a message whose every recipient is in the VERP
+// bounce domain: a report on its way to mailtrace's bounce intake.
+func (s *session) toBounceDomain() bool {
+	if s.f.signer == nil || len(s.recipients) == 0 {
+		return false
+	}
+	for _, r := range s.recipients {
+		at := strings.LastIndexByte(r, '@')
+		if at < 0 || !strings.EqualFold(r[at+1:], s.f.signer.Domain()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *session) Abort(m gomilter.Modifier) error {
