@@ -74,7 +74,14 @@ type Result struct {
 // Delivered-To/X-Original-To/To headers are read). An error means the
 // report was not stored and should be offered again.
 func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string) (*Result, error) {
-	res := in.Read(ctx, raw, envelopeRcpts)
+	res := in.Parse(raw)
+	if len(envelopeRcpts) == 0 {
+		envelopeRcpts = headerRecipients(raw)
+	}
+	var err error
+	if res.Message, res.MatchedBy, res.Forged, err = in.match(ctx, res.Report, envelopeRcpts); err != nil {
+		return res, err
+	}
 	if err := in.store(ctx, res, raw, envelopeRcpts); err != nil {
 		return res, err
 	}
@@ -89,8 +96,8 @@ func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string
 	return res, nil
 }
 
-// Read parses, classifies and matches a report without storing it.
-func (in *Intake) Read(ctx context.Context, raw []byte, envelopeRcpts []string) *Result {
+// Parse parses and classifies a report, without matching or storing it.
+func (in *Intake) Parse(raw []byte) *Result {
 	res := &Result{MatchedBy: Unmatched}
 	rep, err := dsn.ParseBytes(raw)
 	if err != nil {
@@ -99,27 +106,50 @@ func (in *Intake) Read(ctx context.Context, raw []byte, envelopeRcpts []string) 
 	}
 	rep.Classify(in.classifier)
 	res.Report = rep
-	if len(envelopeRcpts) == 0 {
-		envelopeRcpts = headerRecipients(raw)
-	}
-	res.Message, res.MatchedBy, res.Forged = in.match(ctx, rep, envelopeRcpts)
 	return res
 }
 
+// ErrNotRecordedYet is returned for a report whose signed VERP address
+// names a message sent moments ago that the store does not hold yet (a
+// receiver's immediate bounce can overtake the milter's and the
+// collector's records): it is to be offered again.
+var ErrNotRecordedYet = errors.New("the report's message is not in the store yet")
+
+// RecordWait is how long a report for a recent message waits for it to be
+// recorded before it is refused for now; Recent is how young such a
+// message is.
+var (
+	RecordWait = 20 * time.Second
+	Recent     = 2 * time.Hour
+)
+
 // match finds the message a report is about.
-func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []string) (*trace.Ref, string, bool) {
+func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []string) (*trace.Ref, string, bool, error) {
 	if in.signer != nil {
 		for _, a := range envelopeRcpts {
 			id, err := in.signer.Parse(a)
 			switch {
 			case err == nil:
-				if ref := in.lookup(ctx, id.String(), nil); ref != nil {
-					return ref, ByVERP, false
+				deadline := time.Now().Add(RecordWait)
+				for {
+					if ref := in.lookup(ctx, id.String(), nil); ref != nil {
+						return ref, ByVERP, false, nil
+					}
+					if time.Since(id.Time()) > Recent {
+						return nil, Unmatched, false, nil // signed by us, but no longer (or never) stored
+					}
+					if time.Now().After(deadline) {
+						return nil, Unmatched, false, fmt.Errorf("%w (trace ID %s)", ErrNotRecordedYet, id)
+					}
+					select {
+					case <-ctx.Done():
+						return nil, Unmatched, false, ctx.Err()
+					case <-time.After(500 * time.Millisecond):
+					}
 				}
-				return nil, Unmatched, false
 			case !errors.Is(err, verp.ErrNotVERP) || in.inVERPForm(a):
 				in.log.Warn("report sent to a VERP address that is not ours: kept as unmatched", "address", a, "err", err)
-				return nil, Unmatched, true
+				return nil, Unmatched, true, nil
 			}
 		}
 	}
@@ -129,20 +159,20 @@ func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []st
 	}
 	if id, ok := traceid.Parse(strings.TrimSpace(rep.OriginalEnvelopeID)); ok {
 		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
-			return ref, ByEnvelope, false
+			return ref, ByEnvelope, false, nil
 		}
 	}
 	if id, ok := traceid.Parse(rep.OriginalTraceID); ok {
 		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
-			return ref, ByHeader, false
+			return ref, ByHeader, false, nil
 		}
 	}
 	if mid := strings.TrimSpace(rep.OriginalMessageID); strings.Contains(mid, "@") {
 		if ref := in.lookup(ctx, mid, rcpts); ref != nil {
-			return ref, ByMessageID, false
+			return ref, ByMessageID, false, nil
 		}
 	}
-	return nil, Unmatched, false
+	return nil, Unmatched, false, nil
 }
 
 // inVERPForm tells an address at the bounce domain with the VERP prefix,

@@ -143,6 +143,13 @@ func TestMatching(t *testing.T) {
 		t.Errorf("%d unmatched rows, want 5 (every report is kept)", n)
 	}
 
+	// A signed report for a message sent moments ago that the store does
+	// not hold yet is refused for now, to be offered again.
+	RecordWait = time.Second
+	if _, err := in.Ingest(ctx, dsnFor("anna@gmail.test", "", "", "", bare, diag), []string{s.Address(traceid.New())}); !errors.Is(err, ErrNotRecordedYet) {
+		t.Errorf("report for a message not recorded yet: %v, want ErrNotRecordedYet", err)
+	}
+
 	// Genuine reports, one per way of matching.
 	for _, tc := range []struct {
 		name, id, rcpt string
