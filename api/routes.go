@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
 )
@@ -59,6 +60,14 @@ func (s *Server) routeTable() []route {
 			params: append(append([]param(nil), filterParams...),
 				param{name: "format", in: "query", typ: "string", enum: []string{"csv", "jsonl"}, description: "csv (default, with a header line) or jsonl (one JSON object per line)"}),
 		},
+		{method: "GET", path: "/api/v1/blocks", summary: "Block incidents: a provider refusing one of our source IPs, or an IP on a DNS blocklist; newest first.",
+			role: RoleAnalyst, produces: "application/json", handler: s.blocks,
+			params: []param{
+				{name: "state", in: "query", typ: "string", enum: []string{"open", "all"}, description: "open (default): the incidents open now, whenever they opened; all: those opened in the range"},
+				{name: "from", in: "query", typ: "string", description: "with state=all: opened at or after (RFC 3339 or YYYY-MM-DD); default 30 days before to"},
+				{name: "to", in: "query", typ: "string", description: "with state=all: opened before (RFC 3339 or YYYY-MM-DD); default now"},
+				{name: "limit", in: "query", typ: "integer", description: "most incidents (default 100, at most 10000)"},
+			}},
 		{method: "GET", path: "/api/v1/sql", summary: "A read-only SELECT on the store.", role: RoleAdmin, produces: "text/tab-separated-values",
 			handler: s.sql,
 			params: []param{
@@ -66,6 +75,36 @@ func (s *Server) routeTable() []route {
 				{name: "format", in: "query", typ: "string", enum: []string{"tsv", "csv", "json"}, description: "tsv (default), csv or json (one object per line)"},
 			}},
 	}
+}
+
+func (s *Server) blocks(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	f := block.Filter{Open: q.Get("state") != "all"}
+	var err error
+	if f.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		return err
+	}
+	if !f.Open {
+		f.To = time.Now()
+		if v := q.Get("to"); v != "" {
+			if f.To, err = parseTime("to", v); err != nil {
+				return err
+			}
+		}
+		f.From = f.To.Add(-30 * 24 * time.Hour)
+		if v := q.Get("from"); v != "" {
+			if f.From, err = parseTime("from", v); err != nil {
+				return err
+			}
+		}
+		if !f.From.Before(f.To) {
+			return fmt.Errorf("%w: from must be before to", errBadRequest)
+		}
+	}
+	incs, err := block.List(r.Context(), s.st, f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"incidents": incs})
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request, _ url.Values) error {

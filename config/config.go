@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/api"
+	"github.com/mailtrace/mailtrace/block"
+	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
 	"github.com/mailtrace/mailtrace/reply"
@@ -55,6 +57,10 @@ type Config struct {
 	Pools []collector.Pool `yaml:"pools"`
 	// Classify sets how receivers' replies are classified.
 	Classify reply.Config `yaml:"classify"`
+	// Bounces sets where bounce reports arrive (LMTP, Maildir).
+	Bounces bounce.Config `yaml:"bounces"`
+	// Blocks sets how block incidents are detected and announced.
+	Blocks block.Config `yaml:"blocks"`
 }
 
 // Collector configures how the Postfix log is read.
@@ -90,7 +96,8 @@ func (c Collector) Location() (*time.Location, error) {
 func Default() Config {
 	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info",
 		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
-		Milter:    milter.DefaultConfig(), API: api.DefaultConfig()}
+		Milter:    milter.DefaultConfig(), API: api.DefaultConfig(), Bounces: bounce.DefaultConfig(),
+		Blocks: block.DefaultConfig()}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -143,6 +150,9 @@ func (c *Config) applyEnv() error {
 	if v := os.Getenv("MAILTRACE_MILTER_LISTEN"); v != "" {
 		c.Milter.Listen = v
 	}
+	if v := os.Getenv("MAILTRACE_BOUNCES_LISTEN"); v != "" {
+		c.Bounces.Listen = v
+	}
 	if v := os.Getenv("MAILTRACE_RETENTION_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -186,6 +196,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.Milter.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Blocks.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Bounces.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := c.Classify.Classifier(); err != nil {

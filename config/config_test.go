@@ -98,7 +98,7 @@ func withStore(c Config, store string, days int, level, lib string) Config {
 
 // clearEnv unsets mailtrace's variables for the test (make test sets some).
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL", "MAILTRACE_METRICS_LISTEN", "MAILTRACE_MILTER_LISTEN", "MAILTRACE_API_LISTEN"} {
+	for _, k := range []string{"MAILTRACE_CONFIG", "MAILTRACE_STORE", "MAILTRACE_RETENTION_DAYS", "MAILTRACE_CHDB_LIBRARY", "MAILTRACE_LOG_LEVEL", "MAILTRACE_METRICS_LISTEN", "MAILTRACE_MILTER_LISTEN", "MAILTRACE_API_LISTEN", "MAILTRACE_BOUNCES_LISTEN"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

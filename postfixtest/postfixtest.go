@@ -419,6 +419,39 @@ func (i *Instance) SendWith(t T, from string, to []string, messageID, subject st
 	return refused
 }
 
+// SendRaw submits a whole message as it is (a bounce report a remote MTA
+// sends, say), with the null sender when from is empty.
+func (i *Instance) SendRaw(t T, from string, to []string, raw []byte) {
+	t.Helper()
+	c, err := smtp.Dial(i.SMTPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Hello("mx.receiver.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail(from, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range to {
+		if err := c.Rcpt(r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+}
+
 // WaitIdle waits until the queue is empty and the log has been quiet for
 // a moment.
 func (i *Instance) WaitIdle(t T, timeout time.Duration) {

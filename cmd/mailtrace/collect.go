@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/store"
@@ -76,11 +77,23 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 		return err
 	}
 	metrics := collector.NewMetrics(reg)
+	// Block detection outlives the pipelines: it stops after they have
+	// closed (and fed it their last attempts).
+	blocksCtx, stopBlocks := context.WithCancel(context.WithoutCancel(ctx))
+	blocks, err := startBlocks(blocksCtx, cfg, st, reg, logger.With("part", "blocks"))
+	if err != nil {
+		stopBlocks()
+		return err
+	}
+	defer func() {
+		stopBlocks()
+		blocks.wait()
+	}()
 	// Live logs announce queued messages, so that they can be found before
 	// they leave the queue.
 	liveOptions := func(source string) collector.PipelineOptions {
 		o := pipelineOptions(cfg, loc, classifier, logger.With("log", source))
-		o.Announce, o.Metrics = true, metrics
+		o.Announce, o.Metrics, o.Observer = true, metrics, blocks.detector.Observe
 		return o
 	}
 	var wg sync.WaitGroup
@@ -119,6 +132,43 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	wg.Wait()
 	return errors.Join(append(errs, journalErr)...)
 }
+
+// blocks runs block detection next to a collector: the detector (fed by
+// the pipelines), the incident webhook and the DNS blocklist checks.
+type blocks struct {
+	detector *block.Detector
+	wg       sync.WaitGroup
+}
+
+func startBlocks(ctx context.Context, cfg config.Config, st store.Store, reg prometheus.Registerer, logger *slog.Logger) (*blocks, error) {
+	m := block.NewMetrics(reg)
+	hook, err := block.NewWebhook(cfg.Blocks.Webhook, m, logger)
+	if err != nil {
+		return nil, err
+	}
+	b := &blocks{detector: block.NewDetector(cfg.Blocks, st, block.Options{Webhook: hook, Metrics: m, Logger: logger})}
+	if err := b.detector.Restore(ctx); err != nil {
+		return nil, err
+	}
+	var targets []block.Target
+	for _, p := range cfg.Pools {
+		if p.SourceIP != "" {
+			targets = append(targets, block.Target{Pool: p.Name, IP: p.SourceIP})
+		}
+	}
+	checker, err := block.NewChecker(cfg.Blocks.DNSBL, targets, b.detector, logger)
+	if err != nil {
+		return nil, err
+	}
+	b.wg.Go(func() { b.detector.Run(ctx) })
+	b.wg.Go(func() { hook.Run(ctx) })
+	b.wg.Go(func() { checker.Run(ctx) })
+	return b, nil
+}
+
+// wait waits for the parts to stop (after ctx ended) and store the last
+// incident changes.
+func (b *blocks) wait() { b.wg.Wait() }
 
 // service is what the long-running commands share: the migrated store,
 // the metrics registry served at metrics_listen, and the logger.

@@ -121,9 +121,10 @@ func freePort(t *testing.T) string {
 // name with labels ({...}) names one series exactly.
 func waitMetric(t *testing.T, port, name string, want float64) {
 	t.Helper()
-	prefix := name + "{"
+	// A name alone matches its series with any labels, or its only one.
+	prefixes := []string{name + "{", name + " "}
 	if strings.HasSuffix(name, "}") {
-		prefix = name + " "
+		prefixes = []string{name + " "}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -134,7 +135,7 @@ func waitMetric(t *testing.T, port, name string, want float64) {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			for _, line := range strings.Split(string(body), "\n") {
-				if strings.HasPrefix(line, prefix) {
+				if strings.HasPrefix(line, prefixes[0]) || strings.HasPrefix(line, prefixes[len(prefixes)-1]) {
 					last = line
 					var v float64
 					fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)

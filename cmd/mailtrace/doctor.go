@@ -71,6 +71,9 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // Without a pools section, the classes' pools are listed without IPs.
 func postfixSetup(cfg config.Config) postfixconf.Setup {
 	s := postfixconf.Setup{Milter: cfg.Milter.Listen, BounceDomain: cfg.Milter.VERP.Domain}
+	if s.BounceDomain != "" {
+		s.BounceTransport = cfg.Bounces.PostfixTransport()
+	}
 	for _, p := range cfg.Pools {
 		s.Pools = append(s.Pools, postfixconf.Pool{Name: p.Name, SourceIP: p.SourceIP, HeloName: p.HeloName, SyslogName: p.SyslogName})
 	}

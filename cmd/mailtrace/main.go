@@ -30,14 +30,14 @@ var commands = map[string]command{
 	"version":  {"print the version", runVersion},
 	"migrate":  {"create or upgrade the store's tables (--print shows the DDL, --cluster NAME renders it for a cluster)", runMigrate},
 	"sql":      {"run a read-only SELECT on the store (--format tsv|csv|json)", runSQL},
-	"run":      {"run the sidecar: milter, log collector, API and web UI in one process, with metrics", runRun},
+	"run":      {"run the sidecar: milter, log collector, bounce intake, API and web UI in one process, with metrics", runRun},
 	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", runMilter},
 	"collect":  {"follow the Postfix log into the store, across rotations (--log FILE)", runCollect},
 	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", runAPI},
 	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
 	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient (--json)", runTrace},
 	"classify": {"show how a receiver's reply is classified: category, block signal, provider (--mx HOST)", runClassify},
-	"dsn":      {"parse or ingest bounce reports (DSN, ARF)", notYet},
+	"dsn":      {"read bounce reports from files: dsn parse FILE... [--json] shows them, dsn ingest FILE... stores them", runDSN},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
 }
 
@@ -91,11 +91,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cmd.run == nil {
 		return nil
 	}
-	ctx = context.WithValue(ctx, commandName{}, name)
 	return cmd.run(ctx, args[1:], stdout, stderr)
 }
-
-type commandName struct{}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "mailtrace: message-by-message proof of delivery for Postfix")
@@ -110,11 +107,6 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nEvery command takes --config FILE (default /etc/mailtrace/mailtrace.yaml) and --store DSN;")
 	fmt.Fprintln(w, "`mailtrace COMMAND -h` lists the command's flags.")
-}
-
-func notYet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	name, _ := ctx.Value(commandName{}).(string)
-	return fmt.Errorf("`mailtrace %s` is not available in this version yet; available now: version, migrate, sql, import, collect, milter, run, api, trace, doctor", name)
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -21,16 +21,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var logs stringList
 	fs.Var(&logs, "log", "Postfix log file to follow (repeatable; config: collector.logs)")
 	metricsAddr := fs.String("metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (config: metrics_listen)")
+	bouncesListen := fs.String("bounces-listen", "", "LMTP listener for bounce reports: host:port or unix:/PATH (config: bounces.listen, default 127.0.0.1:8026; \"off\" serves none)")
 	apiListen := fs.String("api-listen", "", "host:port of the API and web UI (config: api.listen, default 127.0.0.1:8025; \"off\" serves none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailtrace run [--listen inet:127.0.0.1:8894] [--log FILE]... [--api-listen ADDR] [--metrics-listen ADDR]")
-		fmt.Fprintln(stderr, "Runs the sidecar: the milter, the log collector, the API and web UI in one process, until stopped.")
+		fmt.Fprintln(stderr, "Usage: mailtrace run [--listen inet:127.0.0.1:8894] [--log FILE]... [--api-listen ADDR] [--bounces-listen ADDR] [--metrics-listen ADDR]")
+		fmt.Fprintln(stderr, "Runs the sidecar: the milter, the log collector, the bounce intake, the API and web UI in one process, until stopped.")
 		fs.PrintDefaults()
 	}
 	cfg, err := c.loadNoArgs(fs, args, stderr, func(cfg *config.Config) {
 		set(&cfg.Milter.Listen, *listen)
 		set(&cfg.MetricsListen, *metricsAddr)
 		set(&cfg.API.Listen, *apiListen)
+		set(&cfg.Bounces.Listen, *bouncesListen)
 		if len(logs) > 0 {
 			cfg.Collector.Logs = logs
 		}
@@ -49,7 +51,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var milterErr, collectErr, apiErr error
+	var milterErr, collectErr, apiErr, bounceErr error
+	wg.Go(func() {
+		bounceErr = serveBounces(ctx, cfg, st, reg, logger.With("part", "bounces"))
+		if bounceErr != nil {
+			cancel()
+		}
+	})
 	if cfg.API.Listen != "off" {
 		wg.Go(func() {
 			apiErr = serveAPI(ctx, cfg, st, reg, logger)
@@ -65,5 +73,5 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cancel()
 	})
 	wg.Wait()
-	return errors.Join(milterErr, collectErr, apiErr)
+	return errors.Join(milterErr, collectErr, apiErr, bounceErr)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,36 +15,55 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/postfixtest"
+	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/store/storetest"
 	"github.com/mailtrace/mailtrace/traceid"
 	"github.com/mailtrace/mailtrace/verp"
 )
 
 // TestSidecarWithPostfix runs `mailtrace run` next to a real Postfix set
-// up as deploy/postfix describes, with three pools on 127.0.0.2-4 and a
-// receiver answering like Google, Microsoft and Yahoo, one of which blocks
-// the collections pool's IP. It checks what receivers got, what the store
-// holds, and that mail still flows, visibly unstamped, with the milter
-// down.
+// up as deploy/postfix describes, with three pools on 127.0.0.2-4, the
+// VERP bounce domain delivered to mailtrace's LMTP intake, and a receiver
+// answering like Google, Microsoft and Yahoo, one of which blocks the
+// collections pool's IP. It checks what receivers got, what the store
+// holds, that the block becomes an incident for that IP and provider only
+// (metric, API, signed webhook), that a DSN returned for a delivered
+// message turns its recipient bounced while a forged one changes nothing,
+// and that mail still flows, visibly unstamped, with the milter down.
 func TestSidecarWithPostfix(t *testing.T) {
 	if why := postfixtest.Available(); why != "" {
 		t.Skip(why)
 	}
 	recv := postfixtest.StartReceiver(t)
 	recv.Block("microsoft", "127.0.0.3")
-	milterPort, apiPort := freePort(t), freePort(t)
+	milterPort, apiPort, bouncesPort := freePort(t), freePort(t), freePort(t)
+	hookSecret := "the incident webhook's shared secret"
+	hooks := make(chan block.Payload, 10)
+	hookSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !block.Verify([]byte(hookSecret), r.Header.Get("X-Mailtrace-Timestamp"), body, r.Header.Get("X-Mailtrace-Signature")) {
+			t.Errorf("incident webhook: bad signature %q", r.Header.Get("X-Mailtrace-Signature"))
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		var p block.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("incident webhook: %v: %s", err, body)
+		}
+		hooks <- p
+	}))
+	defer hookSrv.Close()
 	pools := []postfixconf.Pool{
 		{Name: "legal", SourceIP: "127.0.0.2", HeloName: "legal.mx1.test.example"},
 		{Name: "collections", SourceIP: "127.0.0.3", HeloName: "collections.mx1.test.example"},
 		{Name: "bulk", SourceIP: "127.0.0.4", HeloName: "bulk.mx1.test.example"},
 	}
-	// Bounces to the VERP domain go to the receiver too (the bounce intake
-	// is not part of this test).
 	pf := postfixtest.Start(t, postfixtest.Options{Relay: recv.Addr,
-		Main:      map[string]string{"transport_maps": "inline:{ bounces.test.example=smtp:[" + strings.Replace(recv.Addr, ":", "]:", 1) + " }"},
-		Mailtrace: &postfixconf.Setup{Milter: "inet:127.0.0.1:" + milterPort, Pools: pools}})
+		Mailtrace: &postfixconf.Setup{Milter: "inet:127.0.0.1:" + milterPort, Pools: pools,
+			BounceDomain: "bounces.test.example", BounceTransport: "lmtp:inet:127.0.0.1:" + bouncesPort}})
 
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "verp.key")
@@ -59,6 +80,18 @@ pools:
   - {name: bulk, source_ip: 127.0.0.4, helo_name: bulk.mx1.test.example}
 api:
   listen: 127.0.0.1:%s
+bounces:
+  listen: 127.0.0.1:%s
+classify:
+  providers:
+    - {name: google, domains: [gmail.test]}
+    - {name: microsoft, domains: [outlook.test]}
+    - {name: yahoo, domains: [yahoo.test]}
+blocks:
+  min_blocks: 2
+  min_ratio: 0.5
+  webhook: {url: %s, secret: %q}
+  dnsbl: {zones: []}
 milter:
   listen: inet:127.0.0.1:%s
   spool_dir: %s
@@ -73,7 +106,7 @@ milter:
   verp:
     domain: bounces.test.example
     keys: [{id: 1, secret_file: %s}]
-`, filepath.Join(dir, "store"), storetest.ChdbLibrary(t), pf.Log, apiPort, milterPort, filepath.Join(dir, "spool"), keyFile)
+`, filepath.Join(dir, "store"), storetest.ChdbLibrary(t), pf.Log, apiPort, bouncesPort, hookSrv.URL, hookSecret, milterPort, filepath.Join(dir, "spool"), keyFile)
 	os.WriteFile(cfgPath, []byte(cfg), 0o644)
 
 	// Doctor agrees with the configuration the harness installed.
@@ -208,6 +241,72 @@ milter:
 		t.Errorf("sql while the sidecar runs: exit %d, %q %s", r.code, r.stdout, r.stderr)
 	}
 
+	// Microsoft goes on refusing the collections pool's IP: that is an
+	// incident for that IP and provider, and for nothing else (the bulk
+	// pool delivers to Microsoft, the collections pool to Yahoo).
+	pf.Send(t, "agent@dunning.example", []string{"ok6@outlook.test"}, "<m5@dunning.example>", "Reminder")
+	pf.Send(t, "agent@dunning.example", []string{"ok7@outlook.test", "ok9@yahoo.test"}, "<m6@dunning.example>", "Reminder")
+	pf.Send(t, "news@shop.example", []string{"ok8@outlook.test"}, "<m7@shop.example>", "Offer")
+	pf.WaitIdle(t, 90*time.Second)
+	waitMetric(t, metricsPort, `mailtrace_block_active{pool="collections",provider="microsoft",source_ip="127.0.0.3"}`, 1)
+	for _, line := range strings.Split(fetchMetrics(t, metricsPort), "\n") {
+		if strings.HasPrefix(line, "mailtrace_block_active{") && !strings.HasSuffix(line, " 0") &&
+			!strings.HasPrefix(line, `mailtrace_block_active{pool="collections",provider="microsoft",source_ip="127.0.0.3"}`) {
+			t.Errorf("an incident that should not be: %s", line)
+		}
+	}
+	select {
+	case p := <-hooks:
+		if p.Event != block.EventOpened || p.Incident.Pool != "collections" || p.Incident.SourceIP != "127.0.0.3" ||
+			p.Incident.Provider != "microsoft" || !strings.Contains(p.Incident.Sample, "S3150") {
+			t.Errorf("webhook: %+v", p)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("no incident webhook")
+	}
+	var blocks struct{ Incidents []block.Incident }
+	apiJSON(t, "http://127.0.0.1:"+apiPort+"/api/v1/blocks", &blocks)
+	if len(blocks.Incidents) != 1 || blocks.Incidents[0].SourceIP != "127.0.0.3" || blocks.Incidents[0].Provider != "microsoft" ||
+		!blocks.Incidents[0].Open || blocks.Incidents[0].Signals < 2 {
+		t.Errorf("/api/v1/blocks: %+v", blocks)
+	}
+
+	// Gmail reports later that ok1 could not be delivered after all: the
+	// DSN comes back to the legal message's VERP address, through Postfix
+	// to the intake. A forged DSN about ok3, sent to a VERP address signed
+	// with another key but naming the real ENVID, changes nothing.
+	late := lateDSN("ok1@gmail.test", traceIDs["<m1@court.example>"], "550 5.2.1 The email account that you tried to reach is disabled.")
+	pf.SendRaw(t, "", []string{signer.Address(mustID(t, traceIDs["<m1@court.example>"]))}, late)
+	forger, _ := verp.New("mt", "bounces.test.example", []verp.Key{{ID: 1, Secret: []byte("not the key mailtrace signs with")}})
+	forged := lateDSN("ok3@yahoo.test", traceIDs["<m2@dunning.example>"], "550 5.1.1 user unknown")
+	pf.SendRaw(t, "", []string{forger.Address(mustID(t, traceIDs["<m2@dunning.example>"]))}, forged)
+	pf.WaitIdle(t, 60*time.Second)
+	waitMetric(t, metricsPort, `mailtrace_dsn_forged_total`, 1)
+	waitMetric(t, metricsPort, `mailtrace_dsn_reports_total{kind="dsn",matched_by="verp"}`, 2) // Postfix's own NDR for bounce1, and Gmail's
+	status := func(messageID, rcpt string) string {
+		r := run(t, nil, "trace", messageID, "--json", "--config", cfgPath)
+		var m struct {
+			Recipients []struct{ Address, Status string }
+		}
+		json.Unmarshal([]byte(r.stdout), &m)
+		for _, rc := range m.Recipients {
+			if rc.Address == rcpt {
+				return rc.Status
+			}
+		}
+		return "(missing: " + r.stdout + r.stderr + ")"
+	}
+	deadline := time.Now().Add(30 * time.Second) // the sidecar reads reports into traces once it has seen one (within 10 s)
+	for status("<m1@court.example>", "ok1@gmail.test") != "bounced" && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+	}
+	if got := status("<m1@court.example>", "ok1@gmail.test"); got != "bounced" {
+		t.Errorf("after Gmail's late DSN ok1 is %s, want bounced", got)
+	}
+	if got := status("<m2@dunning.example>", "ok3@yahoo.test"); got != "sent" {
+		t.Errorf("after a forged DSN ok3 is %s, want still sent", got)
+	}
+
 	// The milter goes away: Postfix still delivers, unstamped.
 	stop(sidecar)
 	pf.Send(t, "app@corp.example", []string{"ok5@gmail.test"}, "<m4@corp.example>", "Sent while mailtrace is down")
@@ -238,7 +337,7 @@ milter:
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		return lines[1:] // without the header
 	}
-	records := sql("SELECT message_id, queue_id, toString(trace_id), class, pool, sender, arrayStringConcat(recipients, ','), host, client_ip FROM accept_records FINAL ORDER BY message_id")
+	records := sql("SELECT message_id, queue_id, toString(trace_id), class, pool, sender, arrayStringConcat(recipients, ','), host, client_ip FROM accept_records FINAL WHERE message_id IN ('<m1@court.example>', '<m2@dunning.example>', '<m3@shop.example>') ORDER BY message_id")
 	if len(records) != len(mails) {
 		t.Fatalf("%d accept records, want %d: %q", len(records), len(mails), records)
 	}
@@ -254,7 +353,7 @@ milter:
 	}
 	// The log ties every attempt of a stamped message to its trace ID, and
 	// names its pool and source IP.
-	attempts := sql("SELECT recipient, status, pool, source_ip, toString(trace_id), position(response, 'S3150') > 0 FROM delivery_events WHERE status != 'deferred' AND sender != '' ORDER BY recipient")
+	attempts := sql("SELECT recipient, status, pool, source_ip, toString(trace_id), position(response, 'S3150') > 0 FROM delivery_events WHERE status != 'deferred' AND sender != '' AND recipient NOT IN ('ok6@outlook.test', 'ok7@outlook.test', 'ok8@outlook.test', 'ok9@yahoo.test') ORDER BY recipient")
 	wantAttempts := []string{
 		"bounce1@outlook.test\tbounced\tlegal\t127.0.0.2\t" + traceIDs["<m1@court.example>"] + "\t0",
 		"defer1@gmail.test\texpired\tbulk\t127.0.0.4\t" + traceIDs["<m3@shop.example>"] + "\t0",
@@ -277,11 +376,100 @@ milter:
 	}
 	// The legal message's non-delivery notification went to its VERP
 	// return path, which names the message.
-	verpRcpt := sql("SELECT recipient FROM delivery_events WHERE sender = '' AND recipient LIKE 'mt-%'")
+	verpRcpt := sql("SELECT recipient FROM delivery_events WHERE sender = '' AND recipient LIKE 'mt-%' AND queue_id IN (SELECT queue_id FROM messages WHERE origin = 'notification')")
 	if len(verpRcpt) != 1 {
 		t.Fatalf("notifications to VERP addresses: %q, want the legal message's one", verpRcpt)
 	}
 	if id, err := signer.Parse(verpRcpt[0]); err != nil || id.String() != traceIDs["<m1@court.example>"] {
 		t.Errorf("the bounce went to %s, which reads as %s, %v; want the legal message's trace ID", verpRcpt[0], id, err)
 	}
+	// Every report is kept, matched or not, classified.
+	reports := sql("SELECT recipient, matched_by, action, status, category, provider FROM bounces ORDER BY recipient")
+	wantReports := []string{
+		"bounce1@outlook.test\tverp\tfailed\t5.1.1\tbad-mailbox\tmicrosoft",
+		"ok1@gmail.test\tverp\tfailed\t5.2.1\tinactive-mailbox\tgoogle",
+		"ok3@yahoo.test\tnone\tfailed\t5.1.1\tbad-mailbox\tyahoo",
+	}
+	if strings.Join(reports, "\n") != strings.Join(wantReports, "\n") {
+		t.Errorf("reports\n got:\n%s\nwant:\n%s", strings.Join(reports, "\n"), strings.Join(wantReports, "\n"))
+	}
+	// Attempts carry their reply's classification.
+	classified := sql("SELECT recipient, provider, category, is_block FROM delivery_events WHERE recipient IN ('ok1@gmail.test', 'bounce1@outlook.test', 'ok2@outlook.test', 'ok8@outlook.test') ORDER BY recipient")
+	wantClassified := []string{"bounce1@outlook.test\tmicrosoft\tbad-mailbox\t0", "ok1@gmail.test\tgoogle\t\t0",
+		"ok2@outlook.test\tmicrosoft\tblocklisted\t1", "ok8@outlook.test\tmicrosoft\t\t0"}
+	if strings.Join(classified, "\n") != strings.Join(wantClassified, "\n") {
+		t.Errorf("classified attempts\n got:\n%s\nwant:\n%s", strings.Join(classified, "\n"), strings.Join(wantClassified, "\n"))
+	}
+	if inc := sql("SELECT pool, source_ip, provider, kind, closed_at = toDateTime64(0, 6, 'UTC') FROM block_incidents FINAL"); len(inc) != 1 ||
+		inc[0] != "collections\t127.0.0.3\tmicrosoft\treplies\t1" {
+		t.Errorf("stored incidents: %q", inc)
+	}
+}
+
+// lateDSN is a DSN a receiver sends after accepting a message: the
+// recipient turned out undeliverable.
+func lateDSN(rcpt, envid, diag string) []byte {
+	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: Mail Delivery Subsystem <mailer-daemon@googlemail.test>
+To: postmaster
+Subject: Delivery Status Notification (Failure)
+Date: %s
+Message-ID: <dsn-%d@googlemail.test>
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b"
+
+--b
+Content-Type: text/plain
+
+Your message to %s could not be delivered.
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.receiver.test
+Original-Envelope-Id: %s
+
+Final-Recipient: rfc822; %s
+Action: failed
+Status: %s
+Diagnostic-Code: smtp; %s
+
+--b--
+`, time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), rcpt, envid, rcpt, reply.EnhancedCode(diag), diag), "\n", "\r\n"))
+}
+
+func fetchMetrics(t *testing.T, port string) string {
+	t.Helper()
+	resp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func apiJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %s %s", url, resp.Status, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v: %s", url, err, b)
+	}
+}
+
+func mustID(t *testing.T, s string) traceid.ID {
+	t.Helper()
+	id, ok := traceid.Parse(s)
+	if !ok {
+		t.Fatalf("%q is not a trace ID", s)
+	}
+	return id
 }
