@@ -17,8 +17,9 @@ export MAILTRACE_CHDB_LIBRARY ?= $(CHDB_LIB)
 
 all: build
 
-## setup: Go modules, libchdb (the embedded ClickHouse), Postfix and journald
-## tools for the end-to-end tests; idempotent
+## setup: Go modules, libchdb (the embedded ClickHouse), Postfix, journald
+## tools, Chromium, promtool, Sisimai and a bounce corpus for the tests;
+## idempotent
 setup:
 	$(GO) mod download
 	scripts/setup-chdb.sh
@@ -37,7 +38,7 @@ check:
 ## the concurrent parts again under the race detector
 test: setup check
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -race -count=1 -timeout 20m ./store/ ./collector/ ./milter/
+	$(GO) test -race -count=1 -timeout 20m ./store/ ./collector/ ./milter/ ./block/ ./bounce/
 
 ## fuzz: a short run of every fuzz target (FUZZTIME each)
 FUZZTIME ?= 20s
@@ -49,9 +50,11 @@ fuzz: setup
 	done
 
 ## bench: parser, store and import throughput (import against pflogsumm and
-## mtail), the milter against a minimal filter and through a real Postfix
+## mtail), reply classification, the milter against a minimal filter and
+## through a real Postfix
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/ ./postfixlog/
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./reply/
 	bench/import.sh
 	bench/milter.sh
 
