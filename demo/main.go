@@ -64,22 +64,26 @@ func main() {
 
 	recv := postfixtest.StartReceiver(t)
 	recv.Block("microsoft", "127.0.0.4")
-	milterAddr := freeAddr(t)
+	milterAddr, bouncesAddr := freeAddr(t), freeAddr(t)
 	pf := postfixtest.Start(t, postfixtest.Options{Relay: recv.Addr,
 		// Deferred mail is retried for a few minutes before it expires.
 		Main: map[string]string{"maximal_queue_lifetime": "3m", "bounce_queue_lifetime": "3m", "queue_run_delay": "20s",
 			"minimal_backoff_time": "20s", "maximal_backoff_time": "40s"},
-		Mailtrace: &postfixconf.Setup{Milter: "inet:" + milterAddr, Pools: []postfixconf.Pool{
-			{Name: "legal", SourceIP: "127.0.0.2", HeloName: "legal.mx1.test.example"},
-			{Name: "collections", SourceIP: "127.0.0.3", HeloName: "collections.mx1.test.example"},
-			{Name: "bulk", SourceIP: "127.0.0.4", HeloName: "bulk.mx1.test.example"}}}})
+		Mailtrace: &postfixconf.Setup{Milter: "inet:" + milterAddr, BounceDomain: "bounces.demo.example",
+			BounceTransport: "lmtp:inet:" + bouncesAddr, Pools: []postfixconf.Pool{
+				{Name: "legal", SourceIP: "127.0.0.2", HeloName: "legal.mx1.test.example"},
+				{Name: "collections", SourceIP: "127.0.0.3", HeloName: "collections.mx1.test.example"},
+				{Name: "bulk", SourceIP: "127.0.0.4", HeloName: "bulk.mx1.test.example"}}}})
 
 	dir, err := os.MkdirTemp("", "mailtrace-demo-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	cfgPath := filepath.Join(dir, "mailtrace.yaml")
+	cfgPath, keyPath := filepath.Join(dir, "mailtrace.yaml"), filepath.Join(dir, "verp.key")
+	if err := os.WriteFile(keyPath, []byte("the demo's VERP signing key, not secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`store: chdb://%s
 log_level: warn
 collector:
@@ -91,12 +95,26 @@ pools:
   - {name: bulk, source_ip: 127.0.0.4, helo_name: bulk.mx1.test.example}
 api:
   listen: %s
+bounces:
+  listen: %s
+classify:
+  providers:
+    - {name: google, domains: [gmail.test]}
+    - {name: microsoft, domains: [outlook.test]}
+    - {name: yahoo, domains: [yahoo.test]}
+blocks:
+  min_blocks: 2
+  min_ratio: 0.5
+  dnsbl: {zones: []}
 milter:
   listen: inet:%s
   spool_dir: %s
   default_class: transactional
+  verp:
+    domain: bounces.demo.example
+    keys: [{id: 1, secret_file: %s}]
   classes:
-    - {name: legal, pool: legal}
+    - {name: legal, pool: legal, verp: true}
     - {name: collections, pool: collections}
     - {name: transactional, pool: legal}
     - {name: marketing, pool: bulk}
@@ -104,7 +122,7 @@ milter:
     - {name: court, class: legal, sender: ["@court.example"]}
     - {name: dunning, class: collections, sender: ["@dunning.example"]}
     - {name: newsletters, class: marketing, header: {List-Unsubscribe: "."}}
-`, filepath.Join(dir, "store"), pf.Log, *apiAddr, milterAddr, filepath.Join(dir, "spool"))
+`, filepath.Join(dir, "store"), pf.Log, *apiAddr, bouncesAddr, milterAddr, filepath.Join(dir, "spool"), keyPath)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +151,7 @@ milter:
 	tr := exec.Command(absBin, "trace", "<demo-2@shop.example>", "--config", cfgPath)
 	tr.Stdout, tr.Stderr = os.Stdout, os.Stderr
 	tr.Run()
+	printIncidents(*apiAddr)
 	fmt.Printf("\ndemo: running until Ctrl-C; a new message every 15 s. Web UI: %s\n", url)
 
 	tick := time.NewTicker(15 * time.Second)
@@ -162,6 +181,7 @@ func sendMix(t *demoT, pf *postfixtest.Instance) int {
 		{"clerk@court.example", []string{"anna@gmail.test", "bounce-ben@outlook.test"}, "Summons to appear, case 4 C 123/26", nil},
 		{"agent@dunning.example", []string{"carla@outlook.test", "dave@yahoo.test"}, "Payment reminder 2026-0815", nil},
 		{"news@shop.example", []string{"erin@outlook.test", "defer-fred@gmail.test"}, "November offers", []string{"List-Unsubscribe: <mailto:u@shop.example>"}},
+		{"news@shop.example", []string{"kim@outlook.test"}, "Black Friday", []string{"List-Unsubscribe: <mailto:u@shop.example>"}},
 		{"noreply@bank.example", []string{"gina@yahoo.test", "bounce-hank@gmail.test"}, "Your statement", nil},
 		{"clerk@court.example", []string{"defer-ida@yahoo.test"}, "Tax assessment notice", nil},
 		{"agent@dunning.example", []string{"jan@gmail.test"}, "Final notice before collection", nil},
@@ -196,6 +216,27 @@ func waitListening(t *demoT, addr string) {
 
 // waitSearch waits until the API shows at least n attempts of the last
 // hour: the collector has read the log.
+// printIncidents shows the open block incidents, as /api/v1/blocks gives
+// them (Microsoft blocks the bulk pool's IP).
+func printIncidents(addr string) {
+	res, err := http.Get("http://" + addr + "/api/v1/blocks")
+	if err != nil {
+		return
+	}
+	defer res.Body.Close()
+	var blocks struct {
+		Incidents []struct {
+			Pool, Provider, Category, Sample string
+			SourceIP                         string `json:"source_ip"`
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&blocks)
+	fmt.Printf("\ndemo: open block incidents (GET %s/api/v1/blocks): %d\n", "http://"+addr, len(blocks.Incidents))
+	for _, inc := range blocks.Incidents {
+		fmt.Printf("  %s blocks %s (pool %s): %s\n    %s\n", inc.Provider, inc.SourceIP, inc.Pool, inc.Category, inc.Sample)
+	}
+}
+
 func waitSearch(t *demoT, addr string, n int) {
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		res, err := http.Get("http://" + addr + "/api/v1/search?limit=1000&from=" + time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
