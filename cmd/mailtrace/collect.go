@@ -65,9 +65,10 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return followLogs(ctx, cfg, sc.st, sc.reg, sc.logger)
 }
 
-// followLogs runs the collector on the configured logs (and journald)
-// until ctx ends.
-func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
+// followLogs runs the collector on the configured logs (and journald),
+// with block detection fed by it, until ctx ends.
+func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, baseLogger *slog.Logger) error {
+	logger := baseLogger.With("part", "collector")
 	loc, err := cfg.Collector.Location()
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	// Block detection outlives the pipelines: it stops after they have
 	// closed (and fed it their last attempts).
 	blocksCtx, stopBlocks := context.WithCancel(context.WithoutCancel(ctx))
-	blocks, err := startBlocks(blocksCtx, cfg, st, reg, logger.With("part", "blocks"))
+	blocks, err := startBlocks(blocksCtx, cfg, st, reg, baseLogger.With("part", "blocks"))
 	if err != nil {
 		stopBlocks()
 		return err

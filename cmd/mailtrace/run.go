@@ -69,7 +69,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cancel()
 	})
 	wg.Go(func() {
-		collectErr = followLogs(ctx, cfg, st, reg, logger.With("part", "collector"))
+		collectErr = followLogs(ctx, cfg, st, reg, logger)
 		cancel()
 	})
 	wg.Wait()
