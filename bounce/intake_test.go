@@ -3,7 +3,6 @@ package bounce
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailtrace/mailtrace/postfixtest"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
 	"github.com/mailtrace/mailtrace/trace/tracetest"
@@ -34,40 +34,15 @@ func signer(t *testing.T, keys ...verp.Key) *verp.Signer {
 // is byte for byte the same.
 var reportDate = time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 
-// dsnFor is a Postfix-style DSN about one recipient, with an ENVID and
-// returned headers.
+// dsnFor is a DSN about one recipient, with an ENVID and returned headers
+// (each left out when empty).
 func dsnFor(rcpt, envid, msgid, traceID, status, diag string) []byte {
-	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
-Subject: Undelivered Mail Returned to Sender
-Date: %s
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b"
-
---b
-Content-Type: text/plain
-
-The mail system: <%s>: %s
-
---b
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.net
-Original-Envelope-Id: %s
-
-Final-Recipient: rfc822; %s
-Action: failed
-Status: %s
-Remote-MTA: dns; gmail-smtp-in.l.google.com
-Diagnostic-Code: smtp; %s
-
---b
-Content-Type: text/rfc822-headers
-
-Message-ID: %s
-X-Mailtrace-ID: %s
-
---b--
-`, reportDate.Format(time.RFC1123Z), rcpt, diag, envid, rcpt, status, diag, msgid, traceID), "\n", "\r\n"))
+	var returned []string
+	if msgid != "" || traceID != "" {
+		returned = []string{"Message-ID: " + msgid, "X-Mailtrace-ID: " + traceID}
+	}
+	return postfixtest.DSN{Recipient: rcpt, EnvID: envid, Status: status, Diagnostic: diag,
+		RemoteMTA: "gmail-smtp-in.l.google.com", Date: reportDate, Returned: returned}.Bytes()
 }
 
 func status(t *testing.T, st store.Store, id, rcpt string) string {

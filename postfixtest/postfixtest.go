@@ -379,65 +379,48 @@ func (i *Instance) Send(t T, from string, to []string, messageID, subject string
 // SendWith is Send with extra header lines ("Name: value").
 func (i *Instance) SendWith(t T, from string, to []string, messageID, subject string, headers []string) map[string]string {
 	t.Helper()
-	c, err := smtp.Dial(i.SMTPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Hello("app.test.example"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Mail(from, nil); err != nil {
-		t.Fatal(err)
-	}
-	refused := map[string]string{}
-	accepted := 0
-	for _, r := range to {
-		if err := c.Rcpt(r, nil); err != nil {
-			refused[r] = err.Error()
-			continue
-		}
-		accepted++
-	}
-	if accepted == 0 {
-		return refused
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(w, "From: <%s>\r\nTo: undisclosed-recipients:;\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\n",
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: <%s>\r\nTo: undisclosed-recipients:;\r\nSubject: %s\r\nMessage-ID: %s\r\nDate: %s\r\n",
 		from, subject, messageID, time.Now().Format(time.RFC1123Z))
 	for _, h := range headers {
-		fmt.Fprintf(w, "%s\r\n", h)
+		fmt.Fprintf(&b, "%s\r\n", h)
 	}
-	fmt.Fprintf(w, "\r\nThis notice is served on you.\r\n")
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c.Quit()
-	return refused
+	b.WriteString("\r\nThis notice is served on you.\r\n")
+	return i.submit(t, "app.test.example", from, to, []byte(b.String()))
 }
 
 // SendRaw submits a whole message as it is (a bounce report a remote MTA
 // sends, say), with the null sender when from is empty.
 func (i *Instance) SendRaw(t T, from string, to []string, raw []byte) {
 	t.Helper()
+	if refused := i.submit(t, "mx.receiver.test", from, to, raw); len(refused) > 0 {
+		t.Fatalf("recipients refused: %v", refused)
+	}
+}
+
+// submit hands a message to the instance's smtpd; it returns the refused
+// recipients with Postfix's answers, and sends nothing when all are.
+func (i *Instance) submit(t T, helo, from string, to []string, raw []byte) map[string]string {
+	t.Helper()
 	c, err := smtp.Dial(i.SMTPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Hello("mx.receiver.test"); err != nil {
+	if err := c.Hello(helo); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Mail(from, nil); err != nil {
 		t.Fatal(err)
 	}
+	refused := map[string]string{}
 	for _, r := range to {
 		if err := c.Rcpt(r, nil); err != nil {
-			t.Fatal(err)
+			refused[r] = err.Error()
 		}
+	}
+	if len(refused) == len(to) {
+		return refused
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -450,6 +433,7 @@ func (i *Instance) SendRaw(t T, from string, to []string, raw []byte) {
 		t.Fatal(err)
 	}
 	c.Quit()
+	return refused
 }
 
 // WaitIdle waits until the queue is empty and the log has been quiet for

@@ -409,33 +409,7 @@ milter:
 // lateDSN is a DSN a receiver sends after accepting a message: the
 // recipient turned out undeliverable.
 func lateDSN(rcpt, envid, diag string) []byte {
-	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: Mail Delivery Subsystem <mailer-daemon@googlemail.test>
-To: postmaster
-Subject: Delivery Status Notification (Failure)
-Date: %s
-Message-ID: <dsn-%d@googlemail.test>
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="b"
-
---b
-Content-Type: text/plain
-
-Your message to %s could not be delivered.
-
---b
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.receiver.test
-Original-Envelope-Id: %s
-
-Final-Recipient: rfc822; %s
-Action: failed
-Status: %s
-Diagnostic-Code: smtp; %s
-
---b--
-`, time.Now().Format(time.RFC1123Z), time.Now().UnixNano(), rcpt, envid, rcpt, reply.EnhancedCode(diag), diag), "\n", "\r\n"))
+	return postfixtest.DSN{Recipient: rcpt, EnvID: envid, Status: reply.EnhancedCode(diag), Diagnostic: diag, Date: time.Now()}.Bytes()
 }
 
 func fetchMetrics(t *testing.T, port string) string {
