@@ -192,16 +192,8 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 			if err == io.EOF {
 				return nil
 			}
-			if err != nil {
-				// A broken boundary or part header ends the walk; what
-				// was read so far is kept.
-				if message.IsUnknownCharset(err) || message.IsUnknownEncoding(err) {
-					if p == nil {
-						continue
-					}
-				} else {
-					return nil
-				}
+			if err != nil && (p == nil || !(message.IsUnknownCharset(err) || message.IsUnknownEncoding(err))) {
+				return nil // a broken boundary or part header ends the walk; what was read so far is kept
 			}
 			if err := w.walk(p, depth+1); err != nil {
 				return err
@@ -237,10 +229,10 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 // originalHeaders reads the returned message's Message-ID and trace ID.
 func (w *walker) originalHeaders(rep *Report) {
 	if w.returned != nil {
-		if e, err := message.Read(bytes.NewReader(w.returned)); e != nil {
+		// An unknown charset still gives the header.
+		if e, _ := message.Read(bytes.NewReader(w.returned)); e != nil {
 			rep.OriginalMessageID = clip(strings.TrimSpace(e.Header.Get("Message-Id")))
 			rep.OriginalTraceID = clip(strings.TrimSpace(e.Header.Get("X-Mailtrace-Id")))
-			_ = err
 		}
 	}
 	// Non-standard bounces quote the original inline, after a marker.
