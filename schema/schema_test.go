@@ -310,8 +310,8 @@ func TestClusterRenderingParses(t *testing.T) {
 			t.Errorf("does not parse: %v\n%s", err, s)
 		}
 	}
-	if distributed != 8 || replicated != 9 {
-		t.Errorf("%d Distributed and %d Replicated tables, want 8 and 9", distributed, replicated)
+	if distributed != 9 || replicated != 10 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 9 and 10", distributed, replicated)
 	}
 }
 

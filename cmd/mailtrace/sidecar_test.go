@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/block"
+	"github.com/mailtrace/mailtrace/dashboards"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/postfixtest"
 	"github.com/mailtrace/mailtrace/reply"
@@ -403,6 +405,39 @@ milter:
 	if inc := sql("SELECT pool, source_ip, provider, kind, closed_at = toDateTime64(0, 6, 'UTC') FROM block_incidents FINAL"); len(inc) != 1 ||
 		inc[0] != "collections\t127.0.0.3\tmicrosoft\treplies\t1" {
 		t.Errorf("stored incidents: %q", inc)
+	}
+
+	// Every Grafana dashboard query runs on this store, as the ClickHouse
+	// plugin would send it, and returns what its panel needs.
+	st := storetest.ChdbAt(t, filepath.Join(dir, "store"))
+	env := dashboards.Env{From: time.Now().Add(-2 * time.Hour), To: time.Now().Add(time.Minute), Interval: time.Minute,
+		Vars: map[string][]string{"host": {"mx1"}, "pool": {"collections"}, "provider": {"microsoft"}, "class": {"collections"},
+			"id": {"<m2@dunning.example>"}},
+		All: map[string]bool{"host": true, "pool": true, "provider": true, "class": true}}
+	withRows := map[string]bool{}
+	for _, all := range []bool{true, false} {
+		if !all {
+			env.All = nil
+		}
+		results, err := dashboards.RunQueries(context.Background(), st, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.Err != nil || r.Misfit != "" {
+				t.Errorf("dashboard %s / %s (all=%v): %v %s\n%s", r.Board, r.Panel, all, r.Err, r.Misfit, r.SQL)
+			}
+			if r.Rows > 0 {
+				withRows[r.Board+" / "+r.Panel] = true
+			}
+		}
+	}
+	for _, panel := range []string{"overview.json / Attempts by status", "overview.json / Rates by pool and provider", "ip-reputation.json / Open block incidents",
+		"ip-reputation.json / Block replies per source IP", "ip-reputation.json / Top rejection texts", "bounces.json / Top bounce reasons",
+		"bounces.json / Unmatched reports", "trace.json / Timeline", "trace.json / Final status per recipient", "overview.json / $class"} {
+		if !withRows[panel] {
+			t.Errorf("dashboard panel %s shows nothing for this trace", panel)
+		}
 	}
 }
 
