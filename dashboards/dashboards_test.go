@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -314,4 +315,30 @@ func TestProvisioning(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &prov); err != nil || len(prov.Providers) != 1 || prov.Providers[0].Type != "file" || prov.Providers[0].Options["path"] == nil {
 		t.Errorf("dashboard provider: %+v %v", prov, err)
 	}
+}
+
+// FuzzExpand: any SQL either expands without a "$" left or is refused;
+// it never panics.
+func FuzzExpand(f *testing.F) {
+	for _, b := range Boards {
+		d, err := b.Build().Build()
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, v := range d.Templating.List {
+			if v.Query != nil && v.Query.String != nil {
+				f.Add(*v.Query.String)
+			}
+		}
+	}
+	f.Add("$__conditionalAll(a IN (${pool:singlequote}), $pool) AND $__timeFilter(t)")
+	f.Add("$__timeInterval(((")
+	env := Env{From: time.Unix(1700000000, 0), To: time.Unix(1700003600, 0), Interval: time.Minute,
+		Vars: map[string][]string{"host": {"mx1"}, "pool": {"a'b"}, "provider": {"p"}, "class": {"c"}, "id": {"x"}}, All: map[string]bool{"host": true}}
+	f.Fuzz(func(t *testing.T, sql string) {
+		out, err := Expand(sql, env)
+		if err == nil && strings.Contains(out, "$") {
+			t.Fatalf("%q expanded to %q with a $ left and no error", sql, out)
+		}
+	})
 }
