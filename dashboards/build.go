@@ -81,11 +81,6 @@ func promStat(title, desc, unit string, w uint32, q *prometheus.DataqueryBuilder
 	return stat.NewPanelBuilder().Title(title).Description(desc).Datasource(prom).Unit(unit).WithTarget(q.Instant()).Span(w).Height(4)
 }
 
-func promTable(title, desc string, w uint32, q *prometheus.DataqueryBuilder) cog.Builder[dashboard.Panel] {
-	return tablePanel().Title(title).Description(desc).Datasource(prom).
-		WithTarget(q.Instant().Format(prometheus.PromQueryFormatTable)).Span(w).Height(6)
-}
-
 // Variables.
 
 func datasourceVars(b *dashboard.DashboardBuilder) {

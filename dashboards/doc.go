@@ -12,6 +12,10 @@
 // the sidecar's own health use Prometheus. The SDK has no ClickHouse query
 // type; Query is that type.
 //
+// The dashboards use the classic dashboard JSON (schema v1), which every
+// Grafana from 10 on provisions from files; the SDK marks it deprecated in
+// favour of the v2 schema that only Grafana 12 with its new layouts reads.
+//
 // `go test ./dashboards -run TestGenerated -update` writes the JSON files
 // in json/ that Grafana provisioning loads (see README.md).
 package dashboards
