@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", runAPI},
 	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
 	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient (--json)", runTrace},
+	"blocks":   {"list block incidents: open ones, or --all opened in a range (--json)", runBlocks},
 	"classify": {"show how a receiver's reply is classified: category, block signal, provider (--mx HOST)", runClassify},
 	"dsn":      {"read bounce reports from files: dsn parse FILE... [--json] shows them, dsn ingest FILE... stores them", runDSN},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},

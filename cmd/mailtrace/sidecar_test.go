@@ -266,6 +266,10 @@ milter:
 	case <-time.After(30 * time.Second):
 		t.Error("no incident webhook")
 	}
+	if r := run(t, nil, "blocks", "--config", cfgPath); r.code != 0 || !strings.Contains(r.stdout, "collections  127.0.0.3  microsoft") ||
+		!strings.Contains(r.stdout, "S3150") {
+		t.Errorf("mailtrace blocks while the sidecar runs: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	var blocks struct{ Incidents []block.Incident }
 	apiJSON(t, "http://127.0.0.1:"+apiPort+"/api/v1/blocks", &blocks)
 	if len(blocks.Incidents) != 1 || blocks.Incidents[0].SourceIP != "127.0.0.3" || blocks.Incidents[0].Provider != "microsoft" ||
@@ -405,6 +409,11 @@ milter:
 	if inc := sql("SELECT pool, source_ip, provider, kind, closed_at = toDateTime64(0, 6, 'UTC') FROM block_incidents FINAL"); len(inc) != 1 ||
 		inc[0] != "collections\t127.0.0.3\tmicrosoft\treplies\t1" {
 		t.Errorf("stored incidents: %q", inc)
+	}
+
+	if r := run(t, nil, "blocks", "--config", cfgPath, "--all", "--json"); r.code != 0 || strings.Count(r.stdout, "\n") != 1 ||
+		!strings.Contains(r.stdout, `"source_ip":"127.0.0.3"`) {
+		t.Errorf("mailtrace blocks --all --json from the store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// Every Grafana dashboard query runs on this store, as the ClickHouse

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailtrace/mailtrace/block"
+	"github.com/mailtrace/mailtrace/trace"
+)
+
+// runBlocks lists block incidents: open ones, or all opened in a range.
+func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("blocks", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	all := fs.Bool("all", false, "incidents opened in the range (--from, --to), open or closed; default: the ones open now")
+	from := fs.String("from", "", "with --all: opened at or after (RFC 3339 or YYYY-MM-DD; default 30 days before --to)")
+	to := fs.String("to", "", "with --all: opened before (default now)")
+	asJSON := fs.Bool("json", false, "print one JSON object per incident")
+	apiURL := fs.String("api", "", "ask a running mailtrace's API at this URL instead of opening the store")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace blocks [--all [--from T] [--to T]] [--json] [--api URL]")
+		fmt.Fprintln(stderr, "Lists block incidents: a provider refusing one of the pools' source IPs, or an IP on a DNS blocklist.")
+		fs.PrintDefaults()
+	}
+	cfg, err := c.loadNoArgs(fs, args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	f := block.Filter{Open: !*all}
+	q := url.Values{}
+	if *all {
+		q.Set("state", "all")
+		if f.To, err = trace.ParseTime(*to); err != nil {
+			return fmt.Errorf("%w: --to %v", errUsage, err)
+		}
+		if f.To.IsZero() {
+			f.To = time.Now()
+		}
+		if f.From, err = trace.ParseTime(*from); err != nil {
+			return fmt.Errorf("%w: --from %v", errUsage, err)
+		}
+		if f.From.IsZero() {
+			f.From = f.To.Add(-30 * 24 * time.Hour)
+		}
+		q.Set("from", f.From.UTC().Format(time.RFC3339Nano))
+		q.Set("to", f.To.UTC().Format(time.RFC3339Nano))
+	}
+	var incidents []block.Incident
+	byAPI := func(base string) error {
+		var buf bytes.Buffer
+		if err := apiGet(ctx, base, "/api/v1/blocks", q, &buf); err != nil {
+			return err
+		}
+		var res struct{ Incidents []block.Incident }
+		if err := json.Unmarshal(buf.Bytes(), &res); err != nil {
+			return fmt.Errorf("reading the API's answer: %w", err)
+		}
+		incidents = res.Incidents
+		return nil
+	}
+	if *apiURL != "" {
+		err = byAPI(*apiURL)
+	} else if st, openErr := openStore(ctx, cfg); openErr != nil {
+		if !heldBySidecar(openErr) {
+			return openErr
+		}
+		u := "http://" + cfg.API.Listen
+		fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
+		err = byAPI(u)
+	} else {
+		defer st.Close()
+		incidents, err = block.List(ctx, st, f)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		for _, inc := range incidents {
+			if err := enc.Encode(inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(incidents) == 0 {
+		if *all {
+			fmt.Fprintln(stdout, "no block incidents opened in the range")
+		} else {
+			fmt.Fprintln(stdout, "no block incident is open")
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OPENED (UTC)\tKIND\tPOOL\tSOURCE IP\tPROVIDER/ZONE\tSIGNALS\tATTEMPTS\tCATEGORY\tCLOSED")
+	for _, inc := range incidents {
+		closed := "open"
+		if inc.ClosedAt != nil {
+			closed = inc.ClosedAt.UTC().Format("2006-01-02 15:04") + " (" + inc.CloseReason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.OpenedAt.UTC().Format("2006-01-02 15:04:05"), inc.Kind, inc.Pool,
+			inc.SourceIP, inc.Provider, strconv.FormatUint(inc.Signals, 10), strconv.FormatUint(inc.Attempts, 10), inc.Category, closed)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, inc := range incidents {
+		if inc.Sample != "" {
+			fmt.Fprintf(stdout, "\n%s %s: %s\n", inc.Provider, inc.SourceIP, inc.Sample)
+		}
+	}
+	return nil
+}
