@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/trace/tracetest"
+	"github.com/mailtrace/mailtrace/traceid"
 )
 
 // chromium runs Debian's chromium headless on url and returns the page as
@@ -86,8 +90,31 @@ func TestWebUI(t *testing.T) {
 	if !strings.Contains(logOnly, "no accept record") {
 		t.Error("a message the milter never saw does not say so")
 	}
+	// Block incidents: one open, one closed.
+	now := time.Now().UTC()
+	tracetest.Insert(t, ts.fx.Store, schema.Incidents,
+		&schema.Incident{ID: traceid.New(), Kind: "replies", Pool: "bulk", SourceIP: "203.0.113.12", Provider: "microsoft", OpenedAt: now.Add(-time.Hour),
+			LastSignal: now.Add(-time.Minute), Signals: 7, Attempts: 9, Category: "blocklisted", Sample: "550 5.7.1 ... our block list (S3150)", UpdatedAt: now},
+		&schema.Incident{ID: traceid.New(), Kind: "dnsbl", Pool: "legal", SourceIP: "203.0.113.10", Provider: "zen.spamhaus.org", OpenedAt: now.Add(-48 * time.Hour),
+			ClosedAt: now.Add(-24 * time.Hour), LastSignal: now.Add(-48 * time.Hour), Signals: 2, Category: "127.0.0.2", CloseReason: "delisted", UpdatedAt: now})
+	blocks := chromium(t, ts.URL+"/#/blocks", filepath.Join(dir, "ui-blocks.png"))
+	open, recent, _ := strings.Cut(blocks, `id="blocks-recent"`)
+	for _, want := range []string{`id="blocks-open"`, "203.0.113.12", "microsoft", "(S3150)", `class="status open"`} {
+		if !strings.Contains(open, want) {
+			t.Errorf("block incidents page, open now, lacks %q", want)
+		}
+	}
+	if strings.Contains(open, "zen.spamhaus.org") {
+		t.Error("a closed incident is listed as open")
+	}
+	for _, want := range []string{"zen.spamhaus.org", "(delisted)", "203.0.113.12"} {
+		if !strings.Contains(recent, want) {
+			t.Errorf("block incidents page, last 30 days, lacks %q", want)
+		}
+	}
 	t.Logf("screenshots in %s", dir)
 	if t.Failed() {
+		os.WriteFile(filepath.Join(dir, "ui-blocks.html"), []byte(blocks), 0o644)
 		os.WriteFile(filepath.Join(dir, "ui-trace.html"), []byte(page), 0o644)
 		os.WriteFile(filepath.Join(dir, "ui-search.html"), []byte(search), 0o644)
 	}

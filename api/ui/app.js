@@ -1,5 +1,5 @@
 // mailtrace web UI: search delivery attempts, open one message's trace,
-// export a search. Plain JavaScript on the /api/v1 endpoints; every value
+// export a search, see the block incidents. Plain JavaScript on the /api/v1 endpoints; every value
 // from the store is put on the page as text, never as HTML.
 "use strict";
 
@@ -231,6 +231,35 @@ function renderMessage(m) {
           el("td", {}, b.action), el("td", {}, b.status), el("td", { class: "response" }, b.diagnostic), el("td", {}, b.matched_by)))))) : null);
 }
 
+// --- block incidents ------------------------------------------------------
+
+function incidentTable(id, incidents) {
+  if (!incidents.length) return el("p", { class: "muted", id }, "None.");
+  return el("table", { id },
+    el("thead", {}, el("tr", {}, ["Opened", "State", "Kind", "Pool", "Source IP", "Provider / list", "Signals", "Attempts", "Category", "Last signal", "Reply or listing"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, incidents.map((i) => el("tr", {},
+      el("td", {}, fmtTime(i.opened_at)),
+      el("td", {}, i.open ? status("open") : [status("closed"), " ", fmtTime(i.closed_at), i.close_reason ? " (" + i.close_reason + ")" : ""]),
+      el("td", {}, i.kind), el("td", {}, i.pool), el("td", {}, i.source_ip), el("td", {}, i.provider),
+      el("td", {}, i.signals), el("td", {}, i.attempts), el("td", {}, i.category), el("td", {}, fmtTime(i.last_signal)),
+      el("td", { class: "response" }, i.sample)))));
+}
+
+async function renderBlocks() {
+  show(el("p", { class: "muted" }, "Loading block incidents…"));
+  try {
+    const [open, recent] = await Promise.all([
+      api("/api/v1/blocks").then((r) => r.json()),
+      api("/api/v1/blocks?state=all").then((r) => r.json())]);
+    show(el("h1", {}, "Block incidents"),
+      el("p", { class: "muted" }, "A provider refusing one of the pools' source IPs, or an IP on a DNS blocklist."),
+      el("div", { class: "card" }, el("h2", {}, "Open now"), incidentTable("blocks-open", open.incidents)),
+      el("div", { class: "card" }, el("h2", {}, "Opened in the last 30 days"), incidentTable("blocks-recent", recent.incidents)));
+  } catch (e) {
+    show(el("h1", {}, "Block incidents"), el("p", { class: "error" }, e.message));
+  }
+}
+
 // --- routing --------------------------------------------------------------
 
 function route() {
@@ -238,6 +267,8 @@ function route() {
   const h = location.hash || "#/search";
   if (h.startsWith("#/trace/")) {
     renderTrace(decodeURIComponent(h.slice("#/trace/".length)));
+  } else if (h.startsWith("#/blocks")) {
+    renderBlocks();
   } else {
     const q = h.indexOf("?");
     renderSearch(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ""));
