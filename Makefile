@@ -56,6 +56,7 @@ bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/ ./postfixlog/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./reply/
 	bench/import.sh
+	bench/dsn.sh
 	bench/milter.sh
 
 ## demo: a sandbox Postfix (three dedicated-IP pools, receivers answering

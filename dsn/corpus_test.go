@@ -93,3 +93,32 @@ func TestAgreesWithSisimai(t *testing.T) {
 		t.Errorf("agreement %d of %d is under 9 in 10", agree, len(want))
 	}
 }
+
+// BenchmarkParseCorpus parses flufl.bounce's real bounces, all of them per
+// iteration (bench/dsn.sh compares it with Sisimai on the same files).
+func BenchmarkParseCorpus(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(corpus, "*.txt"))
+	if len(files) == 0 {
+		b.Skip("no bounce corpus (make setup installs Debian's python3-flufl.bounce)")
+	}
+	var raws [][]byte
+	var size int64
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+		size += int64(len(raw))
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, raw := range raws {
+			if _, err := ParseBytes(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(raws))/b.Elapsed().Seconds(), "reports/s")
+}
