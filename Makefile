@@ -50,8 +50,8 @@ fuzz: setup
 	done
 
 ## bench: parser, store and import throughput (import against pflogsumm and
-## mtail), reply classification, the milter against a minimal filter and
-## through a real Postfix
+## mtail), reply classification, the bounce parser against Sisimai, the
+## milter against a minimal filter and through a real Postfix
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./store/ ./postfixlog/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./reply/
