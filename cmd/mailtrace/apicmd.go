@@ -32,12 +32,7 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	sc, err := openService(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	return serveAPI(ctx, cfg, sc.st, sc.reg, sc.logger)
+	return serve(ctx, cfg, stderr, serveAPI)
 }
 
 // serveAPI serves the API until ctx ends.

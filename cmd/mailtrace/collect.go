@@ -57,12 +57,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	sc, err := openService(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	return followLogs(ctx, cfg, sc.st, sc.reg, sc.logger)
+	return serve(ctx, cfg, stderr, followLogs)
 }
 
 // followLogs runs the collector on the configured logs (and journald),
@@ -171,34 +166,38 @@ func startBlocks(ctx context.Context, cfg config.Config, st store.Store, reg pro
 // incident changes.
 func (b *blocks) wait() { b.wg.Wait() }
 
-// service is what the long-running commands share: the migrated store,
-// the metrics registry served at metrics_listen, and the logger.
-type service struct {
-	st          store.Store
-	reg         *prometheus.Registry
-	logger      *slog.Logger
-	stopMetrics func()
-}
+// part is one piece of the sidecar (milter, collector, bounce intake,
+// API): it serves until ctx ends.
+type part func(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error
 
-func openService(ctx context.Context, cfg config.Config, stderr io.Writer) (*service, error) {
+// serve runs parts together on the migrated store, with metrics served at
+// metrics_listen, until ctx ends. One part stopping stops the others: a
+// sidecar half running would look healthy while it is not.
+func serve(ctx context.Context, cfg config.Config, stderr io.Writer, parts ...part) error {
 	logger := newLogger(cfg.LogLevel, stderr)
 	st, err := openMigrated(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer st.Close()
 	reg := newRegistry()
-	stop, err := serveMetrics(cfg.MetricsListen, reg, logger)
+	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
 	if err != nil {
-		st.Close()
-		return nil, err
+		return err
 	}
-	return &service{st: st, reg: reg, logger: logger, stopMetrics: stop}, nil
-}
-
-// Close stops serving metrics and closes the store.
-func (s *service) Close() {
-	s.stopMetrics()
-	s.st.Close()
+	defer stopMetrics()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			errs[i] = p(ctx, cfg, st, reg, logger)
+			cancel()
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func newRegistry() *prometheus.Registry {

@@ -142,7 +142,8 @@ func newIntake(cfg config.Config, st store.Store, reg prometheus.Registerer, log
 
 // serveBounces runs the bounce intake (LMTP listener, Maildir watcher)
 // until ctx ends.
-func serveBounces(ctx context.Context, cfg config.Config, st store.Store, reg prometheus.Registerer, logger *slog.Logger) error {
+func serveBounces(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
+	logger = logger.With("part", "bounces")
 	in, err := newIntake(cfg, st, reg, logger)
 	if err != nil {
 		return err
@@ -160,6 +161,9 @@ func serveBounces(ctx context.Context, cfg config.Config, st store.Store, reg pr
 	if cfg.Bounces.Maildir != "" {
 		logger.Info("watching a Maildir for bounce reports", "maildir", cfg.Bounces.Maildir)
 		wg.Go(func() { maildirErr = bounce.WatchMaildir(ctx, cfg.Bounces.Maildir, cfg.Bounces.PollInterval, in) })
+	}
+	if srv == nil && cfg.Bounces.Maildir == "" {
+		<-ctx.Done() // nothing to take in; returning would stop the sidecar
 	}
 	wg.Wait()
 	return errors.Join(lmtpErr, maildirErr)

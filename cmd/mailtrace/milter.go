@@ -35,12 +35,7 @@ func runMilter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sc, err := openService(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	return serveMilter(ctx, cfg, sc.st, sc.reg, sc.logger)
+	return serve(ctx, cfg, stderr, serveMilter)
 }
 
 // serveMilter runs the milter until ctx ends, then lets open sessions

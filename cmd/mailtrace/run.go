@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/mailtrace/mailtrace/config"
 )
@@ -40,38 +38,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	sc, err := openService(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer sc.Close()
-	st, reg, logger := sc.st, sc.reg, sc.logger
-	// One part failing stops the others: a sidecar half running would
-	// look healthy while it is not.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	var milterErr, collectErr, apiErr, bounceErr error
-	wg.Go(func() {
-		bounceErr = serveBounces(ctx, cfg, st, reg, logger.With("part", "bounces"))
-		if bounceErr != nil {
-			cancel()
-		}
-	})
+	parts := []part{serveMilter, followLogs, serveBounces}
 	if cfg.API.Listen != "off" {
-		wg.Go(func() {
-			apiErr = serveAPI(ctx, cfg, st, reg, logger)
-			cancel()
-		})
+		parts = append(parts, serveAPI)
 	}
-	wg.Go(func() {
-		milterErr = serveMilter(ctx, cfg, st, reg, logger)
-		cancel()
-	})
-	wg.Go(func() {
-		collectErr = followLogs(ctx, cfg, st, reg, logger)
-		cancel()
-	})
-	wg.Wait()
-	return errors.Join(milterErr, collectErr, apiErr, bounceErr)
+	return serve(ctx, cfg, stderr, parts...)
 }
