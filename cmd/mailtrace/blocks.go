@@ -54,31 +54,23 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		q.Set("from", f.From.UTC().Format(time.RFC3339Nano))
 		q.Set("to", f.To.UTC().Format(time.RFC3339Nano))
 	}
-	var incidents []block.Incident
-	byAPI := func(base string) error {
-		var buf bytes.Buffer
-		if err := apiGet(ctx, base, "/api/v1/blocks", q, &buf); err != nil {
-			return err
-		}
-		var res struct{ Incidents []block.Incident }
-		if err := json.Unmarshal(buf.Bytes(), &res); err != nil {
-			return fmt.Errorf("reading the API's answer: %w", err)
-		}
-		incidents = res.Incidents
-		return nil
+	st, base, err := storeOrAPI(ctx, cfg, *apiURL, stderr, "")
+	if err != nil {
+		return err
 	}
-	if *apiURL != "" {
-		err = byAPI(*apiURL)
-	} else if st, openErr := openStore(ctx, cfg); openErr != nil {
-		if !heldBySidecar(openErr) {
-			return openErr
-		}
-		u := "http://" + cfg.API.Listen
-		fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
-		err = byAPI(u)
-	} else {
+	var incidents []block.Incident
+	if st != nil {
 		defer st.Close()
 		incidents, err = block.List(ctx, st, f)
+	} else {
+		var buf bytes.Buffer
+		if err = apiGet(ctx, base, "/api/v1/blocks", q, &buf); err == nil {
+			var res struct{ Incidents []block.Incident }
+			if err = json.Unmarshal(buf.Bytes(), &res); err != nil {
+				err = fmt.Errorf("reading the API's answer: %w", err)
+			}
+			incidents = res.Incidents
+		}
 	}
 	if err != nil {
 		return err

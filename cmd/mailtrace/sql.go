@@ -43,14 +43,12 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, base, err := storeOrAPI(ctx, cfg, "", stderr, " (needs an admin token in MAILTRACE_API_TOKEN when tokens are configured)")
 	if err != nil {
-		if heldBySidecar(err) {
-			u := "http://" + cfg.API.Listen
-			fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s (needs an admin token in MAILTRACE_API_TOKEN when tokens are configured)\n", u)
-			return apiGet(ctx, u, "/api/v1/sql", url.Values{"query": {query}, "format": {*format}}, stdout)
-		}
 		return err
+	}
+	if st == nil {
+		return apiGet(ctx, base, "/api/v1/sql", url.Values{"query": {query}, "format": {*format}}, stdout)
 	}
 	defer st.Close()
 	w := bufio.NewWriterSize(stdout, 64<<10)

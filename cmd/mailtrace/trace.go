@@ -59,11 +59,16 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if q.To, err = trace.ParseTime(*to); err != nil {
 		return fmt.Errorf("%w: --to %v", errUsage, err)
 	}
+	st, base, err := storeOrAPI(ctx, cfg, *apiURL, stderr, "")
+	if err != nil {
+		return err
+	}
 	var msgs []*trace.Message
-	if *apiURL != "" {
-		msgs, err = traceByAPI(ctx, *apiURL, q)
+	if st != nil {
+		defer st.Close()
+		msgs, err = trace.Find(ctx, st, q)
 	} else {
-		msgs, err = traceFromStore(ctx, cfg, q, stderr)
+		msgs, err = traceByAPI(ctx, base, q)
 	}
 	if err != nil {
 		return err
@@ -86,22 +91,6 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		loc = time.Local
 	}
 	return trace.WriteText(stdout, msgs, loc)
-}
-
-// traceFromStore reads the store itself; an embedded store held by a
-// running sidecar is asked through that sidecar's API instead.
-func traceFromStore(ctx context.Context, cfg config.Config, q trace.Query, stderr io.Writer) ([]*trace.Message, error) {
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		if heldBySidecar(err) {
-			u := "http://" + cfg.API.Listen
-			fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
-			return traceByAPI(ctx, u, q)
-		}
-		return nil, err
-	}
-	defer st.Close()
-	return trace.Find(ctx, st, q)
 }
 
 func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Message, error) {
@@ -129,9 +118,25 @@ func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Messa
 	return body.Messages, nil
 }
 
-// heldBySidecar tells whether opening the store failed because a running
-// mailtrace holds the embedded store.
-func heldBySidecar(err error) bool { return errors.Is(err, store.ErrInUse) }
+// storeOrAPI opens the store for a command that reads it. When apiURL is
+// given, or a running mailtrace holds the embedded store (one process
+// only may open it), it returns no store but the API to ask instead, and
+// says so on stderr (with note appended).
+func storeOrAPI(ctx context.Context, cfg config.Config, apiURL string, stderr io.Writer, note string) (store.Store, string, error) {
+	if apiURL != "" {
+		return nil, apiURL, nil
+	}
+	st, err := openStore(ctx, cfg)
+	if err == nil {
+		return st, "", nil
+	}
+	if !errors.Is(err, store.ErrInUse) {
+		return nil, "", err
+	}
+	u := "http://" + cfg.API.Listen
+	fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s%s\n", u, note)
+	return nil, u, nil
+}
 
 var errNotFound = errors.New("not found")
 
