@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/mailtrace/mailtrace/dsn"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
@@ -76,13 +74,13 @@ type Result struct {
 func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string) (*Result, error) {
 	res := in.Parse(raw)
 	if len(envelopeRcpts) == 0 {
-		envelopeRcpts = headerRecipients(raw)
+		envelopeRcpts = res.Report.DeliveredTo
 	}
 	var err error
 	if res.Message, res.MatchedBy, res.Forged, err = in.match(ctx, res.Report, envelopeRcpts); err != nil {
 		return res, err
 	}
-	if err := in.store(ctx, res, raw, envelopeRcpts); err != nil {
+	if err := in.store(ctx, res, envelopeRcpts); err != nil {
 		return res, err
 	}
 	if m := in.metrics; m != nil {
@@ -214,9 +212,9 @@ func (in *Intake) lookup(ctx context.Context, id string, rcpts []string) *trace.
 
 // store writes a report's rows: one per recipient, or one without a
 // recipient when it names none (the report is still kept as evidence).
-func (in *Intake) store(ctx context.Context, res *Result, raw []byte, envelopeRcpts []string) error {
+func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string) error {
 	rep := res.Report
-	at := reportTime(raw, in.now())
+	at := reportTime(rep.Date, in.now())
 	base := schema.Bounce{Time: at, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: rep.ReportingMTA,
 		FeedbackType: rep.FeedbackType, OriginalMessageID: rep.OriginalMessageID, OriginalEnvelopeID: rep.OriginalEnvelopeID,
 		ReportSHA256: rep.SHA256}
@@ -262,50 +260,14 @@ func eventID(sum [32]byte, envelopeRcpts []string, i int) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil)[:8])
 }
 
-// reportTime is when the report was made, from its Date header when that
-// is plausible (within the last 30 days and not ahead of now), so that the
-// same report taken in again makes the same rows; else now.
-func reportTime(raw []byte, now time.Time) time.Time {
-	r, err := mail.CreateReader(strings.NewReader(headerPart(raw)))
-	if err != nil {
+// reportTime is when the report was made, its Date when that is plausible
+// (within the last 30 days and not ahead of now), so that the same report
+// taken in again makes the same rows; else now.
+func reportTime(date, now time.Time) time.Time {
+	if date.IsZero() || date.After(now.Add(time.Minute)) || date.Before(now.Add(-30*24*time.Hour)) {
 		return now
 	}
-	d, err := r.Header.Date()
-	if err != nil || d.After(now.Add(time.Minute)) || d.Before(now.Add(-30*24*time.Hour)) {
-		return now
-	}
-	return d.UTC()
-}
-
-// headerPart is the header of a raw message (up to the first blank line).
-func headerPart(raw []byte) string {
-	s := string(raw[:min(len(raw), 256<<10)])
-	for _, sep := range []string{"\r\n\r\n", "\n\n"} {
-		if i := strings.Index(s, sep); i >= 0 {
-			return s[:i+len(sep)]
-		}
-	}
-	return s + "\r\n\r\n"
-}
-
-// headerRecipients are the addresses a stored message was delivered to,
-// from the headers delivery agents add.
-func headerRecipients(raw []byte) []string {
-	r, err := mail.CreateReader(strings.NewReader(headerPart(raw)))
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, k := range []string{"Delivered-To", "X-Original-To", "Envelope-To", "To"} {
-		for _, v := range r.Header.Values(k) {
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.Trim(strings.TrimSpace(a), "<>"); strings.Contains(a, "@") && !strings.ContainsAny(a, " \"") {
-					out = append(out, a)
-				}
-			}
-		}
-	}
-	return out
+	return date.UTC()
 }
 
 func messageName(ref *trace.Ref) string {

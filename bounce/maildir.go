@@ -60,7 +60,7 @@ func (in *Intake) scanMaildir(ctx context.Context, dir string) (int, error) {
 			break
 		}
 		path := filepath.Join(dir, "new", name)
-		raw, err := readBounded(path)
+		raw, err := ReadFile(path)
 		if err != nil {
 			in.log.Warn("bounce Maildir file set aside", "file", path, "err", err)
 			os.Rename(path, filepath.Join(dir, "cur", name+":2,T"))
@@ -80,8 +80,8 @@ func (in *Intake) scanMaildir(ctx context.Context, dir string) (int, error) {
 	return n, nil
 }
 
-// readBounded reads a report file, refusing ones over dsn.MaxSize.
-func readBounded(path string) ([]byte, error) {
+// ReadFile reads a report file, refusing ones over dsn.MaxSize.
+func ReadFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -91,7 +91,3 @@ func readBounded(path string) ([]byte, error) {
 	}
 	return os.ReadFile(path)
 }
-
-// ReadFile reads a report file for ingestion, refusing ones over
-// dsn.MaxSize.
-func ReadFile(path string) ([]byte, error) { return readBounded(path) }

@@ -58,7 +58,7 @@ func typed(v string) string {
 	return strings.TrimSpace(v)
 }
 
-func parseDeliveryStatus(rep *Report, body []byte) error {
+func parseDeliveryStatus(rep *Report, body []byte) {
 	for _, b := range blocks(body) {
 		var rc Recipient
 		var final, original, extra string
@@ -110,7 +110,6 @@ func parseDeliveryStatus(rep *Report, body []byte) error {
 			rep.Recipients = append(rep.Recipients, rc)
 		}
 	}
-	return nil
 }
 
 // mailAddress is the address of an rfc822 or utf-8 typed recipient field,

@@ -382,6 +382,9 @@ func TestParse(t *testing.T) {
 	if rep.SHA256 == ([32]byte{}) {
 		t.Error("no hash")
 	}
+	if len(rep.DeliveredTo) != 1 || rep.DeliveredTo[0] != "mt-abc@bounces.example.com" {
+		t.Errorf("delivered to %q, want the report's To", rep.DeliveredTo)
+	}
 	arf, _ := ParseBytes(crlf(arfReport))
 	if arf.FeedbackType != "abuse" || arf.SourceIP != "192.0.2.10" {
 		t.Errorf("arf fields: %q %q", arf.FeedbackType, arf.SourceIP)
@@ -428,8 +431,8 @@ func TestHostileReports(t *testing.T) {
 	if rep, err := ParseBytes(crlf(longField)); err != nil || len(rep.Recipients) != 1 || len(rep.Recipients[0].Diagnostic) > maxField {
 		t.Errorf("long field: %+v %v", rep, err)
 	}
-	if _, err := ParseBytes([]byte("\x00\x01\x02 not mail")); err == nil {
-		t.Log("binary input read as a message without headers") // allowed: it reports nothing
+	if rep, err := ParseBytes([]byte("\x00\x01\x02 not mail")); err == nil && (rep.Kind != KindUnknown || len(rep.Recipients) != 0) {
+		t.Errorf("binary input read as a report: %+v", rep)
 	}
 }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	_ "github.com/emersion/go-message/charset" // decode the charsets receivers write in
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
 
 	"github.com/mailtrace/mailtrace/reply"
 )
@@ -42,9 +44,14 @@ type Report struct {
 	// Format names the convention the report followed: rfc3464, exim,
 	// qmail, exchange, text (recipient lines in prose), arf, rfc3834.
 	Format string `json:"format"`
-	// From and Subject of the report itself.
-	From    string `json:"from,omitempty"`
-	Subject string `json:"subject,omitempty"`
+	// From, Subject and Date of the report itself.
+	From    string    `json:"from,omitempty"`
+	Subject string    `json:"subject,omitempty"`
+	Date    time.Time `json:"date,omitzero"`
+	// DeliveredTo are the addresses the report was delivered to, as the
+	// headers delivery agents add say (Delivered-To, X-Original-To,
+	// Envelope-To), and its To.
+	DeliveredTo []string `json:"delivered_to,omitempty"`
 	// Per-message fields of a DSN.
 	ReportingMTA       string `json:"reporting_mta,omitempty"`
 	OriginalEnvelopeID string `json:"original_envelope_id,omitempty"`
@@ -117,6 +124,9 @@ func ParseBytes(raw []byte) (*Report, error) {
 	rep := &Report{SHA256: sha256.Sum256(raw), Recipients: []Recipient{}}
 	rep.From = clip(headerText(e.Header, "From"))
 	rep.Subject = clip(headerText(e.Header, "Subject"))
+	mh := mail.Header{Header: e.Header}
+	rep.Date, _ = mh.Date()
+	rep.DeliveredTo = deliveredTo(e.Header)
 	var w walker
 	if err := w.walk(e, 0); err != nil {
 		return nil, err
@@ -125,9 +135,7 @@ func ParseBytes(raw []byte) (*Report, error) {
 	case w.feedback != nil:
 		parseARF(rep, &w)
 	case w.status != nil:
-		if err := parseDeliveryStatus(rep, w.status); err != nil {
-			return nil, err
-		}
+		parseDeliveryStatus(rep, w.status)
 		rep.Kind, rep.Format = KindDSN, "rfc3464"
 		if len(rep.Recipients) == 0 { // a report part with no recipient block: read the prose
 			parsePlain(rep, e.Header, &w, true)
@@ -163,8 +171,6 @@ func (r *Report) Classify(c *reply.Classifier) {
 		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
 		if rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded" {
 			rc.Category, rc.Block = "", false
-		} else if res.By == "" && rc.Category == "" {
-			rc.Category = "other"
 		}
 	}
 }
@@ -256,6 +262,21 @@ func quotedHeader(text []byte, name string) string {
 		}
 	}
 	return ""
+}
+
+// deliveredTo lists the addresses in the delivery agents' headers and To.
+func deliveredTo(h message.Header) []string {
+	var out []string
+	for _, k := range []string{"Delivered-To", "X-Original-To", "Envelope-To", "To"} {
+		for _, v := range h.Values(k) {
+			for _, a := range strings.Split(v, ",") {
+				if a = strings.Trim(strings.TrimSpace(a), "<>"); strings.Contains(a, "@") && !strings.ContainsAny(a, " \"") && len(out) < MaxRecipient {
+					out = append(out, clip(a))
+				}
+			}
+		}
+	}
+	return out
 }
 
 func headerText(h message.Header, key string) string {
