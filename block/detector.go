@@ -162,10 +162,15 @@ func (d *Detector) flush(ctx context.Context) error {
 	return err
 }
 
-// saveLocked queues an incident's current version for the store.
-func (d *Detector) saveLocked(inc *schema.Incident) {
+// saveLocked queues an incident's current version for the store. Opening
+// and closing are written at once; the counts of an open incident, which
+// change with every attempt, at the next tick (every 5 s), in one insert.
+func (d *Detector) saveLocked(inc *schema.Incident, now bool) {
 	inc.UpdatedAt = d.now().UTC()
 	d.pending[inc.ID] = *inc
+	if !now {
+		return
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -217,7 +222,7 @@ func (d *Detector) Observe(e *schema.DeliveryEvent) {
 			d.closeLocked(k, inc, ClosedDeliveries, e.Time)
 			return
 		}
-		d.saveLocked(inc)
+		d.saveLocked(inc, false)
 		return
 	}
 	if e.IsBlock && s.blocks >= d.cfg.MinBlocks && float64(s.blocks) >= d.cfg.MinRatio*float64(len(s.obs)) {
@@ -236,7 +241,7 @@ func (d *Detector) Listed(pool, ip, zone, answer, txt string, at time.Time) {
 	if inc := d.open[k]; inc != nil {
 		inc.Signals++
 		inc.LastSignal, inc.Category, inc.Sample = at.UTC(), answer, clip(txt)
-		d.saveLocked(inc)
+		d.saveLocked(inc, false)
 		return
 	}
 	d.openLocked(k, &schema.Incident{ID: traceid.New(), Kind: KindDNSBL, Pool: pool, SourceIP: ip, Provider: zone,
@@ -273,7 +278,7 @@ func (d *Detector) closeQuiet(now time.Time) {
 
 func (d *Detector) openLocked(k key, inc *schema.Incident) {
 	d.open[k] = inc
-	d.saveLocked(inc)
+	d.saveLocked(inc, true)
 	d.metrics.opened(k)
 	d.log.Warn("block incident opened", "kind", inc.Kind, "pool", inc.Pool, "source_ip", inc.SourceIP, "provider", inc.Provider,
 		"signals", inc.Signals, "attempts", inc.Attempts, "category", inc.Category, "reply", inc.Sample)
@@ -283,7 +288,7 @@ func (d *Detector) openLocked(k key, inc *schema.Incident) {
 func (d *Detector) closeLocked(k key, inc *schema.Incident, reason string, at time.Time) {
 	delete(d.open, k)
 	inc.ClosedAt, inc.CloseReason = at.UTC(), reason
-	d.saveLocked(inc)
+	d.saveLocked(inc, true)
 	d.metrics.set(k, false)
 	d.log.Info("block incident closed", "kind", inc.Kind, "pool", inc.Pool, "source_ip", inc.SourceIP, "provider", inc.Provider, "reason", reason)
 	d.hook.Notify(EventClosed, inc)
