@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +100,7 @@ func VariantConfig() variants.DataqueryConfig {
 	unmarshal := func(strict bool) func(raw []byte) (variants.Dataquery, error) {
 		return func(raw []byte) (variants.Dataquery, error) {
 			q := &Query{}
-			dec := json.NewDecoder(bytesReader(raw))
+			dec := json.NewDecoder(bytes.NewReader(raw))
 			if strict {
 				dec.DisallowUnknownFields()
 			}

@@ -1,14 +1,11 @@
 package dashboards
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 )
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // Env is what Grafana and the ClickHouse plugin fill a query in with: the
 // dashboard's time range, the panel's interval and the variables' values.

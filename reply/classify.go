@@ -8,16 +8,15 @@ import (
 // Classifier classifies replies by a set of rules. It is safe for
 // concurrent use.
 type Classifier struct {
-	text       *automaton
-	patterns   []string // by pattern number, lowercased
-	ruleOf     []int32  // pattern number -> text rule
-	rules      []TextRule
-	blockOf    map[string]bool
-	codes      map[string]string
-	basic      map[string]string
-	byHost     map[string]string // host or parent domain -> provider
-	byDomain   map[string]string // recipient domain -> provider
-	categories []CategoryDef
+	text     *automaton
+	patterns []string // by pattern number, lowercased
+	ruleOf   []int32  // pattern number -> text rule
+	rules    []TextRule
+	blockOf  map[string]bool
+	codes    map[string]string
+	basic    map[string]string
+	byHost   map[string]string // host or parent domain -> provider
+	byDomain map[string]string // recipient domain -> provider
 }
 
 // Result is how one reply is classified.
@@ -39,7 +38,7 @@ func New(r *Rules, extra []Provider) (*Classifier, error) {
 		return nil, err
 	}
 	c := &Classifier{rules: r.Text, blockOf: map[string]bool{}, codes: r.Codes, basic: r.Basic,
-		byHost: map[string]string{}, byDomain: map[string]string{}, categories: r.Categories}
+		byHost: map[string]string{}, byDomain: map[string]string{}}
 	for _, cat := range r.Categories {
 		c.blockOf[cat.Name] = cat.Block
 	}
@@ -79,9 +78,6 @@ func Default() *Classifier {
 	}
 	return c
 }
-
-// Categories lists the categories of the rules.
-func (c *Classifier) Categories() []CategoryDef { return c.categories }
 
 // Classify classifies a reply: its text, its enhanced status code if it
 // came separately (Postfix's dsn=, a DSN's Status field; else it is read
