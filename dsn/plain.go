@@ -56,11 +56,12 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 			texts = append(texts, stripHTML(t))
 		}
 	}
-	failed := map[string]bool{}
+	// Exim names the failed recipients in a header.
+	var failed []string
 	for _, v := range h.Values("X-Failed-Recipients") {
 		for _, a := range strings.Split(v, ",") {
-			if a = strings.ToLower(address(a)); a != "" {
-				failed[a] = true
+			if a = address(a); a != "" {
+				failed = append(failed, a)
 			}
 		}
 	}
@@ -72,22 +73,25 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		}
 	}
 	if len(failed) > 0 {
-		// Exim names the failed recipients: keep those, in its order.
+		// Keep the prose's recipients Exim names, in its order, then the
+		// ones the prose left out.
+		named := map[string]bool{}
+		for _, a := range failed {
+			named[strings.ToLower(a)] = true
+		}
 		kept := rcpts[:0]
 		seen := map[string]bool{}
 		for _, r := range rcpts {
-			if failed[strings.ToLower(r.Address)] && !seen[strings.ToLower(r.Address)] {
-				seen[strings.ToLower(r.Address)] = true
+			if k := strings.ToLower(r.Address); named[k] && !seen[k] {
+				seen[k] = true
 				kept = append(kept, r)
 			}
 		}
 		rcpts = kept
-		for _, v := range h.Values("X-Failed-Recipients") {
-			for _, a := range strings.Split(v, ",") {
-				if a = address(a); a != "" && !seen[strings.ToLower(a)] {
-					seen[strings.ToLower(a)] = true
-					rcpts = append(rcpts, Recipient{Address: a})
-				}
+		for _, a := range failed {
+			if k := strings.ToLower(a); !seen[k] {
+				seen[k] = true
+				rcpts = append(rcpts, Recipient{Address: a})
 			}
 		}
 		rep.Format = "exim"
@@ -98,20 +102,18 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		return
 	}
 	rep.Kind = KindDSN
-	if rep.Format == "" {
-		rep.Format = "text"
-		for _, t := range texts {
-			switch low := strings.ToLower(string(t)); {
-			case strings.Contains(low, "qmail-send program") || strings.Contains(low, "remote host said:"):
-				rep.Format = "qmail"
-			case strings.Contains(low, "did not reach the following recipient") || strings.Contains(low, "could not be reached"):
-				rep.Format = "exchange"
-			}
-		}
-	}
 	temporary := false
 	for _, t := range texts {
 		low := strings.ToLower(string(t))
+		switch {
+		case rep.Format != "" && rep.Format != "text":
+		case strings.Contains(low, "qmail-send program") || strings.Contains(low, "remote host said:"):
+			rep.Format = "qmail"
+		case strings.Contains(low, "did not reach the following recipient") || strings.Contains(low, "could not be reached"):
+			rep.Format = "exchange"
+		default:
+			rep.Format = "text"
+		}
 		if strings.Contains(low, "will retry") || strings.Contains(low, "will continue trying") || strings.Contains(low, "still trying") ||
 			strings.Contains(low, "has not yet been delivered") || strings.Contains(low, "delayed") && !strings.Contains(low, "giving up") {
 			temporary = true
