@@ -21,27 +21,25 @@ import (
 // runDSN reads bounce reports from files: parse shows what is read,
 // ingest stores it.
 func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "parse" && args[0] != "ingest") {
-		fmt.Fprintln(stderr, "Usage: mailtrace dsn parse FILE... [--json]   show what is read from bounce reports (DSN, ARF, auto-replies)")
-		fmt.Fprintln(stderr, "       mailtrace dsn ingest FILE...         match them to their messages and store them")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return errHelp
-		}
-		return fmt.Errorf("%w: dsn needs parse or ingest", errUsage)
-	}
-	verb := args[0]
-	fs := flag.NewFlagSet("dsn "+verb, flag.ContinueOnError)
+	fs := flag.NewFlagSet("dsn", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	asJSON := fs.Bool("json", false, "print one JSON object per file (parse)")
+	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: mailtrace dsn %s FILE...\n", verb)
+		fmt.Fprintln(stderr, "Usage: mailtrace dsn parse FILE... [--json]   show what is read from bounce reports (DSN, ARF, auto-replies)")
+		fmt.Fprintln(stderr, "       mailtrace dsn ingest FILE... [--json]  match them to their messages and store them")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args[1:], stderr); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	verb := fs.Arg(0)
+	if verb != "parse" && verb != "ingest" {
+		fs.Usage()
+		return fmt.Errorf("%w: dsn needs parse or ingest", errUsage)
+	}
+	files := fs.Args()[1:]
+	if len(files) == 0 {
 		return fmt.Errorf("%w: name the report files (one message each, as saved from a mailbox)", errUsage)
 	}
 	cfg, err := c.load()
@@ -63,7 +61,7 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	failed := 0
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		raw, err := bounce.ReadFile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", path, err)
@@ -83,7 +81,7 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		printReport(stdout, path, res, verb == "ingest", *asJSON)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d file(s) not read", failed, fs.NArg())
+		return fmt.Errorf("%d of %d file(s) not read", failed, len(files))
 	}
 	return nil
 }

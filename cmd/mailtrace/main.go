@@ -76,7 +76,16 @@ func exitCode(err error) int {
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	globals, args, err := splitGlobal(args)
+	if err != nil {
+		usage(stderr)
+		return err
+	}
+	if len(args) == 0 && len(globals) > 0 {
+		usage(stderr)
+		return fmt.Errorf("%w: no command after %s", errUsage, strings.Join(globals, " "))
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		usage(stdout)
 		return nil
 	}
@@ -92,12 +101,13 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cmd.run == nil {
 		return nil
 	}
-	return cmd.run(ctx, args[1:], stdout, stderr)
+	// The global flags go first: the command's own, after them, win.
+	return cmd.run(ctx, append(globals, args[1:]...), stdout, stderr)
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "mailtrace: message-by-message proof of delivery for Postfix")
-	fmt.Fprintln(w, "\nUsage: mailtrace COMMAND [flags] [args]\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage: mailtrace [--config FILE] [--store DSN] COMMAND [args] [flags]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -106,14 +116,21 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nEvery command takes --config FILE (default /etc/mailtrace/mailtrace.yaml) and --store DSN;")
+	fmt.Fprintln(w, "\nEvery command takes --config FILE (default /etc/mailtrace/mailtrace.yaml), --store DSN,")
+	fmt.Fprintln(w, "--chdb-library FILE and --log-level LEVEL, before or after its name. Flags may come before or")
+	fmt.Fprintln(w, "after the arguments; -- ends them (an argument that starts with - goes after it).")
 	fmt.Fprintln(w, "`mailtrace COMMAND -h` lists the command's flags.")
 }
 
 func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	var c common
+	c.register(fs) // taken, as by every command, and not needed
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: version takes no arguments", errUsage)
 	}
 	fmt.Fprintf(stdout, "mailtrace %s\n", version)
 	return nil

@@ -83,19 +83,6 @@ func set(dst *string, flagValue string) {
 	}
 }
 
-// parseFlags parses a command's flags; after -h it returns errHelp, which
-// ends the command successfully.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return errHelp
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	return nil
-}
-
 // openMigrated opens the store and brings its schema up to date, as the
 // commands that write to it do before they start.
 func openMigrated(ctx context.Context, cfg config.Config) (store.Store, error) {

@@ -34,19 +34,13 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "A token for the API is read from $MAILTRACE_API_TOKEN.")
 		fs.PrintDefaults()
 	}
-	// The ID may come before the flags.
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	} else if fs.NArg() > 0 || id == "" {
-		return fmt.Errorf("%w: trace takes one ID", errUsage)
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: trace takes one ID (a trace ID, Message-ID, queue ID, or a recipient with --from and --to), got %d arguments", errUsage, fs.NArg())
 	}
+	id := fs.Arg(0)
 	cfg, err := c.load()
 	if err != nil {
 		return err
