@@ -182,10 +182,15 @@ type Applied struct {
 	At       time.Time
 }
 
-// Status reads which migrations the store has.
+// Status reads which migrations the store has (none when it has no
+// migrations table). It only reads: it creates nothing.
 func Status(ctx context.Context, st store.Store, opts Options) ([]Applied, error) {
-	if err := st.Exec(ctx, versionTable(opts), nil); err != nil {
-		return nil, fmt.Errorf("creating the migrations table: %w", err)
+	found, err := store.HasTable(ctx, st, opts.Database, "schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("looking for the migrations table: %w", err)
+	}
+	if !found {
+		return nil, nil
 	}
 	rows, err := st.Query(ctx, "SELECT version, any(name), any(checksum), min(applied_at) FROM "+
 		store.QuoteIdent(opts.Database)+".schema_migrations GROUP BY version ORDER BY version", nil)
@@ -212,6 +217,9 @@ func Migrate(ctx context.Context, st store.Store, opts Options, applyRetention b
 	ms, err := Migrations(opts)
 	if err != nil {
 		return nil, err
+	}
+	if err := st.Exec(ctx, versionTable(opts), nil); err != nil {
+		return nil, fmt.Errorf("creating the migrations table: %w", err)
 	}
 	done, err := Status(ctx, st, opts)
 	if err != nil {

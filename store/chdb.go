@@ -34,6 +34,12 @@ var (
 const chdbDatabase = "mailtrace"
 
 func openChdb(path string, opts Options) (Store, error) {
+	if opts.ReadOnly {
+		// Before loading the library: a missing store is the news.
+		if err := chdbStoreExists(path); err != nil {
+			return nil, err
+		}
+	}
 	lib, err := loadChdb(opts.ChdbLibrary)
 	if err != nil {
 		return nil, err
@@ -43,8 +49,10 @@ func openChdb(path string, opts Options) (Store, error) {
 	if chdbOpenPath != "" {
 		return nil, fmt.Errorf("embedded store %s is already open in this process; libchdb holds one session per process", chdbOpenPath)
 	}
-	if err := os.MkdirAll(path, 0o750); err != nil {
-		return nil, fmt.Errorf("embedded store: creating %s: %w", path, err)
+	if !opts.ReadOnly {
+		if err := os.MkdirAll(path, 0o750); err != nil {
+			return nil, fmt.Errorf("embedded store: creating %s: %w", path, err)
+		}
 	}
 	if heldElsewhere(path) {
 		return nil, fmt.Errorf("embedded store %s: %w", path, ErrInUse)
@@ -62,7 +70,9 @@ func openChdb(path string, opts Options) (Store, error) {
 	}
 	s := &chdbStore{lib: lib, hold: hold, conn: *(*unsafe.Pointer)(hold), path: path}
 	// Unqualified table names in analysts' queries mean mailtrace's tables.
-	err = s.exec("CREATE DATABASE IF NOT EXISTS " + QuoteIdent(chdbDatabase))
+	if !opts.ReadOnly {
+		err = s.exec("CREATE DATABASE IF NOT EXISTS " + QuoteIdent(chdbDatabase))
+	}
 	if err == nil {
 		err = s.exec("USE " + QuoteIdent(chdbDatabase))
 	}
@@ -279,6 +289,27 @@ func (s *chdbStore) Close() error {
 	chdbOpenMu.Lock()
 	chdbOpenPath = ""
 	chdbOpenMu.Unlock()
+	return nil
+}
+
+// chdbStoreExists checks, without touching it, that path is an embedded
+// store with mailtrace's database: libchdb would otherwise make one there
+// (in any directory it is given).
+func chdbStoreExists(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%w: %s does not exist", ErrNoStore, path)
+	case err != nil:
+		return fmt.Errorf("embedded store: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w: %s is not a directory", ErrNoStore, path)
+	}
+	if _, err := os.Stat(filepath.Join(path, "metadata", chdbDatabase+".sql")); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s holds no mailtrace database", ErrNoStore, path)
+	} else if err != nil {
+		return fmt.Errorf("embedded store: %w", err)
+	}
 	return nil
 }
 

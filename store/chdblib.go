@@ -46,11 +46,18 @@ var (
 )
 
 // FindChdbLibrary returns the libchdb.so to load: the configured path if
-// any, then MAILTRACE_CHDB_LIBRARY, the path set-up recorded at build time,
-// next to the executable, and the usual system directories.
+// any, else MAILTRACE_CHDB_LIBRARY — a path named so is the only one
+// tried — else the path set-up recorded at build time, next to the
+// executable, and the usual system directories.
 func FindChdbLibrary(configured string) (string, []string) {
+	if named := namedChdbLibrary(configured); named != "" {
+		if st, err := os.Stat(named); err == nil && !st.IsDir() {
+			return named, []string{named}
+		}
+		return "", []string{named}
+	}
 	var tried []string
-	candidates := []string{configured, os.Getenv("MAILTRACE_CHDB_LIBRARY"), DefaultChdbLibrary}
+	candidates := []string{DefaultChdbLibrary}
 	if exe, err := os.Executable(); err == nil {
 		dir := filepath.Dir(exe)
 		candidates = append(candidates,
@@ -71,8 +78,54 @@ func FindChdbLibrary(configured string) (string, []string) {
 	return "", tried
 }
 
+// namedChdbLibrary is the library the configuration names: configured,
+// else MAILTRACE_CHDB_LIBRARY; empty when none is named.
+func namedChdbLibrary(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return os.Getenv("MAILTRACE_CHDB_LIBRARY")
+}
+
+// ErrChdbLibrary means the libchdb.so the configuration names is not
+// there: a mistake the search of other places would hide.
+var ErrChdbLibrary = errors.New("store: the chdb library named is not there")
+
+// CheckChdbLibrary reports a libchdb.so named by the configuration (or
+// MAILTRACE_CHDB_LIBRARY) that is missing or not a file, without loading
+// it. Nothing named is fine: the usual places are searched at open.
+func CheckChdbLibrary(configured string) error {
+	named := namedChdbLibrary(configured)
+	if named == "" {
+		return nil
+	}
+	st, err := os.Stat(named)
+	if err == nil && st.IsDir() {
+		err = errors.New("it is a directory")
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s (chdb_library, --chdb-library or MAILTRACE_CHDB_LIBRARY): %v; point it at libchdb.so of chDB %s "+
+			"(installed as /usr/local/lib/mailtrace/libchdb.so, or by `make setup` under the source tree's .cache/chdb/), "+
+			"or leave it unset to look where the build put it", ErrChdbLibrary, named, unwrapPathError(err), ChdbVersion)
+	}
+	return nil
+}
+
+// unwrapPathError drops the path an *os.PathError repeats.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 func loadChdb(configured string) (*chdbLib, error) {
 	chdbOnce.Do(func() {
+		if err := CheckChdbLibrary(configured); err != nil {
+			chdbLoadErr = err
+			return
+		}
 		path, tried := FindChdbLibrary(configured)
 		if path == "" {
 			chdbLoadErr = fmt.Errorf("the embedded store needs libchdb.so (chDB %s) and it is not installed; looked in: %s.\n"+
@@ -83,7 +136,8 @@ func loadChdb(configured string) (*chdbLib, error) {
 		}
 		h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 		if err != nil {
-			chdbLoadErr = fmt.Errorf("loading %s: %w (is it the linux-x64 libchdb %s? reinstall with `make setup`)", path, err, ChdbVersion)
+			chdbLoadErr = fmt.Errorf("loading %s: %w: it is not a linux-x64 libchdb.so of chDB %s; point chdb_library (--chdb-library, MAILTRACE_CHDB_LIBRARY) at one, or reinstall it with `make setup`",
+				path, err, ChdbVersion)
 			return
 		}
 		lib := &chdbLib{}

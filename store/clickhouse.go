@@ -27,7 +27,7 @@ type clickhouseStore struct {
 // scheme (or ?secure=true) turns TLS on; ?skip_verify=true accepts any
 // certificate (for tests against self-signed servers only);
 // ?dial_timeout=5s and ?max_open_conns=N tune the pool.
-func openClickHouse(ctx context.Context, u *url.URL) (Store, error) {
+func openClickHouse(ctx context.Context, u *url.URL, readOnly bool) (Store, error) {
 	q := u.Query()
 	db := strings.Trim(u.Path, "/")
 	if db == "" {
@@ -88,6 +88,9 @@ func openClickHouse(ctx context.Context, u *url.URL) (Store, error) {
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
 		if strings.Contains(err.Error(), "UNKNOWN_DATABASE") || strings.Contains(err.Error(), "Code: 81") {
+			if readOnly {
+				return nil, fmt.Errorf("%w: ClickHouse at %s has no database %s", ErrNoStore, host, db)
+			}
 			return openMissingDatabase(ctx, opts, db)
 		}
 		return nil, fmt.Errorf("store: ClickHouse at %s does not answer: %w (check the address, user and password, and TLS)", host, err)

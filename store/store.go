@@ -30,6 +30,10 @@ type Options struct {
 	// ChdbLibrary is the path of libchdb.so; empty means the usual places
 	// (see FindChdbLibrary).
 	ChdbLibrary string
+	// ReadOnly opens only a store that exists, with mailtrace's tables,
+	// and creates nothing: no directory, no database. A store that is
+	// not there is ErrNoStore.
+	ReadOnly bool
 }
 
 // Open opens the store named by a DSN:
@@ -51,9 +55,17 @@ func Open(ctx context.Context, dsn string, opts Options) (Store, error) {
 		if path == "" || !strings.HasPrefix(path, "/") {
 			return nil, fmt.Errorf("store %q: chdb needs an absolute directory, as in chdb:///var/lib/mailtrace/store", dsn)
 		}
-		return openChdb(path, opts)
+		st, err := openChdb(path, opts)
+		if err != nil {
+			return nil, err
+		}
+		return checkTables(ctx, st, opts)
 	case "clickhouse", "clickhouses":
-		return openClickHouse(ctx, u)
+		st, err := openClickHouse(ctx, u, opts.ReadOnly)
+		if err != nil {
+			return nil, err
+		}
+		return checkTables(ctx, st, opts)
 	case "":
 		return nil, fmt.Errorf("store %q: missing scheme (use chdb:///path or clickhouse://user:pass@host:9000/db)", Redact(dsn))
 	default:
@@ -72,6 +84,42 @@ func Redact(dsn string) string {
 	}
 	return u.String()
 }
+
+// checkTables makes sure a store opened read-only holds mailtrace's
+// tables: schema_migrations, which every migration run creates first.
+func checkTables(ctx context.Context, st Store, opts Options) (Store, error) {
+	if !opts.ReadOnly {
+		return st, nil
+	}
+	ok, err := HasTable(ctx, st, st.Database(), "schema_migrations")
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store: looking for mailtrace's tables: %w", err)
+	}
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("%w: database %s has no mailtrace tables", ErrNoStore, st.Database())
+	}
+	return st, nil
+}
+
+// HasTable tells whether database db holds table name.
+func HasTable(ctx context.Context, st Store, db, name string) (bool, error) {
+	rows, err := st.Query(ctx, "SELECT count() FROM system.tables WHERE database = "+Quote(db)+" AND name = "+Quote(name), nil)
+	if err != nil {
+		return false, err
+	}
+	all, err := rows.All()
+	if err != nil {
+		return false, err
+	}
+	return len(all) == 1 && all[0][0] == uint64(1), nil
+}
+
+// ErrNoStore means that a store opened read-only is not there (no
+// directory, no database, or none of mailtrace's tables); nothing was
+// created.
+var ErrNoStore = errors.New("no mailtrace store")
 
 // ErrClosed is returned by a store or writer used after Close.
 var ErrClosed = errors.New("store: closed")

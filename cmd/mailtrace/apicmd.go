@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailtrace/mailtrace/api"
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -32,7 +33,35 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, stderr, serveAPI)
+	// The API only reads: it serves a store that exists and is up to date,
+	// and creates nothing.
+	st, err := openReadOnly(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := checkMigrated(ctx, st); err != nil {
+		return err
+	}
+	return serveOn(ctx, cfg, st, stderr, serveAPI)
+}
+
+// checkMigrated refuses a store that lacks migrations this binary has:
+// its queries would fail on tables or columns that are not there yet.
+func checkMigrated(ctx context.Context, st store.Store) error {
+	opts := schema.Options{Database: st.Database()}
+	applied, err := schema.Status(ctx, st, opts)
+	if err != nil {
+		return err
+	}
+	all, err := schema.Migrations(opts)
+	if err != nil {
+		return err
+	}
+	if len(applied) < len(all) {
+		return fmt.Errorf("the store has %d of this mailtrace's %d migrations: run `mailtrace migrate` (mailtrace run, collect and milter apply them when they start)", len(applied), len(all))
+	}
+	return nil
 }
 
 // serveAPI serves the API until ctx ends.

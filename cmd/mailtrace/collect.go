@@ -174,12 +174,17 @@ type part func(ctx context.Context, cfg config.Config, st store.Store, reg *prom
 // metrics_listen, until ctx ends. One part stopping stops the others: a
 // sidecar half running would look healthy while it is not.
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, parts ...part) error {
-	logger := newLogger(cfg.LogLevel, stderr)
 	st, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	return serveOn(ctx, cfg, st, stderr, parts...)
+}
+
+// serveOn runs parts on st, opened by the caller, as serve does.
+func serveOn(ctx context.Context, cfg config.Config, st store.Store, stderr io.Writer, parts ...part) error {
+	logger := newLogger(cfg.LogLevel, stderr)
 	reg := newRegistry()
 	stopMetrics, err := serveMetrics(cfg.MetricsListen, reg, logger)
 	if err != nil {

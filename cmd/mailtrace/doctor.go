@@ -93,7 +93,7 @@ func postfixSetup(cfg config.Config) postfixconf.Setup {
 // store owned by a running mailtrace cannot be opened twice: that is
 // reported as such, not as a failure.
 func checkStore(ctx context.Context, cfg config.Config) postfixconf.Finding {
-	st, err := openStore(ctx, cfg)
+	st, err := openReadOnly(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			return postfixconf.Finding{Severity: postfixconf.OK, Message: "store " + cfg.Store + " is held by a running mailtrace"}

@@ -50,7 +50,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return nil
 	}
-	st, err := openStore(ctx, cfg)
+	open := openStore
+	if *status {
+		open = openReadOnly // --status only reads
+	}
+	st, err := open(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mailtrace/mailtrace/reply"
@@ -47,11 +49,40 @@ func (c *common) load() (config.Config, error) {
 	if c.logLevel != "" {
 		cfg.LogLevel = c.logLevel
 	}
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	// A library named for the embedded store must be there, whether this
+	// command opens the store or asks a running sidecar's API: the same
+	// setting would stop the sidecar at its next start. A server store
+	// does not use it.
+	if strings.HasPrefix(cfg.Store, "chdb:") {
+		if err := store.CheckChdbLibrary(cfg.ChdbLibrary); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
 }
 
+// openStore opens the store for a command that writes to it: an embedded
+// store's directory and a server's database are created when missing.
 func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	st, err := store.Open(ctx, cfg.Store, store.Options{ChdbLibrary: cfg.ChdbLibrary})
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", store.Redact(cfg.Store), err)
+	}
+	return st, nil
+}
+
+// openReadOnly opens the store for a command that only reads it. Nothing
+// is created: a store that is not there (a mistyped --store, a config not
+// found, nothing migrated yet) is said to be missing.
+func openReadOnly(ctx context.Context, cfg config.Config) (store.Store, error) {
+	st, err := store.Open(ctx, cfg.Store, store.Options{ChdbLibrary: cfg.ChdbLibrary, ReadOnly: true})
+	if errors.Is(err, store.ErrNoStore) {
+		why := strings.TrimPrefix(err.Error(), store.ErrNoStore.Error()+": ")
+		return nil, fmt.Errorf("no mailtrace store at %s (%s); check --store/--config, or run `mailtrace migrate`", store.Redact(cfg.Store), why)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", store.Redact(cfg.Store), err)
 	}

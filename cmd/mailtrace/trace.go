@@ -112,7 +112,7 @@ func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Messa
 	return body.Messages, nil
 }
 
-// storeOrAPI opens the store for a command that reads it. When apiURL is
+// storeOrAPI opens the store, read-only, for a command that reads it. When apiURL is
 // given, or a running mailtrace holds the embedded store (one process
 // only may open it), it returns no store but the API to ask instead, and
 // says so on stderr (with note appended).
@@ -120,7 +120,7 @@ func storeOrAPI(ctx context.Context, cfg config.Config, apiURL string, stderr io
 	if apiURL != "" {
 		return nil, apiURL, nil
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openReadOnly(ctx, cfg)
 	if err == nil {
 		return st, "", nil
 	}
