@@ -13,6 +13,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/mailtrace/mailtrace/postfixlog"
 )
 
 // MaxLine is the longest line kept whole; longer lines are cut there (the
@@ -35,38 +37,49 @@ type ImportResult struct {
 	Elapsed     time.Duration
 }
 
+// ErrNotPostfixLog means a file holds no Postfix log line, or nothing at
+// all: it is not imported, and nothing is stored for it.
+var ErrNotPostfixLog = errors.New("not a Postfix log")
+
+// ErrUnreadable means a file could not be read to its end (a damaged
+// gzip stream, an I/O error): reading it again stops at the same place.
+var ErrUnreadable = errors.New("unreadable")
+
+// ImportFormats says what Import reads, for messages to users.
+const ImportFormats = "Postfix's log as syslog writes it (\"Nov 25 10:00:00 mx1 postfix/smtp[123]: ...\", or with an RFC 3339 time), " +
+	"Postfix's own maillog_file, or journald's export format (journalctl -o export), plain or gzip-compressed"
+
 // Import reads one old log file into the store through p: a syslog or
 // maillog_file log, or journald's export format (journalctl -o export),
 // plain or gzip-compressed.
 // A file already imported adds nothing; a file whose import was cut off
-// continues where it stopped.
+// continues where it stopped. A file without a single Postfix line (empty,
+// binary, another program's log) is ErrNotPostfixLog, and nothing is
+// stored for it; one that cannot be read to its end is ErrUnreadable.
+// Other errors come from the store or ctx: the import was cut off, and
+// running it again continues.
 func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error) {
 	start := time.Now()
 	res := ImportResult{Path: path}
-	f, err := os.Open(path)
+	f, br, closeLog, err := openLog(path)
 	if err != nil {
 		return res, err
 	}
-	defer f.Close()
+	defer closeLog()
 	st, err := f.Stat()
 	if err != nil {
 		return res, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", path, err)
-		}
-		defer gz.Close()
-		br = bufio.NewReaderSize(gz, 1<<20)
-	}
 	head, err := br.Peek(fingerprintSize)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return res, fmt.Errorf("%s: %w", path, err)
+		return res, fmt.Errorf("%s: %w: %w", path, ErrUnreadable, err)
 	}
 	if len(head) == 0 {
-		return res, nil // empty file: nothing to import
+		return res, fmt.Errorf("%s: %w: the file is empty (uncompressed); import reads %s", path, ErrNotPostfixLog, ImportFormats)
+	}
+	journal := isJournalExport(head)
+	if err := checkPostfixLog(path, journal); err != nil {
+		return res, err
 	}
 	fp, ok := fingerprint(head)
 	if !ok { // an old file of one line without its newline
@@ -81,20 +94,28 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	res.SkippedTo = offset
 	if offset > 0 {
 		if _, err := io.CopyN(io.Discard, br, int64(offset)); err != nil && !errors.Is(err, io.EOF) {
-			return res, fmt.Errorf("%s: skipping the %d bytes already imported: %w", path, offset, err)
+			return res, fmt.Errorf("%s: skipping the %d bytes already imported: %w: %w", path, offset, ErrUnreadable, err)
 		}
 	}
 	pos := offset
-	if isJournalExport(head) {
+	// The pipeline's errors (the store's, ctx's) are told apart from the
+	// file's own.
+	var lineErr error
+	if journal {
 		err = readJournal(br, offset, func(line []byte, end uint64, _ string) error {
 			pos = end
-			return p.Line(ctx, line, end)
+			lineErr = p.Line(ctx, line, end)
+			return lineErr
 		})
 	} else {
 		err = readLines(br, func(line []byte, n int) error {
 			pos += uint64(n)
-			return p.Line(ctx, line, pos)
+			lineErr = p.Line(ctx, line, pos)
+			return lineErr
 		})
+	}
+	if err != nil && lineErr == nil {
+		return res, fmt.Errorf("%s: %w after byte %d: %w", path, ErrUnreadable, pos, err)
 	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", path, err)
@@ -108,6 +129,81 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 	res.Messages = p.Stats.Messages - before.Messages
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// openLog opens a log file for reading, decompressed if it is gzip.
+func openLog(path string) (*os.File, *bufio.Reader, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("%s: %w: gzip: %w", path, ErrUnreadable, err)
+		}
+		return f, bufio.NewReaderSize(gz, 1<<20), func() { gz.Close(); f.Close() }, nil
+	}
+	return f, br, func() { f.Close() }, nil
+}
+
+// errPostfixLine stops checkPostfixLog's reading at the first Postfix line.
+var errPostfixLine = errors.New("a Postfix line")
+
+// checkPostfixLog reads the file from its start up to its first Postfix
+// line, and is ErrNotPostfixLog when there is none: before anything is
+// stored for it. A Postfix log has one within its first lines; a
+// syslog of every program may have to be read further.
+func checkPostfixLog(path string, journal bool) error {
+	_, br, closeLog, err := openLog(path)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	var (
+		parser postfixlog.Parser
+		rec    postfixlog.Record
+		lines  uint64
+		size   uint64
+		nul    bool
+	)
+	look := func(line []byte) error {
+		lines++
+		nul = nul || bytes.IndexByte(line, 0) >= 0
+		if parser.Parse(line, &rec); rec.Kind > postfixlog.NotPostfix {
+			return errPostfixLine
+		}
+		return nil
+	}
+	if journal {
+		err = readJournal(br, 0, func(line []byte, end uint64, _ string) error {
+			size = end
+			return look(line)
+		})
+	} else {
+		err = readLines(br, func(line []byte, n int) error {
+			size += uint64(n)
+			return look(line)
+		})
+	}
+	switch {
+	case errors.Is(err, errPostfixLine):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w after byte %d: %w", path, ErrUnreadable, size, err)
+	}
+	what := "lines"
+	if journal {
+		what = "journal entries"
+	}
+	binary := ""
+	if nul {
+		binary = ", binary data"
+	}
+	return fmt.Errorf("%s: %w: none of its %d %s (%d bytes%s) is a Postfix log line; import reads %s",
+		path, ErrNotPostfixLog, lines, what, size, binary, ImportFormats)
 }
 
 // readLines calls fn for each line of r without its newline, with the

@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -42,6 +46,10 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(files) == 0 {
 		return fmt.Errorf("%w: name the report files (one message each, as saved from a mailbox)", errUsage)
 	}
+	// Every file is there before any is read, as for import.
+	if err := checkFiles(files, "report files, one message each as saved from a mailbox"); err != nil {
+		return err
+	}
 	cfg, err := c.load()
 	if err != nil {
 		return err
@@ -60,18 +68,23 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	failed := 0
+	// A file that is not a report (too large, not a mail message) is
+	// skipped, nothing stored for it, and the others go on.
+	var skipped, failed int
 	for _, path := range files {
 		raw, err := bounce.ReadFile(path)
+		if err == nil {
+			err = dsn.CheckMessage(raw)
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", path, err)
-			failed++
+			fmt.Fprintf(stderr, "mailtrace: %s: %s; nothing stored for it\n", escapeText(path), escapeText(err.Error()))
+			skipped++
 			continue
 		}
 		var res *bounce.Result
 		if verb == "ingest" {
 			if res, err = in.Ingest(ctx, raw, nil); err != nil {
-				fmt.Fprintf(stderr, "%s: %v\n", path, err)
+				fmt.Fprintf(stderr, "mailtrace: %s: %s\n", escapeText(path), escapeText(err.Error()))
 				failed++
 				continue
 			}
@@ -80,24 +93,36 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		printReport(stdout, path, res, verb == "ingest", *asJSON)
 	}
+	var problems []string
 	if failed > 0 {
-		return fmt.Errorf("%d of %d file(s) not read", failed, len(files))
+		problems = append(problems, fmt.Sprintf("%d of %d file(s) not stored: give them again once the store answers", failed, len(files)))
+	}
+	if skipped > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d file(s) skipped: not mail messages", skipped, len(files)))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }
 
+// printReport writes what was read from one report. Reports come from
+// strangers: every text in it is escaped (escapeText), in JSON too.
 func printReport(w io.Writer, path string, res *bounce.Result, matched, asJSON bool) {
-	rep := res.Report
+	rep := *res.Report
+	escapeStrings(reflect.ValueOf(&rep).Elem())
+	path = escapeText(path)
+	parseErr := ""
+	if res.ParseErr != nil {
+		parseErr = escapeText(res.ParseErr.Error())
+	}
 	if asJSON {
 		out := struct {
 			File string `json:"file"`
 			*dsn.Report
 			Error     string `json:"error,omitempty"`
 			MatchedBy string `json:"matched_by,omitempty"`
-		}{File: path, Report: rep}
-		if res.ParseErr != nil {
-			out.Error = res.ParseErr.Error()
-		}
+		}{File: path, Report: &rep, Error: parseErr}
 		if matched {
 			out.MatchedBy = res.MatchedBy
 		}
@@ -105,18 +130,89 @@ func printReport(w io.Writer, path string, res *bounce.Result, matched, asJSON b
 		return
 	}
 	fmt.Fprintf(w, "%s: %s (%s)", path, rep.Kind, rep.Format)
-	if res.ParseErr != nil {
-		fmt.Fprintf(w, " unreadable: %v", res.ParseErr)
+	if parseErr != "" {
+		fmt.Fprintf(w, " unreadable: %s", parseErr)
 	}
 	if matched {
 		fmt.Fprintf(w, ", matched by %s", res.MatchedBy)
 		if res.Message != nil {
-			fmt.Fprintf(w, " to %s/%s", res.Message.Host, res.Message.QueueID)
+			fmt.Fprintf(w, " to %s/%s", escapeText(res.Message.Host), escapeText(res.Message.QueueID))
 		}
 	}
 	fmt.Fprintln(w)
 	for _, r := range rep.Recipients {
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", r.Address, r.Action, r.Status, r.Category, r.Diagnostic)
+	}
+}
+
+// escapeText makes a text from a stranger safe to print on a terminal and
+// keep on one line: bytes that are not UTF-8 become \xNN, control
+// characters \t, \n, \r or \xNN (C0, DEL) and \u00NN (C1), other
+// characters that do not print (format characters such as bidirectional
+// overrides, line and paragraph separators) \uNNNN, and a backslash
+// itself \\, so that every escape reads back one way.
+func escapeText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == '\\' || r == utf8.RuneError || !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r > 0xffff && !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\U%08x`, r)
+		case !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// escapeStrings escapes every exported string in v (a settable struct,
+// slice or string), copying slices first so that what v shares with
+// others is left as it was.
+func escapeStrings(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(escapeText(v.String()))
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				escapeStrings(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.IsNil() || v.Type().Elem().Kind() == reflect.Uint8 {
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		v.Set(c)
+		for i := range c.Len() {
+			escapeStrings(c.Index(i))
+		}
 	}
 }
 
