@@ -89,7 +89,7 @@ func namedChdbLibrary(configured string) string {
 
 // ErrChdbLibrary means the libchdb.so the configuration names is not
 // there: a mistake the search of other places would hide.
-var ErrChdbLibrary = errors.New("store: the chdb library named is not there")
+var ErrChdbLibrary = errors.New("store: libchdb.so not found")
 
 // CheckChdbLibrary reports a libchdb.so named by the configuration (or
 // MAILTRACE_CHDB_LIBRARY) that is missing or not a file, without loading
@@ -106,9 +106,21 @@ func CheckChdbLibrary(configured string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s (chdb_library, --chdb-library or MAILTRACE_CHDB_LIBRARY): %v; point it at libchdb.so of chDB %s "+
 			"(installed as /usr/local/lib/mailtrace/libchdb.so, or by `make setup` under the source tree's .cache/chdb/), "+
-			"or leave it unset to look where the build put it", ErrChdbLibrary, named, unwrapPathError(err), ChdbVersion)
+			"or leave it unset to look where the build put it%s", ErrChdbLibrary, named, unwrapPathError(err), ChdbVersion, homeHint([]string{named}))
 	}
 	return nil
+}
+
+// homeHint explains why a library under a home directory may be missing
+// for a service although it is there in a shell.
+func homeHint(paths []string) string {
+	for _, p := range paths {
+		if strings.HasPrefix(p, "/root/") || strings.HasPrefix(p, "/home/") {
+			return " (a service with ProtectHome=yes, as deploy/mailtrace.service runs, does not see /root or /home: " +
+				"install the library as /usr/local/lib/mailtrace/libchdb.so, see docs/deploying.md)"
+		}
+	}
+	return ""
 }
 
 // unwrapPathError drops the path an *os.PathError repeats.
@@ -130,8 +142,8 @@ func loadChdb(configured string) (*chdbLib, error) {
 		if path == "" {
 			chdbLoadErr = fmt.Errorf("the embedded store needs libchdb.so (chDB %s) and it is not installed; looked in: %s.\n"+
 				"Install it with `make setup` (or scripts/setup-chdb.sh) from the mailtrace source tree, point chdb_library in the config "+
-				"or MAILTRACE_CHDB_LIBRARY at it, or store to a ClickHouse server with --store clickhouse://user:pass@host:9000/db",
-				ChdbVersion, strings.Join(tried, ", "))
+				"or MAILTRACE_CHDB_LIBRARY at it, or store to a ClickHouse server with --store clickhouse://user:pass@host:9000/db%s",
+				ChdbVersion, strings.Join(tried, ", "), homeHint(tried))
 			return
 		}
 		h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_GLOBAL)

@@ -201,6 +201,8 @@ func TestChdbLibraryNamed(t *testing.T) {
 		{name: "a directory", args: []string{"sql", "SELECT 1", "--store", "chdb://" + st, "--chdb-library", dir}, want: "it is a directory"},
 		{name: "not a library", args: []string{"sql", "SELECT 1", "--store", "chdb://" + st, "--chdb-library", notLib}, want: "is not a linux-x64 libchdb.so of chDB"},
 		{name: "asking the API", args: []string{"trace", "x", "--store", "chdb://" + st, "--api", "http://127.0.0.1:1", "--chdb-library", "/nope/libchdb.so"}, want: missing},
+		{name: "under a home directory", args: []string{"sql", "SELECT 1", "--store", "chdb://" + st, "--chdb-library", "/home/nobody/libchdb.so"},
+			want: "does not see /root or /home: install the library as /usr/local/lib/mailtrace/libchdb.so"},
 		{name: "a server store does not use it", args: []string{"sql", "SELECT 1", "--store", "clickhouse://127.0.0.1:1/db?dial_timeout=1s", "--chdb-library", "/nope/libchdb.so"},
 			want: "does not answer"},
 	}

@@ -24,13 +24,13 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print each message as one JSON object per line (recipients[] with address, status, attempts[])")
-	from := fs.String("from", "", "seen at or after (RFC 3339 or YYYY-MM-DD); needed for a recipient")
-	to := fs.String("to", "", "seen before (RFC 3339 or YYYY-MM-DD); needed for a recipient")
+	from := fs.String("from", "", "start of the time range: seen at or after (RFC 3339 or YYYY-MM-DD); a recipient is looked up within --from and --to")
+	to := fs.String("to", "", "end of the time range: seen before (RFC 3339 or YYYY-MM-DD)")
 	local := fs.Bool("local", false, "print times in this machine's zone instead of UTC")
 	apiURL := fs.String("api", "", "ask a running mailtrace's API at this URL instead of opening the store (default: when the embedded store is held by a running mailtrace, http://api.listen)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace trace ID [--json] [--from T --to T] [--api URL]")
-		fmt.Fprintln(stderr, "ID is a trace ID, a Message-ID, a queue ID, or a recipient address (with --from and --to).")
+		fmt.Fprintln(stderr, "ID is a trace ID, a Message-ID, a queue ID, or a recipient address within a time range (--from and --to).")
 		fmt.Fprintln(stderr, "A token for the API is read from $MAILTRACE_API_TOKEN.")
 		fs.PrintDefaults()
 	}
