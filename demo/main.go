@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,19 +21,46 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/postfixtest"
 )
 
 // demoT stands in for a test: a failure stops the demo after cleaning up.
-type demoT struct{ cleanups []func() }
+// Cleaning up runs once, whoever asks first (a failure, or the user
+// stopping the demo), and whoever asks next waits for it. A cleanup
+// function must not call Fatal.
+type demoT struct {
+	mu       sync.Mutex
+	cleanups []func()
+	cleaned  chan struct{}  // made when cleaning up starts, closed when done
+	late     sync.WaitGroup // cleanups registered after it started, run at once
+	stopping atomic.Bool    // the user stopped the demo: what fails now is its cleanup's doing
+}
 
-func (d *demoT) Helper()          {}
-func (d *demoT) Cleanup(f func()) { d.cleanups = append(d.cleanups, f) }
+func (d *demoT) Helper() {}
+func (d *demoT) Cleanup(f func()) {
+	d.mu.Lock()
+	if d.cleaned != nil { // the demo is stopping: what started meanwhile goes at once
+		d.late.Add(1)
+		d.mu.Unlock()
+		defer d.late.Done()
+		f()
+		return
+	}
+	defer d.mu.Unlock()
+	d.cleanups = append(d.cleanups, f)
+}
 func (d *demoT) Fatal(args ...any) {
+	if d.stopping.Load() {
+		d.stop()
+	}
 	fmt.Fprintln(os.Stderr, append([]any{"demo:"}, args...)...)
 	d.cleanup()
 	os.Exit(1)
@@ -40,10 +68,73 @@ func (d *demoT) Fatal(args ...any) {
 func (d *demoT) Fatalf(format string, args ...any) { d.Fatal(fmt.Sprintf(format, args...)) }
 func (d *demoT) Skip(args ...any)                  { d.Fatal(args...) }
 func (d *demoT) cleanup() {
-	for i := len(d.cleanups) - 1; i >= 0; i-- {
-		d.cleanups[i]()
+	d.mu.Lock()
+	if d.cleaned != nil {
+		done := d.cleaned
+		d.mu.Unlock()
+		<-done
+		return
 	}
+	d.cleaned = make(chan struct{})
+	list := d.cleanups
 	d.cleanups = nil
+	d.mu.Unlock()
+	for i := len(list) - 1; i >= 0; i-- {
+		list[i]()
+	}
+	d.late.Wait()
+	close(d.cleaned)
+}
+
+// stop ends the demo as the user asked: everything removed, exit status 0.
+func (d *demoT) stop() {
+	d.stopping.Store(true)
+	d.cleanup()
+	os.Exit(0)
+}
+
+// say is where the demo tells what it does: standard output, silent once
+// the user stopped the demo (what goes on meanwhile is being undone).
+var say io.Writer = os.Stdout
+
+type quiet struct{ t *demoT }
+
+func (q quiet) Write(b []byte) (int, error) {
+	if q.t.stopping.Load() {
+		return len(b), nil
+	}
+	return os.Stdout.Write(b)
+}
+
+// keysStop makes Ctrl-C (and Ctrl-\, Ctrl-D, q) on the terminal a key the
+// demo reads rather than a signal: a signal would reach make too, which
+// then reports the demo as failed (make: *** Error 1, or Interrupt) however
+// cleanly it stopped. It returns a function that puts the terminal back,
+// and does nothing when standard input is not a terminal (SIGINT and
+// SIGTERM stop the demo then).
+func keysStop(stop func()) (restore func()) {
+	saved, err := unix.IoctlGetTermios(0, unix.TCGETS)
+	if err != nil {
+		return func() {}
+	}
+	raw := *saved
+	raw.Lflag &^= unix.ISIG | unix.ICANON | unix.ECHO
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(0, unix.TCSETS, &raw); err != nil {
+		return func() {}
+	}
+	var once sync.Once
+	restore = func() { once.Do(func() { unix.IoctlSetTermios(0, unix.TCSETS, saved) }) }
+	go func() {
+		b := make([]byte, 1)
+		for {
+			if n, err := os.Stdin.Read(b); err != nil || n == 1 && (b[0] == 3 || b[0] == 4 || b[0] == 0x1c || b[0] == 'q') {
+				stop()
+				return
+			}
+		}
+	}()
+	return restore
 }
 
 func main() {
@@ -52,6 +143,20 @@ func main() {
 	flag.Parse()
 	t := &demoT{}
 	defer t.cleanup()
+	say = quiet{t}
+	// Ctrl-C stops the demo at any point, cleanly (exit status 0).
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	restoreTerminal := keysStop(cancel)
+	t.Cleanup(restoreTerminal)
+	go func() {
+		<-ctx.Done()
+		t.stopping.Store(true)
+		restoreTerminal()
+		fmt.Fprintln(os.Stdout, "\ndemo: stopping and cleaning up")
+		t.stop()
+	}()
 	if why := postfixtest.Available(); why != "" {
 		t.Fatal("cannot start the sandbox Postfix:", why)
 	}
@@ -127,8 +232,6 @@ milter:
 		t.Fatal(err)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	run := exec.Command(absBin, "run", "--config", cfgPath)
 	run.Stdout, run.Stderr = os.Stdout, os.Stderr
 	if err := run.Start(); err != nil {
@@ -141,31 +244,69 @@ milter:
 	waitListening(t, milterAddr)
 	waitListening(t, *apiAddr)
 
-	fmt.Println("demo: sending a mixed stream of mail through the sandbox Postfix...")
+	fmt.Fprintln(say, "demo: sending a mixed stream of mail through the sandbox Postfix...")
 	sent := sendMix(t, pf)
 	waitSearch(t, *apiAddr, sent)
 
 	url := "http://" + *apiAddr + "/"
-	fmt.Printf("\ndemo: web UI at %s (search, then open a trace)\n", url)
-	fmt.Println("demo: one message's trace, as `mailtrace trace` prints it:")
+	fmt.Fprintf(say, "\ndemo: web UI at %s (search, then open a trace)\n", url)
+	fmt.Fprintln(say, "demo: one message's trace, as `mailtrace trace` prints it:")
 	tr := exec.Command(absBin, "trace", "<demo-2@shop.example>", "--config", cfgPath)
-	tr.Stdout, tr.Stderr = os.Stdout, os.Stderr
-	tr.Run()
+	tr.Stdout, tr.Stderr = say, say
+	if !t.stopping.Load() {
+		tr.Run()
+	}
 	printIncidents(*apiAddr)
-	fmt.Printf("\ndemo: running until Ctrl-C; a new message every 15 s. Web UI: %s\n", url)
+	printCommands(*bin, cfgPath, pf.Config)
+	fmt.Fprintf(say, "\ndemo: running until Ctrl-C; a new message every 15 s. Web UI: %s\n", url)
 
-	tick := time.NewTicker(15 * time.Second)
-	defer tick.Stop()
+	// Ctrl-C ends the demo (the goroutine above): this loop only sends.
 	for round := 1; ; round++ {
-		select {
-		case <-ctx.Done():
-			fmt.Println("\ndemo: stopping and cleaning up")
-			return
-		case <-tick.C:
-			to := []string{fmt.Sprintf("live%d@gmail.test", round)}
-			pf.Send(t, "clerk@court.example", to, fmt.Sprintf("<live-%d@court.example>", round), "Live notice")
+		time.Sleep(15 * time.Second)
+		to := []string{fmt.Sprintf("live%d@gmail.test", round)}
+		pf.Send(t, "clerk@court.example", to, fmt.Sprintf("<live-%d@court.example>", round), "Live notice")
+	}
+}
+
+// printCommands prints the config file the demo wrote and commands to
+// paste in another terminal while it runs: they find the store held by
+// the demo's `mailtrace run` and ask its API.
+func printCommands(bin, cfgPath, postfixConfig string) {
+	if wd, err := os.Getwd(); err == nil {
+		if abs, err := filepath.Abs(bin); err == nil {
+			if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+				bin = rel
+			}
 		}
 	}
+	if !strings.Contains(bin, "/") {
+		bin = "./" + bin
+	}
+	today := time.Now().UTC()
+	mt := shellQuote(bin) + " --config " + shellQuote(cfgPath)
+	fmt.Fprintf(say, "\ndemo: the demo's config is %s; while it runs, try in another terminal:\n", cfgPath)
+	for _, c := range [][]string{
+		{"trace", "<demo-0@court.example>"},
+		{"trace", "anna@gmail.test", "--from", today.Format("2006-01-02"), "--to", today.AddDate(0, 0, 1).Format("2006-01-02")},
+		{"trace", "<demo-2@shop.example>", "--json"},
+		{"blocks"},
+		{"sql", "SELECT status, pool, provider, count() AS attempts FROM delivery_events GROUP BY ALL ORDER BY attempts DESC"},
+		{"doctor", "--postfix-config", postfixConfig},
+	} {
+		args := make([]string, len(c))
+		for i, a := range c {
+			args[i] = shellQuote(a)
+		}
+		fmt.Fprintf(say, "  %s %s\n", mt, strings.Join(args, " "))
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // sendMix sends messages of every class and outcome; it returns how many
@@ -231,9 +372,9 @@ func printIncidents(addr string) {
 		}
 	}
 	json.NewDecoder(res.Body).Decode(&blocks)
-	fmt.Printf("\ndemo: open block incidents (GET %s/api/v1/blocks): %d\n", "http://"+addr, len(blocks.Incidents))
+	fmt.Fprintf(say, "\ndemo: open block incidents (GET %s/api/v1/blocks): %d\n", "http://"+addr, len(blocks.Incidents))
 	for _, inc := range blocks.Incidents {
-		fmt.Printf("  %s blocks %s (pool %s): %s\n    %s\n", inc.Provider, inc.SourceIP, inc.Pool, inc.Category, inc.Sample)
+		fmt.Fprintf(say, "  %s blocks %s (pool %s): %s\n    %s\n", inc.Provider, inc.SourceIP, inc.Pool, inc.Category, inc.Sample)
 	}
 }
 
@@ -250,5 +391,5 @@ func waitSearch(t *demoT, addr string, n int) {
 			return
 		}
 	}
-	fmt.Println("demo: the collector has not read every attempt yet; the UI fills in as it does")
+	fmt.Fprintln(say, "demo: the collector has not read every attempt yet; the UI fills in as it does")
 }
