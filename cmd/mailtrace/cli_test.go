@@ -214,4 +214,11 @@ func TestChdbLibraryNamed(t *testing.T) {
 			}
 		})
 	}
+	// A command that does not use the store does not need the library.
+	for _, args := range [][]string{{"classify", "550 5.1.1 no such user"}, {"migrate", "--print"}, {"doctor", "--print-postfix"}} {
+		r := run(t, []string{"MAILTRACE_CONFIG="}, append(args, "--store", "chdb://"+st, "--chdb-library", "/nope/libchdb.so")...)
+		if r.code != 0 {
+			t.Errorf("mailtrace %q with a missing library: exit %d, stderr %q", args, r.code, trim(r.stderr))
+		}
+	}
 }

@@ -49,19 +49,7 @@ func (c *common) load() (config.Config, error) {
 	if c.logLevel != "" {
 		cfg.LogLevel = c.logLevel
 	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	// A library named for the embedded store must be there, whether this
-	// command opens the store or asks a running sidecar's API: the same
-	// setting would stop the sidecar at its next start. A server store
-	// does not use it.
-	if strings.HasPrefix(cfg.Store, "chdb:") {
-		if err := store.CheckChdbLibrary(cfg.ChdbLibrary); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
+	return cfg, cfg.Validate()
 }
 
 // openStore opens the store for a command that writes to it: an embedded

@@ -117,6 +117,15 @@ func traceByAPI(ctx context.Context, base string, q trace.Query) ([]*trace.Messa
 // only may open it), it returns no store but the API to ask instead, and
 // says so on stderr (with note appended).
 func storeOrAPI(ctx context.Context, cfg config.Config, apiURL string, stderr io.Writer, note string) (store.Store, string, error) {
+	// A library named for the embedded store must be there, whether the
+	// store is opened (store.Open checks) or a running sidecar's API is
+	// asked: the same setting would stop the sidecar at its next start.
+	// A server store does not use it.
+	if strings.HasPrefix(cfg.Store, "chdb:") {
+		if err := store.CheckChdbLibrary(cfg.ChdbLibrary); err != nil {
+			return nil, "", err
+		}
+	}
 	if apiURL != "" {
 		return nil, apiURL, nil
 	}
