@@ -81,13 +81,29 @@ type Recipient struct {
 	Action string `json:"action"`
 	// Status is the enhanced status code (RFC 3463), e.g. 5.1.1; when the
 	// report gives none, the class alone (5.0.0 or 4.0.0).
-	Status     string `json:"status"`
-	Diagnostic string `json:"diagnostic"`
+	Status string `json:"status"`
+	// InferredStatus is the enhanced status code the report's words
+	// support where Status is only a class (x.0.0) or was made up for a
+	// report that gave none: "5.0.0" with "user unknown" infers 5.1.1, a
+	// message given up on after temporary failures infers 5.4.7. It never
+	// replaces Status, the report's own evidence; it is empty when it
+	// would say nothing more.
+	InferredStatus string `json:"inferred_status,omitempty"`
+	Diagnostic     string `json:"diagnostic"`
 	RemoteMTA  string `json:"remote_mta"`
 	// Category, Provider and Block are set by Classify.
 	Category string `json:"category"`
 	Provider string `json:"provider,omitempty"`
 	Block    bool   `json:"block,omitempty"`
+}
+
+// EffectiveStatus is the inferred status where there is one, else the
+// status the report states.
+func (r *Recipient) EffectiveStatus() string {
+	if r.InferredStatus != "" {
+		return r.InferredStatus
+	}
+	return r.Status
 }
 
 // Parse reads one report. It returns an error only for a message it
