@@ -90,7 +90,7 @@ type Recipient struct {
 	// would say nothing more.
 	InferredStatus string `json:"inferred_status,omitempty"`
 	Diagnostic     string `json:"diagnostic"`
-	RemoteMTA  string `json:"remote_mta"`
+	RemoteMTA      string `json:"remote_mta"`
 	// Category, Provider and Block are set by Classify.
 	Category string `json:"category"`
 	Provider string `json:"provider,omitempty"`
