@@ -12,7 +12,14 @@ type Classifier struct {
 	patterns []string // by pattern number, lowercased
 	ruleOf   []int32  // pattern number -> text rule
 	rules    []TextRule
+	// soft finds the patterns of rules whose category is not hard, for
+	// temporary replies; softOf maps its pattern numbers to patterns.
+	soft     *automaton
+	softOf   []int32
+	expiry   *automaton // the words of a report that gave up on a message
 	blockOf  map[string]bool
+	hard     map[string]bool
+	statuses map[string]string // category -> SUBJECT.DETAIL it supports
 	codes    map[string]string
 	basic    map[string]string
 	byHost   map[string]string // host or parent domain -> provider
@@ -25,11 +32,52 @@ type Result struct {
 	Category string `json:"category"`
 	Block    bool   `json:"block"`
 	Provider string `json:"provider,omitempty"`
-	// By tells what decided: text, enhanced, basic, or status (an expired
-	// message).
-	By string `json:"by,omitempty"`
+	// By tells what decided: text (the reply's words), context (the
+	// words around it: a report's human-readable part), enhanced, basic,
+	// or expired (a message given up on after temporary failures).
+	By Decider `json:"by,omitempty"`
 	// Pattern is the text pattern that matched, for rule authors.
 	Pattern string `json:"pattern,omitempty"`
+	// Inferred is the enhanced status code the category supports, in the
+	// reply's class (5.1.1 for a permanent bad-mailbox), or "" when the
+	// category names no single code or the codes decided. A report's
+	// reader uses it where the report gives only a class.
+	Inferred string `json:"inferred,omitempty"`
+}
+
+// Decider names the evidence that decided a category.
+type Decider string
+
+// Evidence, from the most to the least specific.
+const (
+	ByExpired  Decider = "expired"  // the message was given up on: its last reply does not matter
+	ByText     Decider = "text"     // a text pattern in the reply
+	ByContext  Decider = "context"  // a text pattern in the words around the reply
+	ByEnhanced Decider = "enhanced" // the enhanced status code
+	ByBasic    Decider = "basic"    // the basic reply code
+)
+
+// Reply is what is known of one receiver's reply.
+type Reply struct {
+	// Text is the reply as Postfix logged it or a report's diagnostic.
+	Text string
+	// Enhanced is its enhanced status code when it came apart from the
+	// text (Postfix's dsn=, a DSN's Status field); else it is read from
+	// the text.
+	Enhanced string
+	// Class is '4' or '5' when the reply's class is known apart from its
+	// codes (a DSN's Status of 5.0.0 says only that), else 0.
+	Class byte
+	// Host is the MX or relay host that answered (may be empty);
+	// RcptDomain the recipient's domain.
+	Host, RcptDomain string
+	// Context is more words about the same failure, read when the reply's
+	// own words decide nothing: a report's human-readable part about this
+	// recipient.
+	Context string
+	// Expired tells that the message was given up on after temporary
+	// failures: its category is message-expired whatever its last reply.
+	Expired bool
 }
 
 // New compiles rules, with extra providers tried before the rules' own.
@@ -37,18 +85,31 @@ func New(r *Rules, extra []Provider) (*Classifier, error) {
 	if err := checkProviders(extra); err != nil {
 		return nil, err
 	}
-	c := &Classifier{rules: r.Text, blockOf: map[string]bool{}, codes: r.Codes, basic: r.Basic,
-		byHost: map[string]string{}, byDomain: map[string]string{}}
+	c := &Classifier{rules: r.Text, blockOf: map[string]bool{}, hard: map[string]bool{}, statuses: map[string]string{},
+		codes: r.Codes, basic: r.Basic, byHost: map[string]string{}, byDomain: map[string]string{}}
 	for _, cat := range r.Categories {
-		c.blockOf[cat.Name] = cat.Block
+		c.blockOf[cat.Name], c.hard[cat.Name] = cat.Block, cat.Hard
+		if cat.Status != "" {
+			c.statuses[cat.Name] = cat.Status
+		}
 	}
+	var soft []string
 	for i, t := range r.Text {
 		for _, p := range t.Patterns {
+			if !c.hard[t.Category] {
+				soft = append(soft, strings.ToLower(p))
+				c.softOf = append(c.softOf, int32(len(c.patterns)))
+			}
 			c.patterns = append(c.patterns, strings.ToLower(p))
 			c.ruleOf = append(c.ruleOf, int32(i))
 		}
 	}
-	c.text = newAutomaton(c.patterns)
+	c.text, c.soft = newAutomaton(c.patterns), newAutomaton(soft)
+	var expiry []string
+	for _, p := range r.Expired {
+		expiry = append(expiry, strings.ToLower(p))
+	}
+	c.expiry = newAutomaton(expiry)
 	for _, p := range append(append([]Provider{}, extra...), r.Providers...) {
 		for _, h := range p.Hosts {
 			h = strings.ToLower(h)
@@ -84,33 +145,99 @@ func Default() *Classifier {
 // from the text), the host that answered (MX or relay; may be empty) and
 // the recipient's domain.
 func (c *Classifier) Classify(text, enhanced, host, rcptDomain string) Result {
-	r := Result{Provider: c.Provider(host, rcptDomain)}
+	return c.ClassifyReply(Reply{Text: text, Enhanced: enhanced, Host: host, RcptDomain: rcptDomain})
+}
+
+// ClassifyReply classifies a reply with all that is known of it. The
+// evidence goes from the most to the least specific: an expiry, the
+// reply's words, the words around it, its enhanced code, its basic code.
+//
+// A temporary reply (class 4) never gets a hard category (one that says
+// the address itself is bad, such as bad-mailbox): "450 4.2.0 mailbox
+// temporarily unavailable" says nothing lasting about the mailbox, and a
+// hard category would have it struck off. Such evidence is passed over
+// for the next, down to other.
+func (c *Classifier) ClassifyReply(in Reply) Result {
+	r := Result{Provider: c.Provider(in.Host, in.RcptDomain)}
+	enhanced := in.Enhanced
 	if enhanced == "" {
-		enhanced = EnhancedCode(text)
+		enhanced = EnhancedCode(in.Text)
 	}
-	basic := BasicCode(text)
-	if strings.HasPrefix(enhanced, "2.") || (enhanced == "" && strings.HasPrefix(basic, "2")) {
+	basic := BasicCode(in.Text)
+	class := in.Class
+	switch {
+	case class != 0:
+	case enhanced != "":
+		class = enhanced[0]
+	case basic != "":
+		class = basic[0]
+	}
+	if class == '2' {
 		return r
 	}
-	if i := c.text.first(text); i >= 0 {
-		rule := c.rules[c.ruleOf[i]]
-		r.Category, r.By, r.Pattern = rule.Category, "text", c.patterns[i]
-		r.Block = c.blockOf[rule.Category]
-		if rule.Block != nil {
-			r.Block = *rule.Block
+	temporary := class == '4'
+	decide := func(cat string, by Decider) Result {
+		r.Category, r.By, r.Block = cat, by, c.blockOf[cat]
+		if by != ByEnhanced && by != ByBasic {
+			if st := c.statuses[cat]; st != "" {
+				if class != '4' {
+					class = '5'
+				}
+				r.Inferred = string(class) + "." + st
+			}
 		}
 		return r
 	}
-	if cat := c.byCode(enhanced); cat != "" {
-		r.Category, r.By = cat, "enhanced"
-	} else if cat := c.byBasic(basic); cat != "" {
-		r.Category, r.By = cat, "basic"
-	} else {
-		r.Category = "other"
+	if in.Expired {
+		class = '5' // given up on: a permanent failure, whatever the last deferral's class
+		return decide("message-expired", ByExpired)
 	}
-	r.Block = c.blockOf[r.Category]
-	return r
+	for _, t := range []struct {
+		text string
+		by   Decider
+	}{{in.Text, ByText}, {in.Context, ByContext}} {
+		if i := c.firstPattern(t.text, temporary); i >= 0 {
+			rule := c.rules[c.ruleOf[i]]
+			decide(rule.Category, t.by)
+			r.Pattern = c.patterns[i]
+			if rule.Block != nil {
+				r.Block = *rule.Block
+			}
+			return r
+		}
+	}
+	if cat := c.byCode(enhanced); cat != "" && !(temporary && c.hard[cat]) {
+		return decide(cat, ByEnhanced)
+	}
+	if cat := c.byBasic(basic); cat != "" && !(temporary && c.hard[cat]) {
+		return decide(cat, ByBasic)
+	}
+	return decide("other", "")
 }
+
+// firstPattern is the lowest pattern found in text, among the patterns of
+// soft categories only when the reply is temporary, or -1.
+func (c *Classifier) firstPattern(text string, temporary bool) int {
+	if text == "" {
+		return -1
+	}
+	if !temporary {
+		return c.text.first(text)
+	}
+	if i := c.soft.first(text); i >= 0 {
+		return int(c.softOf[i])
+	}
+	return -1
+}
+
+// Expired tells whether a report's words say that the message was given up
+// on because it stayed undelivered too long ("retry timeout exceeded",
+// "message expired"), by the rules' expired patterns.
+func (c *Classifier) Expired(text string) bool { return c.expiry.first(text) >= 0 }
+
+// Hard tells whether a category says the address itself is bad; temporary
+// replies never get one.
+func (c *Classifier) Hard(category string) bool { return c.hard[category] }
 
 func (c *Classifier) byCode(code string) string {
 	_, rest, ok := strings.Cut(code, ".")

@@ -129,6 +129,65 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestTemporaryIsNeverHard: a temporary reply says nothing lasting about
+// the address, whatever its words, codes or context.
+func TestTemporaryIsNeverHard(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		name, text, enhanced string
+		class                byte
+		context, want        string
+	}{
+		{"issue #12: mailbox temporarily unavailable", "450 4.2.0 mailbox temporarily unavailable, try again later", "", 0, "", "other"},
+		{"Laposte inactive mailbox, 450", "450 4.2.1 <a@laposte.net>: Recipient address rejected: this mailbox is inactive and has been disabled", "", 0, "", "other"},
+		{"Postfix unverified recipient", "450 4.1.1 <a@example.net>: Recipient address rejected: unverified address: host mx.example.net said: 550 5.1.1 User unknown", "", 0, "", "other"},
+		{"Postfix temporary lookup failure", "451 4.3.0 <a@example.net>: Temporary lookup failure", "", 0, "", "other"},
+		{"Exim temporary domain lookup", "451 Temporary local problem - please try later (unrouteable address)", "", 0, "", "other"},
+		{"Gmail over quota, temporary", "452-4.2.2 The email account that you tried to reach is over quota.", "", 0, "", "quota-issues"},
+		{"Greylisting stays policy", "450 4.2.0 <a@example.net>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/example.net.html", "", 0, "", "policy-related"},
+		{"code alone, 4.1.1", "450 4.1.1 <a@example.net>", "", 0, "", "other"},
+		{"basic code alone, 450", "450 Requested mail action not taken", "", 0, "", "other"},
+		{"DSN status 4.0.0 with hard words", "mailbox not found", "", '4', "", "other"},
+		{"hard words in the context of a delay: the code decides", "", "4.4.1", 0, "user unknown", "no-answer-from-host"},
+		{"permanent keeps its hard category", "550 5.1.1 <a@example.net>: Recipient address rejected: User unknown", "", 0, "", "bad-mailbox"},
+		{"permanent class from a DSN", "mailbox not found", "", '5', "", "bad-mailbox"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := c.ClassifyReply(Reply{Text: tc.text, Enhanced: tc.enhanced, Class: tc.class, Context: tc.context})
+			if got.Category != tc.want {
+				t.Errorf("got %s (by %s %q), want %s", got.Category, got.By, got.Pattern, tc.want)
+			}
+		})
+	}
+}
+
+// TestReplyEvidence: an expiry beats the last deferral, the reply's words
+// beat the context, the context beats the codes; each decision infers the
+// status its category supports.
+func TestReplyEvidence(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		name               string
+		in                 Reply
+		category, inferred string
+		by                 Decider
+	}{
+		{"expired whatever the last deferral", Reply{Text: "connect to mx.example.net[192.0.2.20]:25: Connection timed out", Enhanced: "4.4.1", Expired: true}, "message-expired", "5.4.7", ByExpired},
+		{"words of the reply", Reply{Text: "550 User unknown", Context: "mailbox full"}, "bad-mailbox", "5.1.1", ByText},
+		{"context when the reply says nothing", Reply{Text: "550 5.0.0 rejected", Context: "The mailbox is full"}, "quota-issues", "5.2.2", ByContext},
+		{"code when nothing is said", Reply{Text: "", Enhanced: "5.2.2"}, "quota-issues", "", ByEnhanced},
+		{"temporary class infers a 4", Reply{Text: "452 mailbox full"}, "quota-issues", "4.2.2", ByText},
+		{"T-Online block list (issue #12)", Reply{Text: "554 IP=192.0.2.10 - A problem occurred. (Ask your postmaster for help or to contact tosa@rx.t-online.de to clarify.) (BL)", Host: "mx00.t-online.de"}, "blocklisted", "5.7.1", ByText},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := c.ClassifyReply(tc.in)
+			if got.Category != tc.category || got.Inferred != tc.inferred || got.By != tc.by {
+				t.Errorf("got %s inferred %q by %s (%q), want %s inferred %q by %s", got.Category, got.Inferred, got.By, got.Pattern, tc.category, tc.inferred, tc.by)
+			}
+		})
+	}
+}
+
 func TestClassifySuccessAndDomains(t *testing.T) {
 	c := Default()
 	for _, tc := range []struct {
@@ -188,11 +247,22 @@ func TestCodes(t *testing.T) {
 }
 
 func TestBadRules(t *testing.T) {
+	const cats = "categories: [{name: a}, {name: other}, {name: message-expired}]\n"
+	path := t.TempDir() + "/good.yaml"
+	if err := writeFile(path, cats+"text: [{category: a, patterns: [x]}]\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadRules(path); err != nil {
+		t.Fatalf("the good rules the bad ones are made from are refused: %v", err)
+	}
 	for name, text := range map[string]string{
-		"unknown category": "categories: [{name: a}]\ntext: [{category: b, patterns: [x]}]\n",
-		"empty pattern":    "categories: [{name: a}]\ntext: [{category: a, patterns: [' ']}]\n",
-		"bad code":         "categories: [{name: a}]\ncodes: {'5.1.1': a}\n",
-		"bad basic":        "categories: [{name: a}]\nbasic: {'55': a}\n",
+		"unknown category": cats + "text: [{category: b, patterns: [x]}]\n",
+		"empty pattern":    cats + "text: [{category: a, patterns: [' ']}]\n",
+		"bad code":         cats + "codes: {'5.1.1': a}\n",
+		"bad basic":        cats + "basic: {'55': a}\n",
+		"bad status":       "categories: [{name: a, status: '5.1.1'}, {name: other}, {name: message-expired}]\n",
+		"empty expired":    cats + "expired: ['']\n",
+		"no fallback":      "categories: [{name: a}]\n",
 		"no categories":    "text: []\n",
 		"bad yaml":         "categories: [\n",
 	} {
@@ -228,13 +298,19 @@ func FuzzClassify(f *testing.F) {
 		got := c.Classify(text, "", "", "")
 		want := -1
 		low := asciiLower(text)
+		code := EnhancedCode(text)
+		temporary := strings.HasPrefix(code, "4.") || code == "" && strings.HasPrefix(BasicCode(text), "4")
 		for i, p := range c.patterns {
-			if asciiContains(low, p) {
+			if asciiContains(low, p) && !(temporary && c.hard[c.rules[c.ruleOf[i]].Category]) {
 				want = i
 				break
 			}
 		}
-		if want >= 0 && (got.By != "text" || got.Pattern != c.patterns[want]) && !strings.HasPrefix(EnhancedCode(text), "2.") {
+		if temporary && c.hard[got.Category] {
+			t.Fatalf("%q: a temporary reply got the hard category %s", text, got.Category)
+		}
+		success := strings.HasPrefix(code, "2.") || code == "" && strings.HasPrefix(BasicCode(text), "2")
+		if want >= 0 && (got.By != "text" || got.Pattern != c.patterns[want]) && !success {
 			t.Fatalf("%q: got %+v, want pattern %q", text, got, c.patterns[want])
 		}
 		if got.By == "text" && want < 0 {

@@ -27,6 +27,9 @@ type Rules struct {
 	// 4.1.1 and 5.1.1) to a category; a code not listed falls back to its
 	// subject ("1" for x.1.*) written as "1.*".
 	Codes map[string]string `yaml:"codes"`
+	// Expired are phrases of a report's prose that say the message was
+	// given up on after staying undelivered too long.
+	Expired []string `yaml:"expired"`
 	// Basic maps basic reply codes ("550") to a category; "4xx" and "5xx"
 	// are the fallbacks.
 	Basic map[string]string `yaml:"basic"`
@@ -37,8 +40,15 @@ type Rules struct {
 
 // CategoryDef is one category.
 type CategoryDef struct {
-	Name        string `yaml:"name"`
-	Block       bool   `yaml:"block"`
+	Name  string `yaml:"name"`
+	Block bool   `yaml:"block"`
+	// Hard categories say the address itself is bad; a temporary reply
+	// never gets one.
+	Hard bool `yaml:"hard"`
+	// Status is the enhanced status code the category supports, without
+	// its class ("1.1" for bad-mailbox), inferred for reports that give
+	// only a class; empty when the category spans many codes.
+	Status      string `yaml:"status"`
 	Description string `yaml:"description"`
 }
 
@@ -104,6 +114,12 @@ func (r *Rules) check() error {
 			return fmt.Errorf("category %q is empty or listed twice", c.Name)
 		}
 		known[c.Name] = true
+		if c.Status != "" && (!codeKey.MatchString(c.Status) || strings.HasSuffix(c.Status, "*")) {
+			return fmt.Errorf("category %s: status %q is not SUBJECT.DETAIL (e.g. 1.1)", c.Name, c.Status)
+		}
+	}
+	if !known["other"] || !known["message-expired"] {
+		return fmt.Errorf("categories other and message-expired are needed (the classifier falls back on them)")
 	}
 	if len(known) == 0 {
 		return fmt.Errorf("no categories")
@@ -119,6 +135,11 @@ func (r *Rules) check() error {
 			if strings.TrimSpace(p) == "" {
 				return fmt.Errorf("text rule %d (%s): empty pattern", i+1, t.Category)
 			}
+		}
+	}
+	for _, p := range r.Expired {
+		if strings.TrimSpace(p) == "" {
+			return fmt.Errorf("expired: empty pattern")
 		}
 	}
 	for k, c := range r.Codes {

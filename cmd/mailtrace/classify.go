@@ -59,15 +59,15 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "category:   %s\nblock:      %s\nprovider:   %s\n", category, block, provider)
 	switch r.By {
-	case "text":
+	case reply.ByText:
 		fmt.Fprintf(stdout, "decided by: text pattern %q\n", r.Pattern)
-	case "enhanced":
+	case reply.ByEnhanced:
 		code := *dsn
 		if code == "" {
 			code = reply.EnhancedCode(text)
 		}
 		fmt.Fprintf(stdout, "decided by: enhanced status code %s\n", code)
-	case "basic":
+	case reply.ByBasic:
 		fmt.Fprintf(stdout, "decided by: reply code %s\n", reply.BasicCode(text))
 	}
 	return nil
