@@ -106,9 +106,7 @@ func parseDeliveryStatus(rep *Report, body []byte) {
 			}
 		}
 		finishRecipient(&rc)
-		if len(rep.Recipients) < MaxRecipient {
-			rep.Recipients = append(rep.Recipients, rc)
-		}
+		rep.add(rc)
 	}
 }
 
@@ -206,8 +204,8 @@ func parseARF(rep *Report, w *walker) {
 		}
 	}
 	for _, a := range rcpts {
-		if a != "" && len(rep.Recipients) < MaxRecipient {
-			rep.Recipients = append(rep.Recipients, Recipient{Address: a, Action: "complaint", Diagnostic: rep.FeedbackType})
+		if a != "" {
+			rep.add(Recipient{Address: a, Action: "complaint", Diagnostic: rep.FeedbackType})
 		}
 	}
 }

@@ -50,12 +50,7 @@ var (
 )
 
 func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
-	texts := w.texts
-	if len(texts) == 0 {
-		for _, t := range w.htmls {
-			texts = append(texts, stripHTML(t))
-		}
-	}
+	texts := w.humanTexts()
 	// Exim names the failed recipients in a header.
 	var failed []string
 	for _, v := range h.Values("X-Failed-Recipients") {
@@ -124,9 +119,7 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 			rcpts[i].Action = "delayed"
 		}
 		finishRecipient(&rcpts[i])
-		if len(rep.Recipients) < MaxRecipient {
-			rep.Recipients = append(rep.Recipients, rcpts[i])
-		}
+		rep.add(rcpts[i])
 	}
 }
 
@@ -167,7 +160,7 @@ func recipientLines(text []byte) []Recipient {
 	for line := range bytes.Lines(text) {
 		trimmed := strings.TrimSpace(strings.TrimRight(string(line), "\r\n"))
 		low := strings.ToLower(trimmed)
-		if quoted(low) || len(out) >= MaxRecipient {
+		if quoted(low) || len(out) > MaxRecipient {
 			break
 		}
 		// While a recipient's reason is being read, only a line that

@@ -22,6 +22,7 @@ const (
 	KindDSN       = "dsn"       // a delivery status notification, standard or not
 	KindARF       = "arf"       // an abuse complaint (RFC 5965)
 	KindAutoReply = "autoreply" // an automatic reply (RFC 3834): not a bounce
+	KindMDN       = "mdn"       // a read receipt (RFC 8098): the recipient's mail client acknowledged the message
 	KindUnknown   = "unknown"   // a message that reports nothing we can read
 )
 
@@ -30,13 +31,17 @@ const (
 	MaxSize      = 10 << 20 // a whole report
 	MaxDepth     = 8        // nested multiparts
 	MaxParts     = 256      // MIME parts in all
-	MaxRecipient = 1000     // recipients per report
+	MaxRecipient = 10000    // recipients per report: a report naming more is refused whole
 	maxPartBody  = 2 << 20  // one part's decoded text
 	maxField     = 4096     // one kept field (a diagnostic)
 )
 
 // ErrTooLarge is returned for reports over MaxSize.
-var ErrTooLarge = fmt.Errorf("report larger than %d bytes", MaxSize)
+var ErrTooLarge = fmt.Errorf("dsn: report larger than %d bytes: refused whole; a real report is far smaller (see dsn.MaxSize)", MaxSize)
+
+// ErrTooManyRecipients is returned for a report that names more than
+// MaxRecipient recipients: it is refused whole rather than read in part.
+var ErrTooManyRecipients = fmt.Errorf("dsn: report names more than %d recipients: refused whole rather than read in part", MaxRecipient)
 
 // Report is one report as read.
 type Report struct {
@@ -58,6 +63,8 @@ type Report struct {
 	// From the headers of the original message, when returned.
 	OriginalMessageID string `json:"original_message_id,omitempty"`
 	OriginalTraceID   string `json:"original_trace_id,omitempty"` // its X-Mailtrace-ID
+	// MDN: the mail client that made the receipt.
+	ReportingUA string `json:"reporting_ua,omitempty"`
 	// ARF.
 	FeedbackType string `json:"feedback_type,omitempty"`
 	SourceIP     string `json:"source_ip,omitempty"`
@@ -65,6 +72,20 @@ type Report struct {
 	Recipients []Recipient `json:"recipients"`
 	// SHA256 is the hash of the report as received: its identity.
 	SHA256 [32]byte `json:"-"`
+	// prose is the report's human-readable text before the quoted
+	// original, bounded: it tells an expired message.
+	prose string
+	// tooMany is set when the report named more than MaxRecipient.
+	tooMany bool
+}
+
+// add appends a recipient, or marks the report as naming too many.
+func (r *Report) add(rc Recipient) {
+	if len(r.Recipients) >= MaxRecipient {
+		r.tooMany = true
+		return
+	}
+	r.Recipients = append(r.Recipients, rc)
 }
 
 // Recipient is what a report says about one recipient.
@@ -77,17 +98,26 @@ type Recipient struct {
 	OriginalRecipient string `json:"original_recipient,omitempty"`
 	// Action is failed, delayed, delivered, relayed or expanded for DSNs
 	// (RFC 3464 section 2.3.3), complaint for ARF, autoreply for
-	// automatic replies.
+	// automatic replies, and for read receipts the disposition type the
+	// recipient's mail client reported (RFC 8098 section 3.2.6.2:
+	// displayed, deleted, dispatched, processed): what the client did with
+	// the message, never proof that a person read it.
 	Action string `json:"action"`
-	// Status is the enhanced status code (RFC 3463), e.g. 5.1.1; when the
-	// report gives none, the class alone (5.0.0 or 4.0.0).
+	// Disposition is a read receipt's Disposition field whole
+	// ("manual-action/MDN-sent-manually; displayed").
+	Disposition string `json:"disposition,omitempty"`
+	// Status is the enhanced status code (RFC 3463) the report states,
+	// e.g. 5.1.1: its Status field, or where that gives only a class, a
+	// code of that class its diagnostic or its words about the recipient
+	// state; when the report gives none, the class alone (5.0.0 or
+	// 4.0.0).
 	Status string `json:"status"`
 	// InferredStatus is the enhanced status code the report's words
-	// support where Status is only a class (x.0.0) or was made up for a
-	// report that gave none: "5.0.0" with "user unknown" infers 5.1.1, a
-	// message given up on after temporary failures infers 5.4.7. It never
-	// replaces Status, the report's own evidence; it is empty when it
-	// would say nothing more.
+	// support where Status is only a class (x.0.0), or contradicts the
+	// action: "5.0.0" with "user unknown" infers 5.1.1; a failed
+	// recipient whose status is a 4.x.x deferral was given up on and
+	// infers 5.4.7 (delivery time expired). It never replaces Status, the
+	// report's own evidence; it is empty when it would say nothing more.
 	InferredStatus string `json:"inferred_status,omitempty"`
 	Diagnostic     string `json:"diagnostic"`
 	RemoteMTA      string `json:"remote_mta"`
@@ -95,6 +125,10 @@ type Recipient struct {
 	Category string `json:"category"`
 	Provider string `json:"provider,omitempty"`
 	Block    bool   `json:"block,omitempty"`
+	// context is what the report's human-readable part says about this
+	// recipient: its own paragraph, or the whole prose when it reports
+	// on one recipient only.
+	context string
 }
 
 // EffectiveStatus is the inferred status where there is one, else the
@@ -125,6 +159,9 @@ func ParseBytes(raw []byte) (*Report, error) {
 	if len(raw) > MaxSize {
 		return nil, ErrTooLarge
 	}
+	if isJSON(raw) {
+		return parseJSON(raw)
+	}
 	body := raw
 	if bytes.HasPrefix(body, []byte("From ")) {
 		// An mbox postmark line ("From sender date"), as saved by mail
@@ -150,6 +187,8 @@ func ParseBytes(raw []byte) (*Report, error) {
 	switch {
 	case w.feedback != nil:
 		parseARF(rep, &w)
+	case w.mdn != nil:
+		parseMDN(rep, &w)
 	case w.status != nil:
 		parseDeliveryStatus(rep, w.status)
 		rep.Kind, rep.Format = KindDSN, "rfc3464"
@@ -160,45 +199,74 @@ func ParseBytes(raw []byte) (*Report, error) {
 		// Postfix and Exim mark their bounces auto-replied too.
 		rep.Kind, rep.Format = KindAutoReply, "rfc3834"
 		rep.Recipients = append(rep.Recipients, Recipient{Address: address(headerText(e.Header, "From")), Action: "autoreply", Diagnostic: rep.Subject})
+	case w.readJSONBody(rep):
+		// An SNS e-mail subscription mails the notification as its body.
 	default:
 		parsePlain(rep, e.Header, &w, false)
 	}
 	if rep.Kind == "" {
 		rep.Kind = KindUnknown
 	}
+	if rep.tooMany {
+		return nil, ErrTooManyRecipients
+	}
+	if rep.Kind == KindDSN {
+		w.context(rep)
+	}
 	w.originalHeaders(rep)
 	return rep, nil
 }
 
 // Classify gives every recipient the category, provider and block signal
-// of its diagnostic.
+// of its diagnostic read with the words around it, and the status those
+// support where the report states only a class.
 func (r *Report) Classify(c *reply.Classifier) {
 	for i := range r.Recipients {
 		rc := &r.Recipients[i]
-		if r.Kind != KindDSN {
-			rc.Provider = c.Provider(rc.RemoteMTA, reply.Domain(rc.Address))
+		domain := reply.Domain(rc.Address)
+		if r.Kind != KindDSN || rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded" {
+			rc.Provider = c.Provider(rc.RemoteMTA, domain)
+			rc.Category, rc.Block, rc.InferredStatus = "", false, ""
 			continue
 		}
-		status := rc.Status
-		if strings.HasSuffix(status, ".0.0") { // only the class: let the words decide
-			status = ""
+		in := reply.Reply{Text: rc.Diagnostic, Host: rc.RemoteMTA, RcptDomain: domain, Context: rc.context}
+		generic := genericStatus(rc.Status)
+		if generic {
+			in.Class = rc.Status[0] // only the class: let the words decide
+		} else {
+			in.Enhanced = rc.Status
 		}
-		res := c.Classify(rc.Diagnostic, status, rc.RemoteMTA, reply.Domain(rc.Address))
+		in.Expired = rc.Action == "failed" && (rc.Status[0] == '4' || strings.HasSuffix(rc.Status, ".4.7") ||
+			c.Expired(rc.Diagnostic) || c.Expired(rc.context) || c.Expired(r.prose))
+		res := c.ClassifyReply(in)
 		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
-		if rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded" {
-			rc.Category, rc.Block = "", false
+		rc.InferredStatus = ""
+		switch {
+		case in.Expired && rc.Status[0] == '4':
+			rc.InferredStatus = res.Inferred // given up on: a failure, not the last deferral
+		case generic && res.Inferred != "" && res.Inferred[0] == rc.Status[0]:
+			rc.InferredStatus = res.Inferred
+		}
+		if rc.InferredStatus == rc.Status {
+			rc.InferredStatus = ""
 		}
 	}
 }
+
+// genericStatus tells a status that gives only a class (5.0.0, 4.0.0) or
+// none.
+func genericStatus(s string) bool { return len(s) < 5 || strings.HasSuffix(s, ".0.0") }
 
 // walker collects the parts of a report that Parse reads.
 type walker struct {
 	parts    int
 	status   []byte // message/delivery-status or message/global-delivery-status
 	feedback []byte // message/feedback-report
+	mdn      []byte // message/disposition-notification or its RFC 6533 form
 	returned []byte // the original message or its headers
 	texts    [][]byte
 	htmls    [][]byte
+	stripped [][]byte // htmls as text, once made
 }
 
 var errTooManyParts = errors.New("report has too many MIME parts or nests them too deep")
@@ -236,6 +304,10 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 		if w.feedback == nil {
 			w.feedback = body()
 		}
+	case "message/disposition-notification", "message/global-disposition-notification":
+		if w.mdn == nil {
+			w.mdn = body()
+		}
 	case "message/rfc822", "message/global", "text/rfc822-headers", "message/rfc822-headers", "message/global-headers":
 		if w.returned == nil {
 			w.returned = body()
@@ -248,12 +320,91 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 	return nil
 }
 
+// readJSONBody reads a notification mailed as a JSON body; it leaves rep
+// as it was when the body is none.
+func (w *walker) readJSONBody(rep *Report) bool {
+	for _, t := range w.texts {
+		if !isJSON(t) {
+			continue
+		}
+		try := &Report{Recipients: []Recipient{}}
+		if err := readJSON(try, t); err != nil || try.Kind == "" || try.Kind == KindUnknown {
+			return false
+		}
+		rep.Kind, rep.Format, rep.Recipients, rep.tooMany = try.Kind, try.Format, try.Recipients, try.tooMany
+		rep.ReportingMTA, rep.FeedbackType = try.ReportingMTA, try.FeedbackType
+		rep.OriginalMessageID, rep.OriginalTraceID = try.OriginalMessageID, try.OriginalTraceID
+		return true
+	}
+	return false
+}
+
+// maxProse bounds the human-readable text kept to classify with.
+const maxProse = 8 << 10
+
+// humanTexts are the report's text parts, or its HTML parts as text when
+// it has no plain text.
+func (w *walker) humanTexts() [][]byte {
+	if len(w.texts) > 0 || len(w.htmls) == 0 {
+		return w.texts
+	}
+	if w.stripped == nil {
+		for _, t := range w.htmls {
+			w.stripped = append(w.stripped, stripHTML(t))
+		}
+	}
+	return w.stripped
+}
+
+// context gives the report its prose and each recipient the words of the
+// human-readable part about it.
+func (w *walker) context(rep *Report) {
+	var prose strings.Builder
+	var segments []Recipient
+	for _, t := range w.humanTexts() {
+		for line := range bytes.Lines(t) {
+			if prose.Len() >= maxProse || quoted(strings.ToLower(strings.TrimSpace(string(line)))) {
+				break
+			}
+			prose.Write(line)
+		}
+		if segments == nil {
+			segments = recipientLines(t)
+		}
+	}
+	rep.prose = strings.ToValidUTF8(prose.String(), "")
+	about := map[string]string{}
+	for _, s := range segments {
+		about[strings.ToLower(s.Address)] = s.Diagnostic
+	}
+	for i := range rep.Recipients {
+		rc := &rep.Recipients[i]
+		if seg := about[strings.ToLower(rc.Address)]; seg != "" && seg != rc.Diagnostic {
+			rc.context = seg
+		} else if seg == "" && rc.OriginalRecipient != "" {
+			rc.context = about[strings.ToLower(rc.OriginalRecipient)]
+		}
+		if rc.context == "" && len(rep.Recipients) == 1 {
+			rc.context = rep.prose
+		}
+		// A report that states only a class in its fields may state the
+		// code in its words about the recipient: that is its status.
+		if genericStatus(rc.Status) {
+			if code := reply.EnhancedCode(rc.context); code != "" && code[0] == rc.Status[0] && !genericStatus(code) {
+				rc.Status = code
+			}
+		}
+	}
+}
+
 // originalHeaders reads the returned message's Message-ID and trace ID.
 func (w *walker) originalHeaders(rep *Report) {
 	if w.returned != nil {
 		// An unknown charset still gives the header.
 		if e, _ := message.Read(bytes.NewReader(w.returned)); e != nil {
-			rep.OriginalMessageID = clip(strings.TrimSpace(e.Header.Get("Message-Id")))
+			if rep.OriginalMessageID == "" {
+				rep.OriginalMessageID = clip(strings.TrimSpace(e.Header.Get("Message-Id")))
+			}
 			rep.OriginalTraceID = clip(strings.TrimSpace(e.Header.Get("X-Mailtrace-Id")))
 		}
 	}

@@ -119,6 +119,14 @@ func render(src string, opts Options, m *Migration) (string, error) {
 				" AS " + db + "." + store.QuoteIdent(local(table)) +
 				" ENGINE = Distributed(" + store.QuoteIdent(opts.Cluster) + ", " + db + ", " + store.QuoteIdent(local(table)) + ", " + key + ")"
 		},
+		// alterDistributed alters a clustered table's Distributed table
+		// as its local one was (the columns it routes must match).
+		"alterDistributed": func(table, clause string) string {
+			if !clustered {
+				return ""
+			}
+			return "ALTER TABLE " + db + "." + store.QuoteIdent(table) + " ON CLUSTER " + store.QuoteIdent(opts.Cluster) + " " + clause
+		},
 		"ttl": func(table, column string) string {
 			m.ttlTables = append(m.ttlTables, ttlColumn{table: local(table), column: column})
 			return ttlClause(column, opts.RetentionDays)

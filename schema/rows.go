@@ -144,14 +144,15 @@ func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
 type Bounce struct {
 	Time               time.Time
 	EventID            uint64
-	Kind               string // dsn, arf, autoreply, unknown
+	Kind               string // dsn, arf, autoreply, mdn, unknown
 	MatchedBy          string // verp, envid, header, message_id, or none
 	TraceID            [16]byte
 	Host               string
 	QueueID            string
 	Recipient          string
 	Action             string // failed, delayed, delivered, relayed, expanded
-	Status             string // enhanced status code
+	Status             string // enhanced status code the report states
+	InferredStatus     string // the code its words support where it states only a class
 	Diagnostic         string
 	RemoteMTA          string
 	ReportingMTA       string
@@ -159,6 +160,7 @@ type Bounce struct {
 	Provider           string
 	IsBlock            bool
 	FeedbackType       string // ARF: abuse, fraud, ...
+	Disposition        string // MDN: the Disposition field, e.g. "manual-action/MDN-sent-manually; displayed"
 	OriginalMessageID  string
 	OriginalEnvelopeID string
 	ReportSHA256       [32]byte // of the report as received
@@ -170,10 +172,10 @@ var Bounces = &store.Table{Name: "bounces", Columns: []store.Column{
 	{Name: "matched_by", Type: "LowCardinality(String)"}, {Name: "trace_id", Type: "UUID"},
 	{Name: "host", Type: "LowCardinality(String)"}, {Name: "queue_id", Type: "String"}, {Name: "recipient", Type: "String"},
 	{Name: "action", Type: "LowCardinality(String)"}, {Name: "status", Type: "LowCardinality(String)"},
-	{Name: "diagnostic", Type: "String"}, {Name: "remote_mta", Type: "String"}, {Name: "reporting_mta", Type: "String"},
+	{Name: "inferred_status", Type: "LowCardinality(String)"}, {Name: "diagnostic", Type: "String"}, {Name: "remote_mta", Type: "String"}, {Name: "reporting_mta", Type: "String"},
 	{Name: "category", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
 	{Name: "is_block", Type: "UInt8"}, {Name: "feedback_type", Type: "LowCardinality(String)"},
-	{Name: "original_message_id", Type: "String"}, {Name: "original_envelope_id", Type: "String"},
+	{Name: "disposition", Type: "LowCardinality(String)"}, {Name: "original_message_id", Type: "String"}, {Name: "original_envelope_id", Type: "String"},
 	{Name: "report_sha256", Type: "FixedString(32)"},
 }}
 
@@ -189,6 +191,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 	e.String(r.Recipient)
 	e.String(r.Action)
 	e.String(r.Status)
+	e.String(r.InferredStatus)
 	e.String(r.Diagnostic)
 	e.String(r.RemoteMTA)
 	e.String(r.ReportingMTA)
@@ -196,6 +199,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 	e.String(r.Provider)
 	e.Bool(r.IsBlock)
 	e.String(r.FeedbackType)
+	e.String(r.Disposition)
 	e.String(r.OriginalMessageID)
 	e.String(r.OriginalEnvelopeID)
 	e.FixedBytes(r.ReportSHA256[:])
