@@ -40,7 +40,8 @@ var (
 	failureWords = []string{"fail", "unknown", "undeliver", "could not", "couldn't", "unable", "error", "reject",
 		"not delivered", "does not exist", "no such", "invalid", "not found", "permanent", "attempts", "did not reach",
 		"quota", "mailbox is full", "mailbox full", "following recipient", "following address", "delivered to",
-		"n'a pas pu", "konnte nicht", "nicht zugestellt", "originally addressed to", "delivery problem"}
+		"n'a pas pu", "konnte nicht", "nicht zugestellt", "originally addressed to", "delivery problem",
+		"problem delivering", "delivering your message", "not be delivered", "delivery to", "rejected by", "invalid final delivery"}
 	bounceSubjects = []string{"undeliver", "delivery status notification", "mail delivery failed", "failure notice",
 		"returned mail", "undelivered mail", "delivery failure", "nondeliverable", "non-deliverable", "delivery notification",
 		"failed delivery", "failure delivery", "delivery has failed", "could not be delivered", "mail system error",
@@ -109,8 +110,7 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		default:
 			rep.Format = "text"
 		}
-		if strings.Contains(low, "will retry") || strings.Contains(low, "will continue trying") || strings.Contains(low, "still trying") ||
-			strings.Contains(low, "has not yet been delivered") || strings.Contains(low, "delayed") && !strings.Contains(low, "giving up") {
+		if delayWords(low) {
 			temporary = true
 		}
 	}
@@ -121,6 +121,24 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		finishRecipient(&rcpts[i])
 		rep.add(rcpts[i])
 	}
+}
+
+// delayPhrases say that delivery goes on: the report is a warning.
+var delayPhrases = []string{"will retry", "will continue trying", "still trying", "has not yet been delivered", "will keep trying",
+	"will be retried", "continue to be made", "continue to try", "postponed", "advisory-only", "delivery incomplete",
+	"temporary problem", "retry for", "not yet been delivered", "will try again"}
+
+// delayWords tells whether a lowercased text says delivery goes on.
+func delayWords(low string) bool {
+	if strings.Contains(low, "giving up") || strings.Contains(low, "given up") || strings.Contains(low, "gave up") {
+		return false
+	}
+	for _, p := range delayPhrases {
+		if strings.Contains(low, p) {
+			return true
+		}
+	}
+	return strings.Contains(low, "delayed")
 }
 
 // looksLikeBounce tells a non-standard bounce from other mail by its
@@ -240,7 +258,8 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 	if headerLead.MatchString(lead) {
 		return "", "", false
 	}
-	if lead == "" || lowLead == "rcpt to:" || strings.HasSuffix(lowLead, "recipient:") || strings.HasSuffix(lowLead, "address:") {
+	if lead == "" || lowLead == "rcpt to:" || strings.HasSuffix(lowLead, "recipient:") || strings.HasSuffix(lowLead, "address:") ||
+		lowLead == "generated from" || strings.HasSuffix(lowLead, "userid:") || strings.HasSuffix(lowLead, "user:") {
 		rest = strings.TrimLeft(after, ">\"') ")
 		rest = strings.TrimLeft(rest, ":;,. ")
 		if strings.HasPrefix(strings.ToLower(rest), "on ") || strings.HasPrefix(strings.ToLower(rest), "(generated from") {

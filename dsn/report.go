@@ -79,6 +79,49 @@ type Report struct {
 	tooMany bool
 }
 
+// repairHeader indents the lines of a header block that are neither a
+// field ("Name: value") nor a continuation, so that they continue the
+// field before them.
+func repairHeader(b []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(b) + 256)
+	rest := b
+	first := true
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			out.Write(line)
+			out.Write(rest)
+			break
+		}
+		if !first && line[0] != ' ' && line[0] != '\t' && !isFieldLine(line) {
+			out.WriteByte(' ')
+		}
+		out.Write(line)
+		first = false
+	}
+	return out.Bytes()
+}
+
+// isFieldLine tells a header line that starts a field: printable
+// characters other than space up to a colon.
+func isFieldLine(line []byte) bool {
+	for i, c := range line {
+		switch {
+		case c == ':':
+			return i > 0
+		case c <= ' ' || c > '~':
+			return false
+		}
+	}
+	return false
+}
+
 // add appends a recipient, or marks the report as naming too many.
 func (r *Report) add(rc Recipient) {
 	if len(r.Recipients) >= MaxRecipient {
@@ -172,7 +215,11 @@ func ParseBytes(raw []byte) (*Report, error) {
 	}
 	e, err := message.Read(bytes.NewReader(body))
 	if e == nil {
-		return nil, fmt.Errorf("not a mail message: %w", err)
+		// Reports pass through systems that break header folding: a
+		// continuation line that lost its leading space is joined again.
+		if e, _ = message.Read(bytes.NewReader(repairHeader(body))); e == nil {
+			return nil, fmt.Errorf("dsn: not a mail message: %w", err)
+		}
 	}
 	rep := &Report{SHA256: sha256.Sum256(raw), Recipients: []Recipient{}}
 	rep.From = clip(headerText(e.Header, "From"))
@@ -201,6 +248,8 @@ func ParseBytes(raw []byte) (*Report, error) {
 		rep.Recipients = append(rep.Recipients, Recipient{Address: address(headerText(e.Header, "From")), Action: "autoreply", Diagnostic: rep.Subject})
 	case w.readJSONBody(rep):
 		// An SNS e-mail subscription mails the notification as its body.
+	case readSystem(rep, e.Header, &w):
+		// A system whose bounces the prose reader cannot read alone.
 	default:
 		parsePlain(rep, e.Header, &w, false)
 	}
