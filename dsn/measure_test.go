@@ -398,6 +398,9 @@ func TestCorpusFigures(t *testing.T) {
 		}
 		for _, s := range sis[x.file] {
 			r := got[s.addr]
+			if strings.HasSuffix(s.addr, "@libsisimai.org.invalid") && len(rep.Recipients) > 0 {
+				r = &rep.Recipients[0] // Sisimai's stand-in for a complaint's redacted recipient
+			}
 			if s.reason == "delivered" || s.reason == "" {
 				continue
 			}

@@ -213,6 +213,15 @@ func ParseBytes(raw []byte) (*Report, error) {
 			body = body[i+1:]
 		}
 	}
+	// Blank lines before the header (left by tools that saved the
+	// report) would end it at once.
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, '\n')
+		if i < 0 || len(bytes.TrimSpace(body[:i])) != 0 {
+			break
+		}
+		body = body[i+1:]
+	}
 	e, err := message.Read(bytes.NewReader(body))
 	if e == nil {
 		// Reports pass through systems that break header folding: a
