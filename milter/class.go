@@ -20,6 +20,15 @@ type Class struct {
 	// VERP replaces the envelope sender of this class's mail with a signed
 	// return path in the bounce domain (needs the verp section).
 	VERP bool `yaml:"verp"`
+	// ReadReceipt asks the recipients' mail clients for read receipts
+	// (RFC 8098 message disposition notifications): the milter adds
+	// Disposition-Notification-To with the message's VERP return path,
+	// so that receipts come back to the bounce intake and clients may
+	// send them (RFC 8098 section 2.1: a client should not send one
+	// automatically to an address other than the Return-Path). It needs
+	// verp: true. A receipt says what the client did with the message
+	// (displayed, deleted...), never that a person read it.
+	ReadReceipt bool `yaml:"read_receipt"`
 }
 
 // Rule picks a class for the messages it matches. Every condition given
@@ -93,6 +102,9 @@ func newClassifier(classes []Class, rules []Rule, defaultClass string) (*classif
 		}
 		if c.classes[cl.Name] != nil {
 			return nil, fmt.Errorf("milter.classes: class %q is defined twice", cl.Name)
+		}
+		if cl.ReadReceipt && !cl.VERP {
+			return nil, fmt.Errorf("milter.classes[%d]: class %q asks for read receipts but has no verp: true; receipts go to the VERP return path, so set verp: true (and the verp section) or drop read_receipt", i, cl.Name)
 		}
 		c.classes[cl.Name] = &cl
 	}

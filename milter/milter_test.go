@@ -401,3 +401,52 @@ func TestReportsToTheBounceDomainPassUnstamped(t *testing.T) {
 		t.Error("mail to the bounce domain and a receiver was not stamped")
 	}
 }
+
+// A class with read_receipt asks for read receipts at its VERP return
+// path, the same address as the envelope sender (RFC 8098 section 2.1);
+// a message that asks for receipts itself keeps its own request; other
+// classes ask for none.
+func TestReadReceiptAsksAtTheReturnPath(t *testing.T) {
+	st := migratedChdb(t)
+	rec := newRecorder(t, st, RecorderOptions{})
+	cfg := testConfig()
+	cfg.Classes[0].ReadReceipt = true // legal
+	_, addr := startFilter(t, cfg, rec)
+	signer, _ := cfg.Signer()
+	for _, tt := range []struct {
+		name    string
+		msg     testMessage
+		receipt bool
+	}{
+		{"read_receipt class", testMessage{clientIP: "10.0.0.5", from: "clerk@court.example", to: []string{"a@gmail.test"}, queueID: "RR1"}, true},
+		{"the message's own request is kept", testMessage{clientIP: "10.0.0.5", from: "clerk@court.example", to: []string{"a@gmail.test"}, queueID: "RR2",
+			headers: [][2]string{{"Disposition-Notification-To", "<clerk@court.example>"}}}, false},
+		{"class without read_receipt", testMessage{clientIP: "10.0.0.8", from: "app@corp.example", to: []string{"e@gmail.test"}, queueID: "RR3"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := send(t, addr, tt.msg)
+			got := o.headers[HeaderReadReceipt]
+			if !tt.receipt {
+				if len(got) != 0 {
+					t.Errorf("Disposition-Notification-To added: %q", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0] != o.from {
+				t.Fatalf("Disposition-Notification-To %q, want the return path %q", got, o.from)
+			}
+			id, _ := traceid.Parse(first(o.headers[HeaderID]))
+			if v, err := signer.Parse(got[0]); err != nil || v != id {
+				t.Errorf("receipt address %q reads as %s, %v; want the message's VERP address for %s", got[0], v, err, id)
+			}
+		})
+	}
+}
+
+func TestReadReceiptNeedsVERP(t *testing.T) {
+	cfg := testConfig()
+	cfg.Classes[1].ReadReceipt = true // collections, no VERP
+	if _, err := cfg.compile(); err == nil || !strings.Contains(err.Error(), "verp: true") {
+		t.Errorf("read_receipt without VERP: %v", err)
+	}
+}

@@ -19,6 +19,9 @@ const (
 	HeaderID    = "X-Mailtrace-ID"
 	HeaderClass = "X-Mailtrace-Class"
 	HeaderPool  = "X-Mailtrace-Pool"
+	// HeaderReadReceipt asks for read receipts (RFC 8098), for classes
+	// with read_receipt: true.
+	HeaderReadReceipt = "Disposition-Notification-To"
 )
 
 // Bounds on what one session keeps in memory, whatever the client sends.
@@ -120,7 +123,7 @@ func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Res
 		if lname != "x-mailtrace-class" {
 			return gomilter.RespContinue, nil
 		}
-	case "message-id", "subject", "from":
+	case "message-id", "subject", "from", "disposition-notification-to":
 	default:
 		if !s.f.classifier.headers[lname] {
 			return gomilter.RespContinue, nil
@@ -222,6 +225,11 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	sender := s.sender
 	if s.class.VERP && s.f.signer != nil && s.sender != "" {
 		sender = s.f.signer.Address(id)
+		if s.class.ReadReceipt {
+			if err := s.askReadReceipt(m, sender); err != nil {
+				return nil, err
+			}
+		}
 	}
 	// Null-sender mail (bounces, auto-replies) gets no DSN (RFC 3461
 	// section 5.2.1), so its envelope is left alone.
@@ -258,6 +266,18 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", s.class.Pool,
 		"rule", s.rule, "verp", sender != s.sender)
 	return gomilter.RespAccept, nil
+}
+
+// askReadReceipt adds Disposition-Notification-To with the VERP return
+// path, unless the message asks for receipts itself: its sender's wish is
+// kept, and a second such header would make the request invalid (RFC
+// 8098 section 2.1).
+func (s *session) askReadReceipt(m gomilter.Modifier, returnPath string) error {
+	if len(s.headers["disposition-notification-to"]) > 0 {
+		s.f.logger.Debug("message asks for read receipts itself; its Disposition-Notification-To is kept", "queue_id", s.queueID)
+		return nil
+	}
+	return m.AddHeader(HeaderReadReceipt, "<"+returnPath+">")
 }
 
 // toBounceDomain tells a message whose every recipient is in the VERP
