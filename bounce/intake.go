@@ -155,6 +155,11 @@ func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []st
 	for _, r := range rep.Recipients {
 		rcpts = append(rcpts, r.Address, r.OriginalRecipient)
 	}
+	if rep.Kind == dsn.KindMDN {
+		// A read receipt comes from the recipient's mailbox, whose
+		// Final-Recipient may be another name of it.
+		rcpts = append(rcpts, dsn.Address(rep.From))
+	}
 	if id, ok := traceid.Parse(strings.TrimSpace(rep.OriginalEnvelopeID)); ok {
 		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
 			return ref, ByEnvelope, false, nil
@@ -215,7 +220,11 @@ func (in *Intake) lookup(ctx context.Context, id string, rcpts []string) *trace.
 func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string) error {
 	rep := res.Report
 	at := reportTime(rep.Date, in.now())
-	base := schema.Bounce{Time: at, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: rep.ReportingMTA,
+	reporting := rep.ReportingMTA
+	if rep.Kind == dsn.KindMDN {
+		reporting = rep.ReportingUA
+	}
+	base := schema.Bounce{Time: at, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: reporting,
 		FeedbackType: rep.FeedbackType, OriginalMessageID: rep.OriginalMessageID, OriginalEnvelopeID: rep.OriginalEnvelopeID,
 		ReportSHA256: rep.SHA256}
 	if res.Message != nil {
@@ -235,6 +244,7 @@ func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string
 		row.EventID = eventID(rep.SHA256, envelopeRcpts, i)
 		row.Recipient, row.Action, row.Status, row.Diagnostic, row.RemoteMTA = r.Address, r.Action, r.Status, r.Diagnostic, r.RemoteMTA
 		row.Category, row.Provider, row.IsBlock = r.Category, r.Provider, r.Block
+		row.InferredStatus, row.Disposition = r.InferredStatus, r.Disposition
 		row.AppendRow(enc)
 	}
 	b, err := enc.Block()

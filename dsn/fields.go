@@ -157,6 +157,10 @@ func finishRecipient(rc *Recipient) {
 	}
 }
 
+// Address takes the bare address out of a header field or a report's
+// field: "<a@b>", "Name <a@b>", "a@b (comment)".
+func Address(v string) string { return address(v) }
+
 // address takes the bare address out of a field: "<a@b>", "Name <a@b>",
 // "a@b (comment)".
 func address(v string) string {

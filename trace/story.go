@@ -66,7 +66,7 @@ var storyParts = []storyPart{
 		noArray, noArray, "delay", "delay_before_queue", "delay_in_queue", "delay_connect", "delay_transmit"}, 100000},
 	// Reports may come back weeks after the message left.
 	{"bounce", "bounces", "time", "later", []string{"queue_id", "time", noTime, "event_id",
-		"kind", "matched_by", "recipient", "action", "status", "diagnostic", "remote_mta", "category", "''", "''", "''", "''", "''",
+		"kind", "matched_by", "recipient", "action", "status", "diagnostic", "remote_mta", "category", "disposition", "inferred_status", "''", "''", "''",
 		noArray, noArray, noFloat, noFloat, noFloat, noFloat, noFloat}, 1000},
 }
 

@@ -64,8 +64,17 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 		if len(m.Bounces) > 0 {
 			fmt.Fprintf(w, "\n  Reports that came back:\n")
 			for _, b := range m.Bounces {
+				if b.Acknowledgement != "" {
+					fmt.Fprintf(w, "    %s  read receipt for %s: %s (matched by %s)\n      %s\n", ts(b.Time), b.Recipient,
+						b.Acknowledgement, b.MatchedBy, b.Disposition)
+					continue
+				}
+				status := b.Status
+				if b.InferredStatus != "" {
+					status += " (words say " + b.InferredStatus + ")"
+				}
 				fmt.Fprintf(w, "    %s  %s %s for %s: %s %s (matched by %s)\n      %s\n", ts(b.Time), b.Kind, b.Action, b.Recipient,
-					b.Status, b.Category, b.MatchedBy, b.Diagnostic)
+					status, b.Category, b.MatchedBy, b.Diagnostic)
 			}
 		}
 	}

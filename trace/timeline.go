@@ -96,18 +96,35 @@ type Notification struct {
 	Recipients []Recipient `json:"recipients"`
 }
 
-// Bounce is a report that came back for the message: a DSN, a complaint or
-// an auto-reply, per recipient.
+// Bounce is a report that came back for the message: a DSN, a complaint,
+// an auto-reply or a read receipt, per recipient.
 type Bounce struct {
-	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"`
-	MatchedBy  string    `json:"matched_by"`
-	Recipient  string    `json:"recipient"`
-	Action     string    `json:"action"`
-	Status     string    `json:"status"`
-	Diagnostic string    `json:"diagnostic"`
-	RemoteMTA  string    `json:"remote_mta,omitempty"`
-	Category   string    `json:"category,omitempty"`
+	Time      time.Time `json:"time"`
+	Kind      string    `json:"kind"`
+	MatchedBy string    `json:"matched_by"`
+	Recipient string    `json:"recipient"`
+	Action    string    `json:"action"`
+	// Status is the status the report states; InferredStatus the one its
+	// words support where it states only a class.
+	Status         string `json:"status"`
+	InferredStatus string `json:"inferred_status,omitempty"`
+	Diagnostic     string `json:"diagnostic"`
+	RemoteMTA      string `json:"remote_mta,omitempty"`
+	Category       string `json:"category,omitempty"`
+	// Disposition is a read receipt's Disposition field, and
+	// Acknowledgement says what it proves: that the recipient's mail
+	// client acknowledged the message (displayed, deleted, dispatched,
+	// processed), never that a person read it.
+	Disposition     string `json:"disposition,omitempty"`
+	Acknowledgement string `json:"acknowledgement,omitempty"`
+}
+
+// acknowledgement is the plain statement of a read receipt.
+func acknowledgement(kind, action string) string {
+	if kind != "mdn" {
+		return ""
+	}
+	return "acknowledged by the recipient's mail client: " + action
 }
 
 // slack widens a message's time window when reading its rows: log lines
@@ -169,7 +186,8 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 			attempts = append(attempts, r.attempt())
 		case "bounce":
 			m.Bounces = append(m.Bounces, Bounce{Time: r.t1, Kind: r.s[0], MatchedBy: r.s[1], Recipient: r.s[2], Action: r.s[3],
-				Status: r.s[4], Diagnostic: r.s[5], RemoteMTA: r.s[6], Category: r.s[7]})
+				Status: r.s[4], Diagnostic: r.s[5], RemoteMTA: r.s[6], Category: r.s[7], Disposition: r.s[8], InferredStatus: r.s[9],
+				Acknowledgement: acknowledgement(r.s[0], r.s[3])})
 		}
 	}
 	m.Recipients = recipients(order, attempts)

@@ -228,7 +228,8 @@ function renderMessage(m) {
     m.bounces && m.bounces.length ? el("div", { class: "card" }, el("h2", {}, "Reports that came back"),
       el("table", {}, el("thead", {}, el("tr", {}, ["Time", "Kind", "Recipient", "Action", "Status", "Diagnostic", "Matched by"].map((h) => el("th", {}, h)))),
         el("tbody", {}, m.bounces.map((b) => el("tr", {}, el("td", {}, fmtTime(b.time)), el("td", {}, b.kind), el("td", {}, b.recipient),
-          el("td", {}, b.action), el("td", {}, b.status), el("td", { class: "response" }, b.diagnostic), el("td", {}, b.matched_by)))))) : null);
+          el("td", {}, b.acknowledgement || b.action), el("td", {}, b.inferred_status ? `${b.status} (words say ${b.inferred_status})` : b.status),
+          el("td", { class: "response" }, b.acknowledgement ? b.disposition : b.diagnostic), el("td", {}, b.matched_by)))))) : null);
 }
 
 // --- block incidents ------------------------------------------------------
