@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mailtrace/mailtrace/reply"
 )
@@ -424,8 +425,8 @@ func TestHostileReports(t *testing.T) {
 			}
 			return b.String()
 		}()
-	if rep, err := ParseBytes(crlf(manyRecipients)); err != nil || len(rep.Recipients) > MaxRecipient {
-		t.Errorf("many recipients: %d %v", len(rep.Recipients), err)
+	if rep, err := ParseBytes(crlf(manyRecipients)); err != nil || len(rep.Recipients) != 3001 {
+		t.Errorf("3000 recipients and one named ten times: %d read, %v; want all 3001", len(rep.Recipients), err)
 	}
 	longField := "From: MAILER-DAEMON@x\nSubject: failure notice\n\n<a@example.org>:\n" + strings.Repeat(strings.Repeat("x", 1000)+"\n", 100)
 	if rep, err := ParseBytes(crlf(longField)); err != nil || len(rep.Recipients) != 1 || len(rep.Recipients[0].Diagnostic) > maxField {
@@ -436,9 +437,74 @@ func TestHostileReports(t *testing.T) {
 	}
 }
 
+// TestHostileInput: reports built to exhaust the reader are read within
+// bounds, or refused whole with a reason that says what is wrong.
+func TestHostileInput(t *testing.T) {
+	sesWith := func(rcpts int, headerBytes int) string {
+		var b strings.Builder
+		b.WriteString(`{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"General","bouncedRecipients":[`)
+		for i := range rcpts {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"emailAddress":"u%d@example.com","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unknown"}`, i)
+		}
+		b.WriteString(`]},"mail":{"headers":[{"name":"Subject","value":"`)
+		b.WriteString(strings.Repeat("x", headerBytes))
+		b.WriteString(`"}]}}`)
+		return b.String()
+	}
+	tenMB := sesWith(2, MaxSize-400)
+	manyMDN := strings.Replace(rfc8098MDN, "Final-Recipient: rfc822;Joe_Recipient@example.com\n", strings.Repeat("Final-Recipient: rfc822;Joe_Recipient@example.com\n", 5000), 1)
+	for _, tc := range []struct {
+		name       string
+		raw        string
+		err        error // refused with this reason
+		recipients int
+	}{
+		{"a 10 MB SES notification", tenMB, nil, 2},
+		{"a JSON notification over 10 MB", tenMB + strings.Repeat(" ", 500), ErrTooLarge, 0},
+		{"3000 recipients in a JSON notification", sesWith(3000, 0), nil, 3000},
+		{"more than 10,000 recipients in a JSON notification", sesWith(MaxRecipient+1, 0), ErrTooManyRecipients, 0},
+		{"more than 10,000 recipients in a DSN", "From: MAILER-DAEMON@x\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x\n" +
+			strings.Repeat("\nFinal-Recipient: rfc822; u@example.com\nAction: failed\nStatus: 5.1.1\n", MaxRecipient+1) + "--b--\n", ErrTooManyRecipients, 0},
+		{"an MDN naming one recipient 5000 times", manyMDN, nil, 1},
+		{"invalid UTF-8 and broken quoted-printable", "From: MAILER-DAEMON@x\nSubject: failure notice\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n<a@example.org>:\n550 5.1.1 =ZZ no such user \xff\xfe =\n", nil, 1},
+		{"a mislabelled charset", "From: MAILER-DAEMON@x\nSubject: failure notice\nContent-Type: text/plain; charset=iso-2022-jp\n\n<a@example.org>:\n550 5.1.1 \x1b$B%f!<%6\x1b(B unknown\n", nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := ParseBytes([]byte(tc.raw))
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("got %v, want %v", err, tc.err)
+				}
+				if !strings.Contains(err.Error(), "refused whole") {
+					t.Errorf("the reason does not say the report was refused whole: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep.Classify(reply.Default())
+			if len(rep.Recipients) != tc.recipients {
+				t.Errorf("%d recipients, want %d", len(rep.Recipients), tc.recipients)
+			}
+			for _, r := range rep.Recipients {
+				if len(r.Diagnostic) > maxField || !utf8.ValidString(r.Diagnostic) {
+					t.Fatalf("diagnostic unbounded or not UTF-8: %d bytes", len(r.Diagnostic))
+				}
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{postfixDSN, gmailDSN, o365NDR, eximBounce, qmailBounce, exchangeNDR, globalDSN, arfReport, autoReply, ordinaryMail} {
+	for _, s := range []string{postfixDSN, gmailDSN, o365NDR, eximBounce, qmailBounce, exchangeNDR, globalDSN, arfReport, autoReply, ordinaryMail, rfc8098MDN, sieveRejectMDN} {
 		f.Add(crlf(s))
+	}
+	for _, s := range []string{sesBounce, sesComplaint, sendGridEvents, mailgunFailed, mandrillEvents, sparkPostEvents} {
+		f.Add([]byte(s))
 	}
 	c := reply.Default()
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -446,9 +512,21 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		stated := make([]string, len(rep.Recipients))
+		for i, r := range rep.Recipients {
+			stated[i] = r.Status
+		}
 		rep.Classify(c)
 		if len(rep.Recipients) > MaxRecipient {
 			t.Fatalf("%d recipients", len(rep.Recipients))
+		}
+		for i, r := range rep.Recipients {
+			if r.Status != stated[i] {
+				t.Fatalf("classifying changed the stated status %s to %s", stated[i], r.Status)
+			}
+			if r.InferredStatus != "" && (reply.EnhancedCode(r.InferredStatus+" ") != r.InferredStatus || r.InferredStatus == r.Status) {
+				t.Fatalf("inferred status %q beside %q", r.InferredStatus, r.Status)
+			}
 		}
 		for _, r := range rep.Recipients {
 			if len(r.Diagnostic) > maxField || len(r.Address) > maxField {
@@ -459,7 +537,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		switch rep.Kind {
-		case KindDSN, KindARF, KindAutoReply, KindUnknown:
+		case KindDSN, KindARF, KindAutoReply, KindMDN, KindUnknown:
 		default:
 			t.Fatalf("kind %q", rep.Kind)
 		}
