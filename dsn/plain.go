@@ -62,8 +62,8 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		}
 	}
 	var rcpts []Recipient
-	for _, t := range texts {
-		rcpts = append(rcpts, recipientLines(t)...)
+	for i := range texts {
+		rcpts = append(rcpts, w.recipientLines(i)...)
 		if len(rcpts) > 0 {
 			break
 		}
@@ -99,8 +99,7 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 	}
 	rep.Kind = KindDSN
 	temporary := false
-	for _, t := range texts {
-		low := strings.ToLower(string(t))
+	for _, low := range w.lowTexts() {
 		switch {
 		case rep.Format != "" && rep.Format != "text":
 		case strings.Contains(low, "qmail-send program") || strings.Contains(low, "remote host said:"):
@@ -220,9 +219,22 @@ func hasFailureWord(low string) bool {
 	return false
 }
 
+// trimmedMarkers are quoteMarkers without their leading dashes.
+var trimmedMarkers = func() []string {
+	out := make([]string, len(quoteMarkers))
+	for i, m := range quoteMarkers {
+		out[i] = strings.TrimLeft(m, "- ")
+	}
+	return out
+}()
+
 func quoted(low string) bool {
-	for _, m := range quoteMarkers {
-		if strings.HasPrefix(low, m) || strings.HasPrefix(strings.TrimLeft(low, "- "), strings.TrimLeft(m, "- ")) {
+	if low == "" {
+		return false
+	}
+	bare := strings.TrimLeft(low, "- ")
+	for i, m := range quoteMarkers {
+		if strings.HasPrefix(low, m) || strings.HasPrefix(bare, trimmedMarkers[i]) {
 			return true
 		}
 	}
@@ -241,7 +253,7 @@ var headerLead = regexp.MustCompile(`(?i)^(to|from|cc|bcc|reply-to|sender|delive
 // or anywhere on a line that follows one ("could not be delivered to\n
 // a@b").
 func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest string, ok bool) {
-	if len(trimmed) > 300 {
+	if len(trimmed) > 300 || strings.IndexByte(trimmed, '@') < 0 {
 		return "", "", false
 	}
 	loc := addrRe.FindStringIndex(trimmed)

@@ -325,6 +325,32 @@ type walker struct {
 	texts    [][]byte
 	htmls    [][]byte
 	stripped [][]byte // htmls as text, once made
+	lines    map[int][]Recipient
+	lowered  []string // humanTexts lowercased, once made
+}
+
+// lowTexts are the human texts lowercased, made once.
+func (w *walker) lowTexts() []string {
+	if w.lowered == nil {
+		w.lowered = []string{}
+		for _, t := range w.humanTexts() {
+			w.lowered = append(w.lowered, strings.ToLower(string(t)))
+		}
+	}
+	return w.lowered
+}
+
+// recipientLines is recipientLines of the i-th human text, read once.
+func (w *walker) recipientLines(i int) []Recipient {
+	if r, ok := w.lines[i]; ok {
+		return r
+	}
+	if w.lines == nil {
+		w.lines = map[int][]Recipient{}
+	}
+	r := recipientLines(w.humanTexts()[i])
+	w.lines[i] = r
+	return r
 }
 
 var errTooManyParts = errors.New("report has too many MIME parts or nests them too deep")
@@ -419,7 +445,7 @@ func (w *walker) humanTexts() [][]byte {
 func (w *walker) context(rep *Report) {
 	var prose strings.Builder
 	var segments []Recipient
-	for _, t := range w.humanTexts() {
+	for i, t := range w.humanTexts() {
 		for line := range bytes.Lines(t) {
 			if prose.Len() >= maxProse || quoted(strings.ToLower(strings.TrimSpace(string(line)))) {
 				break
@@ -427,7 +453,7 @@ func (w *walker) context(rep *Report) {
 			prose.Write(line)
 		}
 		if segments == nil {
-			segments = recipientLines(t)
+			segments = w.recipientLines(i)
 		}
 	}
 	rep.prose = strings.ToValidUTF8(prose.String(), "")
@@ -459,12 +485,19 @@ func (w *walker) context(rep *Report) {
 func (w *walker) originalHeaders(rep *Report) {
 	if w.returned != nil {
 		// An unknown charset still gives the header.
-		if e, _ := message.Read(bytes.NewReader(w.returned)); e != nil {
-			if rep.OriginalMessageID == "" {
-				rep.OriginalMessageID = clip(strings.TrimSpace(e.Header.Get("Message-Id")))
-			}
-			rep.OriginalTraceID = clip(strings.TrimSpace(e.Header.Get("X-Mailtrace-Id")))
+		// Only two fields are wanted: they are looked up in the header
+		// block, unfolded, without parsing the whole original.
+		head := w.returned
+		if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+			head = head[:i]
 		}
+		if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+			head = head[:i]
+		}
+		if rep.OriginalMessageID == "" {
+			rep.OriginalMessageID = headerField(head, "message-id:")
+		}
+		rep.OriginalTraceID = headerField(head, "x-mailtrace-id:")
 	}
 	// Non-standard bounces quote the original inline, after a marker.
 	for _, t := range w.texts {
@@ -475,6 +508,33 @@ func (w *walker) originalHeaders(rep *Report) {
 			rep.OriginalTraceID = quotedHeader(t, "x-mailtrace-id:")
 		}
 	}
+}
+
+// headerField is the value of a field of a header block, by its
+// lowercased name with colon, with folded lines joined; "" if absent.
+func headerField(head []byte, name string) string {
+	for i := 0; i < len(head); {
+		j := bytes.IndexByte(head[i:], '\n')
+		if j < 0 {
+			j = len(head) - i
+		}
+		line := head[i : i+j]
+		i += j + 1
+		if len(line) <= len(name) || !strings.EqualFold(string(line[:len(name)]), name) {
+			continue
+		}
+		v := string(line[len(name):])
+		for i < len(head) && (head[i] == ' ' || head[i] == '\t') { // folded
+			k := bytes.IndexByte(head[i:], '\n')
+			if k < 0 {
+				k = len(head) - i
+			}
+			v += " " + string(head[i:i+k])
+			i += k + 1
+		}
+		return clip(strings.TrimSpace(v))
+	}
+	return ""
 }
 
 // quotedHeader finds a header line quoted in a text body (after the

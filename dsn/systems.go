@@ -25,22 +25,27 @@ type system struct {
 // view is what a system reader looks at: the report's header and its
 // human-readable text before the quoted original.
 type view struct {
+	w       *walker
 	h       message.Header
 	from    string // lowercased
 	subject string // lowercased
 	texts   [][]byte
 	low     string // the texts, lowercased, up to the first quoted original
 	bounce  bool   // its sender or subject is a bounce's
+	domain  string // of the From address, lowercased
 }
 
 func newView(rep *Report, h message.Header, w *walker) *view {
-	v := &view{h: h, from: strings.ToLower(rep.From), subject: strings.ToLower(rep.Subject), texts: w.humanTexts(), bounce: looksLikeBounce(rep, h)}
+	v := &view{w: w, h: h, from: strings.ToLower(rep.From), subject: strings.ToLower(rep.Subject), texts: w.humanTexts(), bounce: looksLikeBounce(rep, h)}
+	if a := address(v.from); strings.LastIndexByte(a, '@') >= 0 {
+		v.domain = a[strings.LastIndexByte(a, '@')+1:]
+	}
 	var b strings.Builder
-	for _, t := range v.texts {
+	for _, t := range w.lowTexts() {
 		if b.Len() > maxProse {
 			break
 		}
-		b.Write(bytes.ToLower(t))
+		b.WriteString(t)
 		b.WriteByte('\n')
 	}
 	v.low = b.String()
@@ -50,12 +55,10 @@ func newView(rep *Report, h message.Header, w *walker) *view {
 // fromDomain tells whether the report's From is at one of the domains or
 // below.
 func (v *view) fromDomain(domains ...string) bool {
-	a := address(v.from)
-	at := strings.LastIndexByte(a, '@')
-	if at < 0 {
+	d := v.domain
+	if d == "" {
 		return false
 	}
-	d := a[at+1:]
 	for _, x := range domains {
 		if d == x || strings.HasSuffix(d, "."+x) {
 			return true
@@ -144,8 +147,8 @@ func carrier(name string, domains ...string) system {
 		name: name,
 		is:   func(v *view) bool { return v.bounce && v.fromDomain(domains...) },
 		read: func(v *view) []Recipient {
-			for _, t := range v.texts {
-				if rcpts := recipientLines(t); len(rcpts) > 0 {
+			for i := range v.texts {
+				if rcpts := v.w.recipientLines(i); len(rcpts) > 0 {
 					return rcpts
 				}
 			}

@@ -23,8 +23,8 @@ var yahoo = system{
 			strings.Contains(v.low, "wasn't able to deliver the following message")
 	},
 	read: func(v *view) []Recipient {
-		for _, t := range v.texts {
-			if rcpts := recipientLines(t); len(rcpts) > 0 {
+		for i := range v.texts {
+			if rcpts := v.w.recipientLines(i); len(rcpts) > 0 {
 				return rcpts
 			}
 		}
