@@ -30,7 +30,7 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailtrace dsn parse FILE... [--json]   show what is read from bounce reports (DSN, ARF, auto-replies)")
+		fmt.Fprintln(stderr, "Usage: mailtrace dsn parse FILE... [--json]   show what is read from bounce reports (DSN, ARF, read receipts, auto-replies, JSON notifications)")
 		fmt.Fprintln(stderr, "       mailtrace dsn ingest FILE... [--json]  match them to their messages and store them")
 		fs.PrintDefaults()
 	}
@@ -141,7 +141,15 @@ func printReport(w io.Writer, path string, res *bounce.Result, matched, asJSON b
 	}
 	fmt.Fprintln(w)
 	for _, r := range rep.Recipients {
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", r.Address, r.Action, r.Status, r.Category, r.Diagnostic)
+		status := r.Status
+		if r.InferredStatus != "" {
+			status += " (words say " + r.InferredStatus + ")"
+		}
+		if rep.Kind == dsn.KindMDN {
+			fmt.Fprintf(w, "  %s\tacknowledged by the recipient's mail client: %s\t%s\n", r.Address, r.Action, r.Disposition)
+			continue
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", r.Address, r.Action, status, r.Category, r.Diagnostic)
 	}
 }
 
