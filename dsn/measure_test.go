@@ -176,11 +176,8 @@ func loadExpectations(t testing.TB) []expectation {
 		case "non-bounce", "auto-reply", "challenge-response":
 			x.negative = true
 		}
-		for _, k := range []string{"bounced", "is_bounce", "bounce"} {
-			if b, ok := flag(k); ok && !b && kinds[file] != "ARF complaint" && !strings.HasPrefix(kinds[file], "complaint") {
-				x.negative = true
-			}
-		}
+		// A source's "not bounced" flag on a delay warning means "not a
+		// failure", not "no report": the corpus's kind decides.
 		if rs, ok := e["recipient"].([]any); ok {
 			for _, r := range rs {
 				if s, ok := r.(string); ok {

@@ -164,11 +164,22 @@ func recipientLines(text []byte) []Recipient {
 	var out []Recipient
 	var cur *Recipient
 	var diag []string
-	seen := map[string]bool{}
+	seen := map[string]int{} // lowercased address -> its place in out
 	end := func() {
-		if cur != nil && !seen[strings.ToLower(cur.Address)] {
-			seen[strings.ToLower(cur.Address)] = true
-			cur.Diagnostic = clip(strings.TrimSpace(strings.Join(append([]string{cur.Diagnostic}, diag...), " ")))
+		if cur == nil {
+			return
+		}
+		text := strings.TrimSpace(strings.Join(append([]string{cur.Diagnostic}, diag...), " "))
+		if i, ok := seen[strings.ToLower(cur.Address)]; ok {
+			// Named again (Exchange repeats each recipient with its code
+			// under "Diagnostic information for administrators"): the
+			// reason goes on.
+			if text != "" && !strings.Contains(out[i].Diagnostic, text) {
+				out[i].Diagnostic = clip(strings.TrimSpace(out[i].Diagnostic + " " + text))
+			}
+		} else {
+			seen[strings.ToLower(cur.Address)] = len(out)
+			cur.Diagnostic = clip(text)
 			out = append(out, *cur)
 		}
 		cur, diag = nil, nil
@@ -183,6 +194,13 @@ func recipientLines(text []byte) []Recipient {
 		// While a recipient's reason is being read, only a line that
 		// starts with an address starts the next recipient: the reason
 		// itself may name addresses.
+		if cur != nil && strings.HasPrefix(low, "(generated from") {
+			// Exim: the address we sent to, of the one that failed.
+			if a := addrRe.FindString(trimmed); a != "" && cur.OriginalRecipient == "" {
+				cur.OriginalRecipient = a
+				continue
+			}
+		}
 		if addr, rest, ok := recipientLine(trimmed, low, cur == nil && prevFailure, cur == nil); ok {
 			end()
 			cur = &Recipient{Address: addr, Diagnostic: rest}
@@ -208,6 +226,19 @@ func recipientLines(text []byte) []Recipient {
 	}
 	end()
 	return out
+}
+
+// undeliveredPhrases say, after an address, that mail to it failed.
+var undeliveredPhrases = []string{"couldn't be delivered", "could not be delivered", "cannot be delivered", "can't be delivered",
+	"was undeliverable", "is undeliverable", "was not delivered", "wasn't delivered", "has not been delivered", "failed permanently"}
+
+func undelivered(low string) bool {
+	for _, p := range undeliveredPhrases {
+		if strings.Contains(low, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasFailureWord(low string) bool {
@@ -279,7 +310,10 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 		}
 		return addr, rest, true
 	}
-	if anywhere && (afterFailure || hasFailureWord(lowLead)) {
+	// "Your message to a@b couldn't be delivered": a failure said after
+	// the address sent to.
+	sentTo := (strings.HasSuffix(lowLead, " to") || lowLead == "to") && undelivered(low[min(len(low), loc[1]):])
+	if anywhere && (afterFailure || hasFailureWord(lowLead) || sentTo) {
 		return addr, trimmed, true
 	}
 	return "", "", false

@@ -325,10 +325,13 @@ func EnhancedCode(text string) string {
 }
 
 // BasicCode finds the basic reply code: the three digits the reply starts
-// with, or that follow "said: " in Postfix's wording, or "".
+// with, or that follow "said: " or "refused to talk to me: " in Postfix's
+// wording, or "".
 func BasicCode(text string) string {
 	if i := strings.Index(text, "said: "); i >= 0 {
 		text = text[i+len("said: "):]
+	} else if i := strings.Index(text, "talk to me: "); i >= 0 { // Postfix: "refused to talk to me: 421 ..."
+		text = text[i+len("talk to me: "):]
 	}
 	if len(text) >= 3 && text[0] >= '2' && text[0] <= '5' && isDigit(text[1]) && isDigit(text[2]) &&
 		(len(text) == 3 || text[3] == ' ' || text[3] == '-') {
