@@ -2,6 +2,7 @@ package dsn
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/mail"
 	"strings"
 
@@ -49,6 +50,38 @@ func blocks(body []byte) [][]field {
 	return out
 }
 
+// inlineBase64 decodes recipient blocks that a broken gateway encoded in
+// base64 inside the delivery-status part, after a Content-Transfer-
+// Encoding line among its fields, and appends them to the fields.
+func inlineBase64(body []byte) []byte {
+	low := bytes.ToLower(body)
+	i := bytes.Index(low, []byte("\ncontent-transfer-encoding: base64"))
+	if i < 0 {
+		return body
+	}
+	rest := body[i+1:]
+	j := bytes.Index(rest, []byte("\n\n"))
+	if k := bytes.Index(rest, []byte("\r\n\r\n")); k >= 0 && (j < 0 || k < j) {
+		j = k + 1
+	}
+	if j < 0 {
+		return body
+	}
+	enc := bytes.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, rest[j:])
+	dec := make([]byte, base64.StdEncoding.DecodedLen(len(enc)))
+	n, err := base64.StdEncoding.Decode(dec, enc)
+	if err != nil || n == 0 {
+		return body
+	}
+	out := append(append(append([]byte{}, body[:i+1]...), '\n'), dec[:n]...)
+	return out
+}
+
 // typed strips the type of a typed field ("rfc822; a@b", "smtp; 550 ...",
 // "dns; mx.example.com").
 func typed(v string) string {
@@ -59,7 +92,7 @@ func typed(v string) string {
 }
 
 func parseDeliveryStatus(rep *Report, body []byte) {
-	for _, b := range blocks(body) {
+	for _, b := range blocks(inlineBase64(body)) {
 		var rc Recipient
 		var final, original, extra string
 		for _, f := range b {

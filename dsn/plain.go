@@ -95,6 +95,9 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 		return
 	}
 	if len(rcpts) == 0 {
+		rcpts = returnedRecipient(w)
+	}
+	if len(rcpts) == 0 {
 		return
 	}
 	rep.Kind = KindDSN
@@ -138,6 +141,40 @@ func delayWords(low string) bool {
 		}
 	}
 	return strings.Contains(low, "delayed")
+}
+
+// returnedRecipient is, for a bounce whose prose names no recipient but
+// says that delivery failed, the one recipient of the returned message
+// (its To, when it names exactly one address); its reason is the prose.
+func returnedRecipient(w *walker) []Recipient {
+	if w.returned == nil {
+		return nil
+	}
+	prose := ""
+	for _, low := range w.lowTexts() {
+		if hasFailureWord(low) {
+			prose = low
+			break
+		}
+	}
+	if prose == "" {
+		return nil
+	}
+	head := w.returned
+	if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+		head = head[:i]
+	}
+	to := addrRe.FindAllString(headerField(head, "to:"), 2)
+	if len(to) != 1 {
+		return nil
+	}
+	var diag []string
+	for _, line := range strings.Split(prose, "\n") {
+		if line = strings.TrimSpace(line); line != "" && strings.Trim(line, "*-=_ ") != "" && len(diag) < 5 && !quoted(line) {
+			diag = append(diag, line)
+		}
+	}
+	return []Recipient{{Address: to[0], Diagnostic: clip(strings.Join(diag, " "))}}
 }
 
 // looksLikeBounce tells a non-standard bounce from other mail by its
@@ -301,6 +338,10 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 	if headerLead.MatchString(lead) {
 		return "", "", false
 	}
+	if transcriptLead.MatchString(lead) && strings.HasPrefix(strings.TrimLeft(after, ">"), "...") {
+		// Sendmail's transcript: "550 5.1.1 <a@b>... User unknown".
+		return addr, trimmed, true
+	}
 	if lead == "" || lowLead == "rcpt to:" || strings.HasSuffix(lowLead, "recipient:") || strings.HasSuffix(lowLead, "address:") ||
 		lowLead == "generated from" || strings.HasSuffix(lowLead, "userid:") || strings.HasSuffix(lowLead, "user:") {
 		rest = strings.TrimLeft(after, ">\"') ")
@@ -318,6 +359,10 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 	}
 	return "", "", false
 }
+
+// transcriptLead is the reply code before an address in Sendmail's
+// session transcript.
+var transcriptLead = regexp.MustCompile(`^(<<< )?[45][0-9][0-9]([ -][45]\.[0-9]{1,3}\.[0-9]{1,3})?$`)
 
 var tagRe = regexp.MustCompile(`(?s)<[^>]*>`)
 

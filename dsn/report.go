@@ -198,7 +198,11 @@ func Parse(r io.Reader) (*Report, error) {
 }
 
 // ParseBytes is Parse on a report in memory.
-func ParseBytes(raw []byte) (*Report, error) {
+func ParseBytes(raw []byte) (*Report, error) { return parseBytes(raw, false) }
+
+// parseBytes reads a report; nested is set when reading a report that
+// came forwarded inside another, which is not unwrapped again.
+func parseBytes(raw []byte, nested bool) (*Report, error) {
 	if len(raw) > MaxSize {
 		return nil, ErrTooLarge
 	}
@@ -243,6 +247,9 @@ func ParseBytes(raw []byte) (*Report, error) {
 	switch {
 	case w.feedback != nil:
 		parseARF(rep, &w)
+	case !nested && w.status == nil && w.mdn == nil && w.forwardedReport(rep):
+		// A gateway forwarded the report as an attachment.
+		return rep, nil
 	case w.mdn != nil:
 		parseMDN(rep, &w)
 	case w.status != nil:
@@ -286,6 +293,11 @@ func (r *Report) Classify(c *reply.Classifier) {
 			rc.Provider = c.Provider(rc.RemoteMTA, domain)
 			rc.Category, rc.Block, rc.InferredStatus = "", false, ""
 			continue
+		}
+		if rc.Action == "delayed" && r.Format != "rfc3464" && (c.Expired(rc.Diagnostic) || c.Expired(rc.context)) {
+			// A prose report states no action: one that says it gave up
+			// on a message after its deferrals failed it.
+			rc.Action = "failed"
 		}
 		in := reply.Reply{Text: rc.Diagnostic, Host: rc.RemoteMTA, RcptDomain: domain, Context: rc.context}
 		generic := genericStatus(rc.Status)
@@ -402,6 +414,25 @@ func (w *walker) walk(e *message.Entity, depth int) error {
 		w.htmls = append(w.htmls, body())
 	}
 	return nil
+}
+
+// forwardedReport reads a report that a gateway or a user forwarded as an
+// attached message (message/rfc822 holding a delivery-status report),
+// keeping the outer report's hash and dates.
+func (w *walker) forwardedReport(rep *Report) bool {
+	if w.returned == nil || !bytes.Contains(bytes.ToLower(w.returned[:min(len(w.returned), 64<<10)]), []byte("message/delivery-status")) {
+		return false
+	}
+	inner, err := parseBytes(w.returned, true)
+	if err != nil || inner.Kind != KindDSN || len(inner.Recipients) == 0 {
+		return false
+	}
+	inner.SHA256, inner.DeliveredTo = rep.SHA256, rep.DeliveredTo
+	if inner.Date.IsZero() {
+		inner.Date = rep.Date
+	}
+	*rep = *inner
+	return true
 }
 
 // readJSONBody reads a notification mailed as a JSON body; it leaves rep
