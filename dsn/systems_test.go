@@ -139,7 +139,7 @@ var inferredBySystem = map[string]string{
 // written from the system's documentation (documentedSamples).
 func TestSystems(t *testing.T) {
 	for _, tc := range []struct {
-		system, sample, corpus          string
+		system, sample, corpus         string
 		format, addr, status, category string
 	}{
 		{system: "Apache James", sample: "james", format: "james", addr: "user@example.net", status: "5.1.1", category: "bad-mailbox"},
