@@ -235,10 +235,6 @@ func (c *Classifier) firstPattern(text string, temporary bool) int {
 // "message expired"), by the rules' expired patterns.
 func (c *Classifier) Expired(text string) bool { return c.expiry.first(text) >= 0 }
 
-// Hard tells whether a category says the address itself is bad; temporary
-// replies never get one.
-func (c *Classifier) Hard(category string) bool { return c.hard[category] }
-
 func (c *Classifier) byCode(code string) string {
 	_, rest, ok := strings.Cut(code, ".")
 	if !ok {

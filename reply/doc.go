@@ -19,11 +19,19 @@
 //   - the receiving provider (google, microsoft, yahoo, apple, ...), from
 //     the MX or relay host that answered, else from the recipient's domain.
 //
-// The decision goes from the most to the least specific evidence: the
-// reply's text first (receivers say far more in words than in codes:
-// "550 5.7.1" is a block list, a spam verdict or a relay refusal depending
-// on the words), then the enhanced status code (RFC 3463 and the IANA
-// registry, RFC 5248), then the basic reply code (RFC 5321 section 4.2).
+// The decision goes from the most to the least specific evidence: a
+// message given up on after temporary failures is message-expired whatever
+// its last reply said; then the reply's text (receivers say far more in
+// words than in codes: "550 5.7.1" is a block list, a spam verdict or a
+// relay refusal depending on the words), then the words around it (a
+// report's human-readable part about the recipient), then the enhanced
+// status code (RFC 3463 and the IANA registry, RFC 5248), then the basic
+// reply code (RFC 5321 section 4.2). A temporary reply (class 4) never
+// gets a hard category (one that says the address itself is bad): its
+// hard evidence is passed over, so that "450 4.2.0 mailbox temporarily
+// unavailable" strikes no address off. Each decision by words also infers
+// the enhanced status code its category supports (5.1.1 for a permanent
+// bad-mailbox), for reports that state only a class.
 //
 // The rules are data: rules.yaml, shipped in this package, lists the text
 // patterns per category, the codes and the providers; an administrator can
