@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,16 +152,21 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 
 // crashingStore fails every insert after the first n, as a process killed
 // in the middle of an import would stop writing.
+// The writer and the checkpoint both insert, from their own goroutines.
 type crashingStore struct {
 	store.Store
+	mu   sync.Mutex
 	left int
 }
 
 func (c *crashingStore) Insert(ctx context.Context, b *store.Block) error {
+	c.mu.Lock()
 	if c.left <= 0 {
+		c.mu.Unlock()
 		return context.Canceled
 	}
 	c.left--
+	c.mu.Unlock()
 	return c.Store.Insert(ctx, b)
 }
 
