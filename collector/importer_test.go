@@ -151,18 +151,22 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 }
 
 // crashingStore fails every insert after the first n, as a process killed
-// in the middle of an import would stop writing.
-// The writer and the checkpoint both insert, from their own goroutines.
+// in the middle of an import would stop writing, and then ends the import
+// (crash), as the kill would: the cut does not depend on how fast the
+// machine is. The writer and the checkpoint both insert, from their own
+// goroutines.
 type crashingStore struct {
 	store.Store
-	mu   sync.Mutex
-	left int
+	crash func()
+	mu    sync.Mutex
+	left  int
 }
 
 func (c *crashingStore) Insert(ctx context.Context, b *store.Block) error {
 	c.mu.Lock()
 	if c.left <= 0 {
 		c.mu.Unlock()
+		c.crash()
 		return context.Canceled
 	}
 	c.left--
@@ -187,9 +191,9 @@ func TestImportResumesExactly(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		crash := &crashingStore{Store: st, left: cut}
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		crash := &crashingStore{Store: st, left: cut, crash: cancel}
 		p := NewPipeline(crash, PipelineOptions{ChunkLines: 2, Logger: quiet()})
-		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		_, err := Import(cctx, p, path)
 		cancel()
 		closeCtx, cancelClose := context.WithTimeout(ctx, 100*time.Millisecond)
