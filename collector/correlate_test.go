@@ -72,19 +72,19 @@ func correlate(t *testing.T, log string, pools []Pool) *collected {
 
 func TestMixedOutcomesAndContext(t *testing.T) {
 	out := correlate(t, `
-	Nov 25 10:00:00 mx1 postfix/smtpd[42]: 4Q1ABC23DEF: client=app.example[192.0.2.7], sasl_method=PLAIN, sasl_username=billing
-	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4Q1ABC23DEF: message-id=<n1@court.example>
-	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4Q1ABC23DEF: milter-header-info: header X-Mailtrace-ID: 01934f6a-0000-7000-8000-0000000000ff from app.example[192.0.2.7]; from=<n@court.example> to=<a@gmail.example> proto=ESMTP helo=<app>
-	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4Q1ABC23DEF: milter-header-filter: header X-Mailtrace-Pool: legal from app.example[192.0.2.7]; from=<n@court.example> to=<a@gmail.example> proto=ESMTP helo=<app>: smtp-legal:
-	Nov 25 10:00:00 mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, size=4321, nrcpt=3 (queue active)
+	Nov 25 10:00:00 mx1 postfix/smtpd[42]: 4dK9Fq1MpkzB3: client=app.example[192.0.2.7], sasl_method=PLAIN, sasl_username=billing
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4dK9Fq1MpkzB3: message-id=<n1@court.example>
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4dK9Fq1MpkzB3: milter-header-info: header X-Mailtrace-ID: 01934f6a-0000-7000-8000-0000000000ff from app.example[192.0.2.7]; from=<n@court.example> to=<a@gmail.example> proto=ESMTP helo=<app>
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4dK9Fq1MpkzB3: milter-header-filter: header X-Mailtrace-Pool: legal from app.example[192.0.2.7]; from=<n@court.example> to=<a@gmail.example> proto=ESMTP helo=<app>: smtp-legal:
+	Nov 25 10:00:00 mx1 postfix/qmgr[44]: 4dK9Fq1MpkzB3: from=<n@court.example>, size=4321, nrcpt=3 (queue active)
 	Nov 25 10:00:01 mx1 postfix-legal/smtp[51]: Untrusted TLS connection established to gmail-smtp-in.l.google.com[142.250.1.27]:25: TLSv1.3 with cipher X
-	Nov 25 10:00:02 mx1 postfix-legal/smtp[51]: 4Q1ABC23DEF: to=<a@gmail.example>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
-	Nov 25 10:00:02 mx1 postfix-legal/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 [TSS04] try later)
-	Nov 25 10:00:02 mx1 postfix-legal/smtp[53]: 4Q1ABC23DEF: to=<c@nx.example>, relay=mx.nx.example[192.0.2.11]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.1.1, status=bounced (550 5.1.1 no such user)
-	Nov 25 10:10:02 mx1 postfix-legal/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=601, delays=600/0.01/0.3/0.7, dsn=2.0.0, status=sent (250 ok dirdel)
-	Nov 25 10:10:02 mx1 postfix/qmgr[44]: 4Q1ABC23DEF: removed
+	Nov 25 10:00:02 mx1 postfix-legal/smtp[51]: 4dK9Fq1MpkzB3: to=<a@gmail.example>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
+	Nov 25 10:00:02 mx1 postfix-legal/smtp[52]: 4dK9Fq1MpkzB3: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 [TSS04] try later)
+	Nov 25 10:00:02 mx1 postfix-legal/smtp[53]: 4dK9Fq1MpkzB3: to=<c@nx.example>, relay=mx.nx.example[192.0.2.11]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.1.1, status=bounced (550 5.1.1 no such user)
+	Nov 25 10:10:02 mx1 postfix-legal/smtp[52]: 4dK9Fq1MpkzB3: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=601, delays=600/0.01/0.3/0.7, dsn=2.0.0, status=sent (250 ok dirdel)
+	Nov 25 10:10:02 mx1 postfix/qmgr[44]: 4dK9Fq1MpkzB3: removed
 	`, []Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "203.0.113.10"}})
-	if got := out.attempts("4Q1ABC23DEF"); strings.Join(got, ",") != "a@gmail.example sent,b@yahoo.example deferred,c@nx.example bounced,b@yahoo.example sent" {
+	if got := out.attempts("4dK9Fq1MpkzB3"); strings.Join(got, ",") != "a@gmail.example sent,b@yahoo.example deferred,c@nx.example bounced,b@yahoo.example sent" {
 		t.Errorf("attempts %v", got)
 	}
 	e := out.events[0]
@@ -96,7 +96,7 @@ func TestMixedOutcomesAndContext(t *testing.T) {
 	if out.events[1].TLS != "" {
 		t.Errorf("TLS of process 51 given to process 52's attempt: %q", out.events[1].TLS)
 	}
-	m := out.final()["4Q1ABC23DEF"]
+	m := out.final()["4dK9Fq1MpkzB3"]
 	if m.State != "removed" || m.Origin != "smtpd" || m.SASLUser != "billing" || m.Size != 4321 || m.Nrcpt != 3 ||
 		strings.Join(m.Recipients, ",") != "a@gmail.example,b@yahoo.example,c@nx.example" ||
 		strings.Join(m.Statuses, ",") != "sent,sent,bounced" || m.Pool != "legal" {

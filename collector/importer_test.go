@@ -70,15 +70,15 @@ func trim(s string) string {
 	return s
 }
 
-const importLog = `Nov 25 10:00:00 mx1 postfix/smtpd[42]: 4Q1ABC23DEF: client=app.example[192.0.2.7]
-Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4Q1ABC23DEF: message-id=<n1@court.example>
-Nov 25 10:00:00 mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, size=4321, nrcpt=2 (queue active)
-Nov 25 10:00:02 mx1 postfix-legal/smtp[51]: 4Q1ABC23DEF: to=<a@gmail.example>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
-Nov 25 10:00:02 mx1 postfix-legal/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 [TSS04] try later)
+const importLog = `Nov 25 10:00:00 mx1 postfix/smtpd[42]: 4dK9Fq1MpkzB3: client=app.example[192.0.2.7]
+Nov 25 10:00:00 mx1 postfix/cleanup[43]: 4dK9Fq1MpkzB3: message-id=<n1@court.example>
+Nov 25 10:00:00 mx1 postfix/qmgr[44]: 4dK9Fq1MpkzB3: from=<n@court.example>, size=4321, nrcpt=2 (queue active)
+Nov 25 10:00:02 mx1 postfix-legal/smtp[51]: 4dK9Fq1MpkzB3: to=<a@gmail.example>, relay=gmail-smtp-in.l.google.com[142.250.1.27]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
+Nov 25 10:00:02 mx1 postfix-legal/smtp[52]: 4dK9Fq1MpkzB3: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 [TSS04] try later)
 Nov 25 10:12:00 mx1 postfix/smtpd[42]: NOQUEUE: reject: RCPT from unknown[198.51.100.66]: 554 5.7.1 <x@y.example>: Relay access denied; from=<spam@y.example> to=<x@y.example> proto=ESMTP helo=<spammer>
 Nov 25 10:12:00 mx1 dovecot[77]: imap-login: Login: user=<x>, method=PLAIN
-Nov 25 10:20:02 mx1 postfix-legal/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1201, delays=1200/0.01/0.3/0.7, dsn=2.0.0, status=sent (250 ok dirdel)
-Nov 25 10:20:02 mx1 postfix/qmgr[44]: 4Q1ABC23DEF: removed
+Nov 25 10:20:02 mx1 postfix-legal/smtp[52]: 4dK9Fq1MpkzB3: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=1201, delays=1200/0.01/0.3/0.7, dsn=2.0.0, status=sent (250 ok dirdel)
+Nov 25 10:20:02 mx1 postfix/qmgr[44]: 4dK9Fq1MpkzB3: removed
 `
 
 func migratedStore(t *testing.T) store.Store {

@@ -18,7 +18,7 @@ import (
 // a newline. Each Postfix entry is turned into the syslog line it stands
 // for, with an RFC 3339 timestamp, so that it is parsed like any other:
 //
-//	2026-11-25T10:00:00.123456Z mx1 postfix/smtp[51]: 4Q1ABC: to=<...>, ...
+//	2026-11-25T10:00:00.123456Z mx1 postfix/smtp[51]: 4dK9Fq1MpkzB3: to=<...>, ...
 
 // journalMagic starts every export stream: its first field is the cursor.
 var journalMagic = []byte("__CURSOR=")

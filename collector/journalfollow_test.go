@@ -37,7 +37,7 @@ func TestFollowJournal(t *testing.T) {
 	}
 	st := migratedStore(t)
 	file := filepath.Join(t.TempDir(), "mail.journal")
-	appendJournal(t, file, 0, "Nov 25 09:00:00 mx1 postfix/qmgr[1]: OLDOLD111: removed") // before the first run: not read
+	appendJournal(t, file, 0, "Nov 25 09:00:00 mx1 postfix/qmgr[1]: 0DD0DD1110: removed") // before the first run: not read
 	run := func(until func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		p := NewPipeline(st, PipelineOptions{Announce: true, Grace: 50 * time.Millisecond, Logger: quiet()})
@@ -65,7 +65,7 @@ func TestFollowJournal(t *testing.T) {
 	if n := storetest.Count(t, st, "SELECT uniqExact(event_id) FROM delivery_events"); n != 6 {
 		t.Errorf("%d distinct events, want 6", n)
 	}
-	if n := storetest.Count(t, st, "SELECT count() FROM messages FINAL WHERE queue_id = 'OLDOLD111'"); n != 0 {
+	if n := storetest.Count(t, st, "SELECT count() FROM messages FINAL WHERE queue_id = '0DD0DD1110'"); n != 0 {
 		t.Errorf("the first run read entries from before it started")
 	}
 }

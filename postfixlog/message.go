@@ -19,35 +19,106 @@ func parseMessage(r *Record, text []byte) {
 	if hasPrefix(text, "NOQUEUE: ") {
 		r.Text = text[9:]
 		parseReject(r, r.Text)
+		if r.Kind == Other {
+			r.Kind = Unknown
+		}
 		return
 	}
 	if qid, rest, ok := queueID(text); ok {
 		r.QueueID, r.Text = qid, rest
 		parseQueued(r, rest)
+		if r.Kind == Other && !ignoredQueued(r) {
+			r.Kind = Unknown
+		}
 		return
 	}
 	parseUnqueued(r, text)
 }
 
-// queueID reads "QID: " at the start of text. Short queue IDs are hex
-// (0AE91984252), long ones base-52 (4Q1ABCDxyzW3zJk); words such as
-// "statistics:" or "Deleted:" hold no digit and are not taken for one.
+// queueID reads "QID: " at the start of text.
 func queueID(text []byte) (qid, rest []byte, ok bool) {
-	i := 0
-	digit := false
-	for ; i < len(text) && i <= 24; i++ {
-		c := text[i]
-		if isDigit(c) {
-			digit = true
-		} else if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			break
-		}
-	}
-	if i < 5 || i > 24 || !digit || i+1 >= len(text) || text[i] != ':' || text[i+1] != ' ' {
+	n := QueueIDLen(text)
+	if n == 0 || n+1 >= len(text) || text[n] != ':' || text[n+1] != ' ' {
 		return nil, nil, false
 	}
-	return text[:i], text[i+2:], true
+	return text[:n], text[n+2:], true
 }
+
+// Character classes of queue IDs, by byte.
+const (
+	classHex   = 1 << iota // 0-9 A-F: short queue IDs
+	classLong              // the 52 characters of long queue IDs: digits and consonants
+	classInode             // the first 51 of them (no z): a long ID's inode part
+	classAlnum             // any letter or digit: where a queue ID word ends
+)
+
+var qidClass = func() (t [256]uint8) {
+	const long = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
+	for i := 0; i < len(long); i++ {
+		t[long[i]] |= classLong
+		if long[i] != 'z' {
+			t[long[i]] |= classInode
+		}
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= classHex | classAlnum
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= classAlnum
+		t[c+'a'-'A'] |= classAlnum
+		if c <= 'F' {
+			t[c] |= classHex
+		}
+	}
+	return t
+}()
+
+// QueueIDLen is the length of the queue ID that b starts with, or 0 when
+// the word at its start is not one. Postfix makes queue IDs in one of two
+// formats (postconf(5), enable_long_queue_ids):
+//
+//   - short: uppercase hexadecimal, 5 digits of microseconds then the
+//     file's inode number (0AE91984252, and also CACACACACACA);
+//   - long: at least 6 characters of seconds and 4 of microseconds in a
+//     52-character alphabet of digits and consonants, a "z", then the
+//     inode number in the alphabet's first 51 characters (no z):
+//     4dK9Fq1Mpkz7B3.
+//
+// Words such as "statistics", "warning" or "Deleted" fit neither.
+func QueueIDLen(b []byte) int {
+	n, all, hex := 0, uint8(0xff), true
+	lastZ := -1
+	for n < len(b) && n <= maxQueueID {
+		c := qidClass[b[n]]
+		if c&classAlnum == 0 {
+			break
+		}
+		all &= c
+		if c&classHex == 0 {
+			hex = false
+		}
+		if b[n] == 'z' {
+			lastZ = n
+		}
+		n++
+	}
+	switch {
+	case n < 6 || n > maxQueueID:
+		return 0
+	case hex:
+		return n
+	case all&classLong != 0 && lastZ >= 10 && lastZ < n-1:
+		// Everything is in the long alphabet, and the last z (the inode
+		// part has none) comes after at least 10 characters and before
+		// at least one.
+		return n
+	}
+	return 0
+}
+
+// maxQueueID bounds a queue ID's length: a long ID of a 64-bit time and
+// inode has 25 characters.
+const maxQueueID = 32
 
 func hasPrefix(b []byte, p string) bool {
 	return len(b) >= len(p) && string(b[:len(p)]) == p
@@ -57,12 +128,12 @@ func hasPrefix(b []byte, p string) bool {
 func parseQueued(r *Record, text []byte) {
 	d := string(r.Daemon)
 	switch {
-	case hasPrefix(text, "to=<"):
+	case hasPrefix(text, "to="):
 		r.Kind = Delivery
 		parseDelivery(r, text)
 	case d == "qmgr" || d == "oqmgr":
 		switch {
-		case hasPrefix(text, "from=<"):
+		case hasPrefix(text, "from="):
 			parseQmgrFrom(r, text)
 		case hasPrefix(text, "removed"):
 			r.Kind = Removed
@@ -74,17 +145,13 @@ func parseQueued(r *Record, text []byte) {
 		case hasPrefix(text, "client="):
 			r.Kind = SmtpdClient
 			parseClientLine(r, text)
-		case hasPrefix(text, "reject: "), hasPrefix(text, "milter-reject: "), hasPrefix(text, "reject_warning: "):
+		default:
 			parseReject(r, text)
 		}
 	case d == "pickup":
 		if hasPrefix(text, "uid=") {
 			r.Kind = Pickup
-			sp := bytes.IndexByte(text, ' ')
-			if sp > 4 {
-				r.UID = text[4:sp]
-				r.From = angle(text[sp+1:], "from=<")
-			}
+			parsePickup(r, text)
 		}
 	case d == "bounce" || d == "defer" || d == "trace":
 		parseNotification(r, text)
@@ -99,13 +166,27 @@ func parseQueued(r *Record, text []byte) {
 		}
 	case d == "smtp" || d == "lmtp":
 		if hasPrefix(text, "host ") || hasPrefix(text, "lost connection with ") || hasPrefix(text, "conversation with ") ||
-			hasPrefix(text, "enabling PIX workarounds") || hasPrefix(text, "Server certificate not") {
+			hasPrefix(text, "enabling PIX workarounds") || hasPrefix(text, "Server certificate not") ||
+			hasPrefix(text, "SASL authentication failed") || hasPrefix(text, "breaking line") {
 			r.Kind = DeliveryNote
 			if hasPrefix(text, "host ") {
 				parseHostSaid(r, text[5:])
 			}
 		}
 	}
+}
+
+// ignoredQueued tells the lines about a message that tracing does not
+// need and knows it does not: anything else about a message that this
+// package does not read is Unknown, counted and kept for inspection.
+func ignoredQueued(r *Record) bool {
+	switch string(r.Daemon) {
+	case "qmgr", "oqmgr":
+		return hasPrefix(r.Text, "skipped, still being delivered")
+	case "postsuper":
+		return true // what it does to a message is one word, all read above or harmless
+	}
+	return false
 }
 
 // parseUnqueued reads a line about no particular message.
@@ -203,11 +284,11 @@ func parseDelivery(r *Record, text []byte) {
 		}
 		var val []byte
 		if len(rest) > 0 && rest[0] == '<' {
-			gt := bytes.IndexByte(rest, '>')
+			gt := addressEnd(rest[1:])
 			if gt < 0 {
 				return
 			}
-			val, rest = rest[1:gt], rest[gt+1:]
+			val, rest = rest[1:gt+1], rest[gt+2:]
 			rest = skipComma(rest)
 		} else {
 			end := bytes.Index(rest, []byte(", "))
@@ -267,15 +348,61 @@ func parseStatus(r *Record, text []byte) {
 		end := bytes.LastIndexByte(rest, ')')
 		if end > 0 {
 			r.Response = rest[1:end]
-			return
+		} else {
+			r.Response = rest[1:] // cut line: keep what is there
 		}
-		r.Response = rest[1:] // cut line: keep what is there
-		return
+	} else {
+		r.Response = rest
 	}
-	r.Response = rest
+	if string(r.Status) == "sent" {
+		r.QueuedAs = queuedAs(r.Response)
+	}
 }
 
-// parseRelay reads host[ip]:port, host[ip], or a bare word (none, local).
+// queuedAs finds the queue ID a receiving Postfix gave the message, in its
+// reply "250 2.0.0 Ok: queued as 3F2A81C0B2" (also as a content filter
+// passes it on: "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok:
+// queued as 3F2A81C0B2"), or local(8)'s "forwarded as 3F2A81C0B2" (an
+// alias or .forward). IDs not in Postfix's formats are not returned.
+func queuedAs(reply []byte) []byte {
+	var v []byte
+	if i := bytes.LastIndex(reply, []byte("queued as ")); i >= 0 {
+		v = reply[i+10:]
+	} else if i := bytes.LastIndex(reply, []byte("forwarded as ")); i >= 0 {
+		v = reply[i+13:]
+	} else {
+		return nil
+	}
+	n := QueueIDLen(v)
+	if n == 0 || n < len(v) && v[n] != ' ' && v[n] != ')' && v[n] != ',' && v[n] != ';' {
+		return nil
+	}
+	return v[:n]
+}
+
+// addressEnd finds the ">" that closes an address whose "<" came just
+// before v: the first one, past a quoted local part ("a>b"@example.com),
+// that is followed by the end, a comma or a space.
+func addressEnd(v []byte) int {
+	i := 0
+	if len(v) > 0 && v[0] == '"' {
+		for i = 1; i < len(v) && v[i] != '"'; i++ {
+			if v[i] == '\\' {
+				i++
+			}
+		}
+	}
+	for ; i < len(v); i++ {
+		if v[i] == '>' && (i+1 == len(v) || v[i+1] == ',' || v[i+1] == ' ') {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseRelay reads host[ip]:port, host[ip], host[/path] or host[private/name]
+// (a UNIX-domain socket: LMTP to Dovecot, a local filter), or a bare word
+// (none, local).
 func parseRelay(r *Record, v []byte) {
 	r.Relay = v
 	open := bytes.IndexByte(v, '[')
@@ -289,6 +416,10 @@ func parseRelay(r *Record, v []byte) {
 		return
 	}
 	r.RelayHost = v[:open]
+	if addr := v[open+1 : open+close]; bytes.IndexByte(addr, '/') >= 0 {
+		r.RelayPath = addr
+		return
+	}
 	r.RelayIP = v[open+1 : open+close]
 	if rest := v[open+close+1:]; len(rest) > 1 && rest[0] == ':' {
 		r.RelayPort = uint16(atoi(rest[1:]))
@@ -339,6 +470,10 @@ func parseClientLine(r *Record, text []byte) {
 			r.SASLMethod = rest[:end]
 		case "sasl_username":
 			r.SASLUser = rest[:end]
+		case "orig_queue_id":
+			r.OrigQueueID = rest[:end]
+		case "orig_client":
+			r.OrigClient = rest[:end]
 		}
 		rest = rest[end:]
 	}
@@ -346,16 +481,32 @@ func parseClientLine(r *Record, text []byte) {
 
 // parseQmgrFrom reads from=<s>, size=N, nrcpt=N (queue active) and
 // from=<s>, status=expired, returned to sender.
+// from=<s>, status=force-expired, returned to sender (postsuper -e), and
+// the sender without angle brackets (from=s, size=N).
 func parseQmgrFrom(r *Record, text []byte) {
-	gt := bytes.IndexByte(text, '>')
-	if gt < 0 {
-		return
+	var rest []byte
+	if hasPrefix(text, "from=<") {
+		gt := addressEnd(text[6:])
+		if gt < 0 {
+			return
+		}
+		r.From, rest = text[6:6+gt], skipComma(text[7+gt:])
+	} else {
+		end := bytes.Index(text, []byte(", "))
+		if end < 0 {
+			return
+		}
+		r.From, rest = text[5:end], text[end+2:]
 	}
-	r.From = text[6:gt]
-	rest := skipComma(text[gt+1:])
-	if hasPrefix(rest, "status=expired") {
-		r.Kind = Expired
-		r.Status = rest[7:14]
+	if hasPrefix(rest, "status=") {
+		st := rest[7:]
+		if end := bytes.IndexAny(st, ", "); end >= 0 {
+			st = st[:end]
+		}
+		if string(st) == "expired" || string(st) == "force-expired" {
+			r.Kind = Expired
+			r.Status = st
+		}
 		return
 	}
 	r.Kind = QueueActive
@@ -380,8 +531,8 @@ func parseQmgrFrom(r *Record, text []byte) {
 	}
 }
 
-// parseCleanup reads message-id=, resent-message-id= and header/body
-// check lines.
+// parseCleanup reads message-id=, resent-message-id=, milter actions and
+// header/body check lines.
 func parseCleanup(r *Record, text []byte) {
 	switch {
 	case hasPrefix(text, "message-id="):
@@ -392,7 +543,7 @@ func parseCleanup(r *Record, text []byte) {
 		r.Kind = ResentMessageID
 		r.MessageID = bytes.TrimSpace(text[18:])
 		return
-	case hasPrefix(text, "milter-reject: "):
+	case hasPrefix(text, "milter-reject: "), hasPrefix(text, "milter-discard: "), hasPrefix(text, "milter-hold: "):
 		parseReject(r, text)
 		return
 	}
@@ -410,71 +561,141 @@ func parseCleanup(r *Record, text []byte) {
 }
 
 // parseCheck reads "header NAME: VALUE from CLIENT; from=<s> to=<r>
-// proto=P helo=<h>: TEXT" (or "body LINE from ...").
+// proto=P helo=<h>: TEXT" (or "body LINE from ..."), as cleanup logs a
+// header or body check's action: CLIENT is host[ip] or "local".
 func parseCheck(r *Record, rest []byte) {
-	ctx := bytes.LastIndex(rest, []byte("; from=<"))
-	if ctx < 0 {
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != ';' || !(hasSuffix(rest[:i], "]") || hasSuffix(rest[:i], " local")) || !parseTail(r, rest[i+1:], true) {
+			continue
+		}
+		head := rest[:i]
+		if from := bytes.LastIndex(head, []byte(" from ")); from >= 0 {
+			parseClient(r, head[from+6:])
+			head = head[:from]
+		}
+		if hasPrefix(head, "header ") {
+			head = head[7:]
+			if c := bytes.Index(head, []byte(": ")); c > 0 {
+				r.HeaderName, r.HeaderValue = head[:c], head[c+2:]
+			} else {
+				r.HeaderName = head
+			}
+		} else if hasPrefix(head, "body ") {
+			r.HeaderValue = head[5:]
+		}
 		return
 	}
-	head, tail := rest[:ctx], rest[ctx+2:]
-	if from := bytes.LastIndex(head, []byte(" from ")); from >= 0 {
-		parseClient(r, head[from+6:])
-		head = head[:from]
-	}
-	if hasPrefix(head, "header ") {
-		head = head[7:]
-		if c := bytes.Index(head, []byte(": ")); c > 0 {
-			r.HeaderName, r.HeaderValue = head[:c], head[c+2:]
-		} else {
-			r.HeaderName = head
-		}
-	} else if hasPrefix(head, "body ") {
-		r.HeaderValue = head[5:]
-	}
-	parseEnvelope(r, tail)
 }
 
-// parseEnvelope reads "from=<s> to=<r> proto=P helo=<h>" (with or without
-// commas, as postscreen writes it) and an optional ": TEXT" after it.
-func parseEnvelope(r *Record, tail []byte) {
-	r.From = angle(tail, "from=<")
-	r.To = angle(tail, "to=<")
-	if p := bytes.Index(tail, []byte("proto=")); p >= 0 {
-		v := tail[p+6:]
-		end := bytes.IndexAny(v, ", ")
-		if end < 0 {
-			end = len(v)
+func hasSuffix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
+}
+
+// The fields Postfix appends to a reject or check line, in this order,
+// each only when known: smtpd's log_whatsup() and cleanup's action log.
+var tailKeys = [...]string{" from=<", " to=<", " proto=", " helo=<"}
+
+// parseTail reads what follows the ";" of a reject or check line: "
+// from=<s> to=<r> proto=P helo=<h>" with any of the fields absent (a VRFY
+// or CONNECT reject has no sender), commas between them as postscreen
+// writes them, and with text ": TEXT" after them (check lines). It sets
+// nothing and reports false when tail is not such a list.
+func parseTail(r *Record, tail []byte, text bool) bool {
+	var vals [4][]byte
+	var actionText []byte
+	next := 0
+	rest := tail
+	for len(rest) > 0 {
+		if text && hasPrefix(rest, ": ") {
+			actionText = rest[2:]
+			break
 		}
-		r.Proto = v[:end]
+		if rest[0] == ',' {
+			rest = rest[1:]
+		}
+		k := next
+		for k < len(tailKeys) && !hasPrefix(rest, tailKeys[k]) {
+			k++
+		}
+		if k == len(tailKeys) {
+			return false
+		}
+		rest = rest[len(tailKeys[k]):]
+		if k == 2 { // proto=WORD
+			e := 0
+			for e < len(rest) && rest[e] != ' ' && rest[e] != ',' && rest[e] != ':' {
+				e++
+			}
+			vals[k], rest = rest[:e], rest[e:]
+		} else {
+			e := closeAngle(rest, k+1, text)
+			if e < 0 {
+				return false
+			}
+			vals[k], rest = rest[:e], rest[e+1:]
+		}
+		next = k + 1
 	}
-	if h := bytes.Index(tail, []byte("helo=<")); h >= 0 {
-		v := tail[h+6:]
-		if gt := bytes.LastIndexByte(v, '>'); gt >= 0 {
-			r.Helo = v[:gt]
-			if after := v[gt+1:]; hasPrefix(after, ": ") {
-				r.ActionText = after[2:]
+	r.From, r.To, r.Proto, r.Helo, r.ActionText = vals[0], vals[1], vals[2], vals[3], actionText
+	return true
+}
+
+// closeAngle finds the ">" that ends a field's value: the first one after
+// which the line ends, a later field starts (tailKeys from next on), or,
+// when text may follow, ": " does. Addresses and HELO names may hold ">"
+// and spaces ("user 1234"@example.com).
+func closeAngle(v []byte, next int, text bool) int {
+	for i := 0; i < len(v); i++ {
+		if v[i] != '>' {
+			continue
+		}
+		after := v[i+1:]
+		if len(after) > 0 && after[0] == ',' {
+			after = after[1:]
+		}
+		if len(after) == 0 || text && hasPrefix(after, ": ") {
+			return i
+		}
+		for k := next; k < len(tailKeys); k++ {
+			if hasPrefix(after, tailKeys[k]) {
+				return i
 			}
 		}
 	}
+	return -1
 }
 
-// angle returns the address after key (which ends with "<"), up to ">".
-func angle(text []byte, key string) []byte {
-	i := bytes.Index(text, []byte(key))
-	if i < 0 {
-		return nil
+// parsePickup reads "uid=N from=<s>", with " orig_id=QID" after it when the
+// message was requeued (postsuper -r) under a new queue ID.
+func parsePickup(r *Record, text []byte) {
+	sp := bytes.IndexByte(text, ' ')
+	if sp <= 4 {
+		return
 	}
-	v := text[i+len(key):]
-	gt := bytes.IndexByte(v, '>')
+	r.UID = text[4:sp]
+	rest := text[sp+1:]
+	if !hasPrefix(rest, "from=<") {
+		return
+	}
+	gt := addressEnd(rest[6:])
 	if gt < 0 {
-		return nil
+		return
 	}
-	return v[:gt]
+	r.From = rest[6 : 6+gt]
+	rest = rest[7+gt:]
+	if i := bytes.Index(rest, []byte("orig_id=")); i >= 0 {
+		v := rest[i+8:]
+		r.OrigQueueID = v[:QueueIDLen(v)]
+	}
 }
 
-// parseReject reads "reject: RCPT from host[ip]: 554 5.7.1 <r>: Relay
-// access denied; from=<s> to=<r> proto=ESMTP helo=<h>" and its milter-reject
-// and postscreen variants.
+// parseReject reads what smtpd, postscreen and cleanup log for a policy
+// decision about mail: "ACTION: STAGE from host[ip]: REPLY; from=<s> to=<r>
+// proto=P helo=<h>", STAGE being CONNECT, EHLO, HELO, MAIL, RCPT, DATA,
+// END-OF-MESSAGE, VRFY, ETRN... ACTION reject and milter-reject refuse the
+// mail (Kind Reject); reject_warning (warn_if_reject), warn, hold,
+// discard, filter, redirect, milter-discard and milter-hold do not (Kind
+// PolicyAction). The reply is kept alone, the fields after ";" apart.
 func parseReject(r *Record, text []byte) {
 	colon := bytes.Index(text, []byte(": "))
 	if colon <= 0 {
@@ -482,11 +703,13 @@ func parseReject(r *Record, text []byte) {
 	}
 	action := text[:colon]
 	switch string(action) {
-	case "reject", "milter-reject", "reject_warning", "milter-discard", "milter-hold":
+	case "reject", "milter-reject":
+		r.Kind = Reject
+	case "reject_warning", "warn", "hold", "discard", "filter", "redirect", "milter-discard", "milter-hold":
+		r.Kind = PolicyAction
 	default:
 		return
 	}
-	r.Kind = Reject
 	r.Action = action
 	rest := text[colon+2:]
 	from := bytes.Index(rest, []byte(" from "))
@@ -498,22 +721,27 @@ func parseReject(r *Record, text []byte) {
 	if hasPrefix(rest, ": ") {
 		rest = rest[2:]
 	}
-	ctx := bytes.LastIndex(rest, []byte("; from=<"))
-	if ctx < 0 {
-		r.Response = rest
-	} else {
-		r.Response = rest[:ctx]
-		parseEnvelope(r, rest[ctx+2:])
+	r.Response = rest
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == ';' && parseTail(r, rest[i+1:], false) {
+			r.Response = rest[:i]
+			break
+		}
 	}
 	r.DSN = enhancedCode(r.Response)
 }
 
-// enhancedCode finds the X.Y.Z code after a reply's three-digit code.
+// enhancedCode finds the X.Y.Z code after a reply's three-digit code, or
+// at its start (a milter's reply as cleanup logs it: "5.7.1 Command
+// rejected").
 func enhancedCode(reply []byte) []byte {
-	if len(reply) < 9 || !isDigit(reply[0]) || !isDigit(reply[1]) || !isDigit(reply[2]) || reply[3] != ' ' {
+	v := reply
+	if len(v) >= 4 && isDigit(v[0]) && isDigit(v[1]) && isDigit(v[2]) && (v[3] == ' ' || v[3] == '-') {
+		v = v[4:]
+	}
+	if len(v) < 5 || v[0] != '2' && v[0] != '4' && v[0] != '5' || v[1] != '.' {
 		return nil
 	}
-	v := reply[4:]
 	i := 0
 	dots := 0
 	for i < len(v) && (isDigit(v[i]) || v[i] == '.') {
@@ -522,7 +750,7 @@ func enhancedCode(reply []byte) []byte {
 		}
 		i++
 	}
-	if dots != 2 || i < 5 {
+	if dots != 2 || i < 5 || v[i-1] == '.' || i < len(v) && v[i] != ' ' {
 		return nil
 	}
 	return v[:i]

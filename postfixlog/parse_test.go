@@ -24,7 +24,8 @@ func fields(r *Record) map[string]string {
 		"helo": string(r.Helo), "proto": string(r.Proto), "stage": string(r.Stage), "uid": string(r.UID),
 		"action": string(r.Action), "header_name": string(r.HeaderName), "header_value": string(r.HeaderValue),
 		"action_text": string(r.ActionText), "child": string(r.Child), "notification": string(r.NotificationKind),
-		"text": string(r.Text),
+		"text": string(r.Text), "relay_path": string(r.RelayPath), "queued_as": string(r.QueuedAs),
+		"orig_queue_id": string(r.OrigQueueID), "orig_client": string(r.OrigClient),
 	}
 	return m
 }
@@ -47,9 +48,9 @@ func TestParse(t *testing.T) {
 			want{"time": "2026-11-05T03:04:05.25Z"}},
 		{"bsd last year", "Dec 31 23:59:59 mx1 postfix/qmgr[1]: 0AE91984252: removed",
 			want{"time": "2025-12-31T23:59:59Z"}},
-		{"rfc3339", "2026-11-25T10:00:00.123456+01:00 mail postfix-legal/smtp[99]: 4Q1ABCDxyzW3zJk: removed",
+		{"rfc3339", "2026-11-25T10:00:00.123456+01:00 mail postfix-legal/smtp[99]: 4dK9Fq1MpkzB3: removed",
 			want{"time": "2026-11-25T09:00:00.123456Z", "host": "mail", "instance": "postfix-legal", "daemon": "smtp",
-				"qid": "4Q1ABCDxyzW3zJk", "kind": "other"}},
+				"qid": "4dK9Fq1MpkzB3", "kind": "unknown"}},
 		{"rfc3339 Z", "2026-11-25T10:00:00Z mail postfix/qmgr[9]: ABCDEF12345: removed",
 			want{"time": "2026-11-25T10:00:00Z", "kind": "removed"}},
 		{"rfc3339 negative offset", "2026-11-25T10:00:00-05:30 mail postfix/qmgr[9]: ABCDEF12345: removed",

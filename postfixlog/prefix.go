@@ -169,9 +169,10 @@ func (p *Parser) rfc3339(line []byte, r *Record) ([]byte, bool) {
 	return line[i+1:], true
 }
 
-// bsd reads "Nov  5 03:04:05" (optionally with a fraction of a second).
+// bsd reads "Nov  5 03:04:05" (optionally with a fraction of a second),
+// and "Nov 5 03:04:05", the day unpadded, as some syslog daemons write it.
 func (p *Parser) bsd(line []byte, r *Record) ([]byte, bool) {
-	if len(line) < 16 || line[3] != ' ' {
+	if len(line) < 15 || line[3] != ' ' {
 		return nil, false
 	}
 	month := 0
@@ -184,31 +185,38 @@ func (p *Parser) bsd(line []byte, r *Record) ([]byte, bool) {
 	if month == 0 {
 		return nil, false
 	}
-	d0 := line[4]
-	if d0 == ' ' {
-		d0 = '0'
-	}
-	if !isDigit(d0) || !isDigit(line[5]) || line[6] != ' ' || line[9] != ':' || line[12] != ':' {
+	var day int
+	t := line[7:] // the time, after "Nov  5 " or "Nov 25 "
+	switch {
+	case line[4] == ' ' && isDigit(line[5]) && line[6] == ' ':
+		day = int(line[5] - '0')
+	case isDigit(line[4]) && isDigit(line[5]) && line[6] == ' ':
+		day = int(line[4]-'0')*10 + int(line[5]-'0')
+	case isDigit(line[4]) && line[5] == ' ':
+		day, t = int(line[4]-'0'), line[6:]
+	default:
 		return nil, false
 	}
-	day := int(d0-'0')*10 + int(line[5]-'0')
-	hour, ok1 := digits(line[7:9])
-	min, ok2 := digits(line[10:12])
-	sec, ok3 := digits(line[13:15])
+	if len(t) < 9 || t[2] != ':' || t[5] != ':' {
+		return nil, false
+	}
+	hour, ok1 := digits(t[0:2])
+	min, ok2 := digits(t[3:5])
+	sec, ok3 := digits(t[6:8])
 	if !ok1 || !ok2 || !ok3 {
 		return nil, false
 	}
-	i := 15
+	i := 8
 	nsec := 0
-	if line[i] == '.' {
+	if t[i] == '.' {
 		i++
 		scale := 100_000_000
-		for ; i < len(line) && isDigit(line[i]); i++ {
-			nsec += int(line[i]-'0') * scale
+		for ; i < len(t) && isDigit(t[i]); i++ {
+			nsec += int(t[i]-'0') * scale
 			scale /= 10
 		}
 	}
-	if i >= len(line) || line[i] != ' ' {
+	if i >= len(t) || t[i] != ' ' {
 		return nil, false
 	}
 	loc := p.Location
@@ -222,12 +230,12 @@ func (p *Parser) bsd(line []byte, r *Record) ([]byte, bool) {
 	if !ref.Equal(p.yearOf) || loc != p.yearLoc {
 		p.yearOf, p.yearLoc, p.year = ref, loc, ref.In(loc).Year()
 	}
-	t := time.Date(p.year, time.Month(month), day, hour, min, sec, nsec, loc)
-	if t.Sub(ref) > 24*time.Hour {
-		t = time.Date(p.year-1, time.Month(month), day, hour, min, sec, nsec, loc)
+	ts := time.Date(p.year, time.Month(month), day, hour, min, sec, nsec, loc)
+	if ts.Sub(ref) > 24*time.Hour {
+		ts = time.Date(p.year-1, time.Month(month), day, hour, min, sec, nsec, loc)
 	}
-	r.Time = t.UTC()
-	return line[i+1:], true
+	r.Time = ts.UTC()
+	return t[i+1:], true
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

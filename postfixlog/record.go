@@ -34,13 +34,21 @@ const (
 	Postsuper       // postsuper: QID: requeued, placed on hold, released from hold, expired
 	Warning         // warning: ...
 	Fatal           // fatal: ... or panic: ...
+	// PolicyAction: smtpd or cleanup acted on mail without refusing it:
+	// reject_warning (warn_if_reject: it would have been refused), warn,
+	// hold, discard, filter, redirect, milter-hold, milter-discard.
+	PolicyAction
+	// Unknown: a Postfix line about a message (it names a queue ID, or
+	// NOQUEUE) that this package does not understand: a line shape of
+	// another Postfix version, kept so that it is seen, not lost.
+	Unknown
 
 	NumKinds // how many kinds there are
 )
 
 var kindNames = [NumKinds]string{"unparsed", "not-postfix", "other", "smtpd-connect", "smtpd-client", "smtpd-disconnect",
 	"smtpd-lost", "reject", "postscreen", "pickup", "message-id", "resent-message-id", "header-check", "queue-active",
-	"expired", "removed", "delivery", "delivery-note", "connect-to", "tls", "notification", "postsuper", "warning", "fatal"}
+	"expired", "removed", "delivery", "delivery-note", "connect-to", "tls", "notification", "postsuper", "warning", "fatal", "policy-action", "unknown"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -71,7 +79,8 @@ type Record struct {
 	Kind     Kind
 	Text     []byte // what follows "QID: " (or the program tag when there is no queue ID)
 
-	// Addresses, without their angle brackets.
+	// Addresses, without their angle brackets, as logged (a quoted local
+	// part keeps its quotes).
 	From, To, OrigTo []byte
 
 	// Delivery: relay=host[ip]:port (or none, local...), delays, status and
@@ -79,6 +88,7 @@ type Record struct {
 	Relay     []byte
 	RelayHost []byte
 	RelayIP   []byte
+	RelayPath []byte // a UNIX-domain socket next hop: host[private/dovecot-lmtp], host[/run/x.sock]
 	RelayPort uint16
 	ConnUse   uint32
 	Delay     float32
@@ -86,6 +96,10 @@ type Record struct {
 	DSN       []byte     // enhanced status code, 2.0.0
 	Status    []byte     // sent, deferred, bounced, expired, undeliverable...
 	Response  []byte     // receiver's reply or Postfix's reason, whole
+	// QueuedAs is the queue ID a Postfix that took the message gave it,
+	// from a sent attempt's reply ("250 2.0.0 Ok: queued as 3F2A81C0B2"):
+	// a content filter's or another instance's re-injection on this host.
+	QueuedAs []byte
 
 	// Message: qmgr and cleanup.
 	Size      uint64
@@ -102,6 +116,11 @@ type Record struct {
 	Proto      []byte
 	Stage      []byte // Reject: RCPT, DATA, END-OF-MESSAGE, CONNECT...; SmtpdLost: the command
 	UID        []byte // Pickup
+	// OrigQueueID: the queue ID the message had before, where Postfix logs
+	// one: pickup's orig_id= (postsuper -r), smtpd's orig_queue_id= (a
+	// content filter passing XFORWARD). OrigClient: smtpd's orig_client=.
+	OrigQueueID []byte
+	OrigClient  []byte
 
 	// HeaderCheck: action (INFO becomes info, FILTER filter, milter-header-info
 	// milter-header-info...), what was matched and the action's text.
