@@ -18,6 +18,7 @@ import (
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/reply"
 
 	"go.yaml.in/yaml/v3"
@@ -38,7 +39,9 @@ type Config struct {
 	// ChdbLibrary is the path of libchdb.so when it is not where set-up
 	// installed it.
 	ChdbLibrary string `yaml:"chdb_library"`
-	// RetentionDays is how long rows are kept (5 years by default).
+	// RetentionDays is how long a new store keeps rows (10 years, 3653
+	// days, by default). A store keeps the retention it was created with
+	// until `mailtrace migrate --retention-days N --apply-retention`.
 	RetentionDays int `yaml:"retention_days"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
@@ -94,7 +97,7 @@ func (c Collector) Location() (*time.Location, error) {
 
 // Default is the configuration without a file.
 func Default() Config {
-	return Config{Store: DefaultStore, RetentionDays: 1826, LogLevel: "info",
+	return Config{Store: DefaultStore, RetentionDays: schema.DefaultRetentionDays, LogLevel: "info",
 		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
 		Milter:    milter.DefaultConfig(), API: api.DefaultConfig(), Bounces: bounce.DefaultConfig(),
 		Blocks: block.DefaultConfig()}
@@ -168,8 +171,8 @@ func (c *Config) Validate() error {
 	if c.Store == "" {
 		return errors.New("config: store is empty; use chdb:///var/lib/mailtrace/store or clickhouse://user:pass@host:9000/db")
 	}
-	if c.RetentionDays < 1 {
-		return fmt.Errorf("config: retention_days is %d; give a positive number of days (1826 = 5 years)", c.RetentionDays)
+	if err := schema.CheckRetention(c.RetentionDays); err != nil {
+		return fmt.Errorf("config: retention_days (or MAILTRACE_RETENTION_DAYS): %w", err)
 	}
 	if _, err := c.Collector.Location(); err != nil {
 		return err

@@ -7,6 +7,6 @@
 // MergeTree engines) and for a cluster (ReplicatedMergeTree engines, ON
 // CLUSTER, and a Distributed table over each node-local one, sharded by
 // message so that a message's accept record, attempts and bounces live on
-// one shard). Every table keeps data for a retention period (5 years by
+// one shard). Every table keeps data for a retention period (10 years by
 // default, for compliance) and deduplicates retried inserts.
 package schema

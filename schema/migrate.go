@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -20,9 +21,41 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// DefaultRetentionDays is how long rows are kept unless configured: five
-// years, the usual period for proving delivery of legal notices.
-const DefaultRetentionDays = 1826
+// DefaultRetentionDays is how long rows are kept unless configured: ten
+// years (3653 days). Colombian commercial records, e-mail among them, are
+// kept ten years (Ley 962 de 2005, art. 28), longer than most periods for
+// proving delivery of legal notices. A store keeps the retention it was
+// created with until `mailtrace migrate --retention-days N
+// --apply-retention` changes it.
+const DefaultRetentionDays = 3653
+
+// ttlLimit is the last second a table's TTL can name: the TTL is a
+// DateTime (toDateTime(time) + INTERVAL N DAY), which ends in February 2106;
+// past it, it wraps around to 1970 and every row is dropped at once.
+var ttlLimit = time.Date(2106, 2, 7, 6, 28, 15, 0, time.UTC)
+
+// MaxRetentionDays is the longest retention whose TTL still fits its type
+// for a row written at now: a row's end of retention must not pass 2106.
+func MaxRetentionDays(now time.Time) int {
+	return int(ttlLimit.Sub(now).Hours() / 24)
+}
+
+// CheckRetention validates a retention in days against what the tables'
+// TTL can hold.
+func CheckRetention(days int) error {
+	if days < 1 {
+		return fmt.Errorf("%w: retention of %d days; give a positive number of days (3653 = 10 years)", ErrRetention, days)
+	}
+	if max := MaxRetentionDays(time.Now()); days > max {
+		return fmt.Errorf("%w: retention of %d days would end after %s, past what the tables' TTL (a DateTime) can hold, "+
+			"and every row would be dropped at once; give at most %d days (about %d years)",
+			ErrRetention, days, ttlLimit.Format("2006-01-02"), max, max/365)
+	}
+	return nil
+}
+
+// ErrRetention is returned for a retention the store cannot keep.
+var ErrRetention = errors.New("schema: bad retention")
 
 // Options choose how migrations render.
 type Options struct {
@@ -49,8 +82,8 @@ func Migrations(opts Options) ([]Migration, error) {
 		return nil, fmt.Errorf("schema: no database name")
 	}
 	opts.RetentionDays = opts.retentionDays()
-	if opts.RetentionDays < 1 {
-		return nil, fmt.Errorf("schema: retention of %d days; give a positive number of days", opts.RetentionDays)
+	if err := CheckRetention(opts.RetentionDays); err != nil {
+		return nil, err
 	}
 	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
 	if err != nil {
@@ -281,4 +314,33 @@ func (o Options) retentionDays() int {
 		return DefaultRetentionDays
 	}
 	return o.RetentionDays
+}
+
+// Retention reads the retention, in days, that the store's delivery_events
+// table has: the one rows are actually dropped after, which may differ from
+// the configured one (a store keeps the retention it was created with until
+// `migrate --apply-retention`). It is 0 when the table has no TTL.
+func Retention(ctx context.Context, st store.Store) (int, error) {
+	rows, err := st.Query(ctx, "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() "+
+		"AND name IN ('delivery_events_local', 'delivery_events') ORDER BY name DESC LIMIT 1", nil)
+	if err != nil {
+		return 0, fmt.Errorf("reading the store's retention: %w", err)
+	}
+	all, err := rows.All()
+	if err != nil {
+		return 0, fmt.Errorf("reading the store's retention: %w", err)
+	}
+	if len(all) == 0 {
+		return 0, fmt.Errorf("reading the store's retention: no delivery_events table (has `mailtrace migrate` run?)")
+	}
+	q, _ := all[0][0].(string)
+	_, after, ok := strings.Cut(q, "toIntervalDay(")
+	if !ok {
+		return 0, nil
+	}
+	days, err := strconv.Atoi(after[:strings.IndexByte(after+")", ')')])
+	if err != nil {
+		return 0, fmt.Errorf("reading the store's retention from %q: %w", q, err)
+	}
+	return days, nil
 }

@@ -90,6 +90,10 @@ type DeliveryEvent struct {
 	Provider                                                    string // google, microsoft, yahoo, ...
 	Category                                                    string // bounce category of the reply
 	IsBlock                                                     bool
+	RelayPath                                                   string // a UNIX-domain socket next hop
+	// QueuedAs is the queue ID the next queue entry on this host got when
+	// this attempt handed the message over (Status handoff).
+	QueuedAs string
 }
 
 // DeliveryEvents is the delivery_events table.
@@ -105,6 +109,7 @@ var DeliveryEvents = &store.Table{Name: "delivery_events", Columns: []store.Colu
 	{Name: "tls", Type: "String"}, {Name: "pool", Type: "LowCardinality(String)"},
 	{Name: "source_ip", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
 	{Name: "category", Type: "LowCardinality(String)"}, {Name: "is_block", Type: "UInt8"},
+	{Name: "relay_path", Type: "String"}, {Name: "queued_as", Type: "String"},
 }}
 
 // AppendRow implements store.Row.
@@ -137,6 +142,8 @@ func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
 	e.String(r.Provider)
 	e.String(r.Category)
 	e.Bool(r.IsBlock)
+	e.String(r.RelayPath)
+	e.String(r.QueuedAs)
 }
 
 // Bounce is one recipient of a returned report: a DSN, an ARF complaint or
@@ -206,7 +213,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 }
 
 // Tables lists the tables rows are written to.
-var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents}
+var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents, UnknownLines}
 
 // MessageRecord is the collector's view of one message, from the log.
 type MessageRecord struct {
@@ -229,6 +236,11 @@ type MessageRecord struct {
 	Notification        string   // non-delivery, delay, delivery status
 	Children            []string // notifications sent about this message
 	State               string   // queued, removed, expired, rejected
+	// QueuedFrom is the queue entry this one was handed over from (a
+	// content filter's re-injection, another Postfix instance on the host,
+	// postsuper -r); QueuedAs the entries this one was handed over to.
+	QueuedFrom string
+	QueuedAs   []string
 }
 
 // Messages is the messages table.
@@ -241,6 +253,7 @@ var Messages = &store.Table{Name: "messages", Columns: []store.Column{
 	{Name: "recipients", Type: "Array(String)"}, {Name: "statuses", Type: "Array(LowCardinality(String))"},
 	{Name: "parent_queue_id", Type: "String"}, {Name: "notification", Type: "LowCardinality(String)"},
 	{Name: "children", Type: "Array(String)"}, {Name: "state", Type: "LowCardinality(String)"},
+	{Name: "queued_from", Type: "String"}, {Name: "queued_as", Type: "Array(String)"},
 }}
 
 // AppendRow implements store.Row.
@@ -265,6 +278,38 @@ func (r *MessageRecord) AppendRow(e *store.Encoder) {
 	e.String(r.Notification)
 	e.StringArray(r.Children)
 	e.String(r.State)
+	e.String(r.QueuedFrom)
+	e.StringArray(r.QueuedAs)
+}
+
+// UnknownLine is a Postfix line about a message that the collector did not
+// understand, kept raw for inspection.
+type UnknownLine struct {
+	Time    time.Time // the line's
+	Seen    time.Time // when it was read: rows leave 90 days after
+	Host    string
+	Program string
+	QueueID string
+	Kind    string // the daemon and the line's first word: cleanup/frobnicated
+	Line    string
+}
+
+// UnknownLines is the unknown_lines table.
+var UnknownLines = &store.Table{Name: "unknown_lines", Columns: []store.Column{
+	{Name: "time", Type: dt6}, {Name: "seen", Type: dt6}, {Name: "host", Type: "LowCardinality(String)"},
+	{Name: "program", Type: "LowCardinality(String)"}, {Name: "queue_id", Type: "String"},
+	{Name: "kind", Type: "LowCardinality(String)"}, {Name: "line", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *UnknownLine) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.Time, 6)
+	e.DateTime64(r.Seen, 6)
+	e.String(r.Host)
+	e.String(r.Program)
+	e.String(r.QueueID)
+	e.String(r.Kind)
+	e.String(r.Line)
 }
 
 // Checkpoint is how far one log source has been read into the store.

@@ -310,8 +310,8 @@ func TestClusterRenderingParses(t *testing.T) {
 			t.Errorf("does not parse: %v\n%s", err, s)
 		}
 	}
-	if distributed != 9 || replicated != 10 {
-		t.Errorf("%d Distributed and %d Replicated tables, want 9 and 10", distributed, replicated)
+	if distributed != 10 || replicated != 11 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 10 and 11", distributed, replicated)
 	}
 }
 
@@ -332,5 +332,59 @@ func TestRetention(t *testing.T) {
 	}
 	if _, err := schema.Migrations(schema.Options{Database: "x", RetentionDays: -1}); err == nil {
 		t.Error("a negative retention was accepted")
+	}
+}
+
+func TestRetentionLimits(t *testing.T) {
+	if schema.DefaultRetentionDays != 3653 {
+		t.Errorf("default retention %d days, want 3653 (10 years)", schema.DefaultRetentionDays)
+	}
+	tests := []struct {
+		name string
+		days int
+		ok   bool
+	}{
+		{"default", schema.DefaultRetentionDays, true},
+		{"one day", 1, true},
+		{"zero", 0, false},
+		{"negative", -5, false},
+		{"a century overflows the DateTime TTL", 36500, false},
+		{"the longest that fits", schema.MaxRetentionDays(time.Now()) - 1, true},
+		{"one past it", schema.MaxRetentionDays(time.Now()) + 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := schema.CheckRetention(tt.days)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckRetention(%d) = %v, want ok %v", tt.days, err, tt.ok)
+			}
+			if _, err := schema.Migrations(schema.Options{Database: "x", RetentionDays: tt.days}); tt.days != 0 && (err == nil) != tt.ok {
+				t.Errorf("Migrations with %d days: %v, want ok %v", tt.days, err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestStoreRetention reads the retention a store's tables really have,
+// which is not the configured one until it is applied.
+func TestStoreRetention(t *testing.T) {
+	st := migrated(t, schema.Options{RetentionDays: 1826})
+	ctx := context.Background()
+	if days, err := schema.Retention(ctx, st); err != nil || days != 1826 {
+		t.Fatalf("Retention = %d, %v; want 1826", days, err)
+	}
+	// Migrating with another retention leaves the store's as it was...
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: 3653}, false); err != nil {
+		t.Fatal(err)
+	}
+	if days, _ := schema.Retention(ctx, st); days != 1826 {
+		t.Fatalf("Retention after migrate without --apply-retention = %d, want 1826 kept", days)
+	}
+	// ...until it is applied.
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database(), RetentionDays: 3653}, true); err != nil {
+		t.Fatal(err)
+	}
+	if days, _ := schema.Retention(ctx, st); days != 3653 {
+		t.Fatalf("Retention after --apply-retention = %d, want 3653", days)
 	}
 }
