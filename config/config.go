@@ -18,8 +18,8 @@ import (
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
-	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/reply"
+	"github.com/mailtrace/mailtrace/schema"
 
 	"go.yaml.in/yaml/v3"
 )
