@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,23 @@ type Pool struct {
 // old one was removed starts a new one. Lines of several processes can
 // arrive slightly out of order: a removed message is kept for Grace (in
 // log time) before its record is written.
+//
+// One message may pass through several queue entries of the same host: a
+// content filter (amavis on 127.0.0.1:10024, any content_filter) or
+// another Postfix instance takes it and queues it again under a new queue
+// ID, which its reply names ("250 2.0.0 Ok: queued as 3F2A81C0B2"); local
+// forwards it ("forwarded as ..."); postsuper -r requeues it (pickup's
+// orig_id=). The correlator links the entries: the hand-off attempt is
+// kept with status handoff and the new ID (queued_as), and the new entry
+// inherits the original's trace ID, client, sender and pool, so that its
+// attempts, the real deliveries, carry them. The new entry's lines usually
+// come before the hand-off's (the filter queues the message before it
+// answers), but not always: the attempts of a new entry that a local
+// client (a filter) handed in are held back for Grace until it is known
+// whether it continues another entry, and a hand-off to a local next hop
+// waits as long for its new entry to appear. Only queue IDs that appear in
+// this host's log are linked: a smarthost on localhost that does not
+// re-inject into it keeps a plain sent attempt.
 type Correlator struct {
 	Grace time.Duration
 	Pools []Pool
@@ -50,6 +68,10 @@ type Correlator struct {
 	second   time.Time          // the whole second of the last line without a fraction
 	inSecond int64              // lines seen in that second before the last one
 	removed  []removal          // removed messages, oldest first, to write after Grace
+	waits    []removal          // messages holding attempts back, by the time they stop waiting
+	// awaiting maps a queue ID that a hand-off named but whose entry has
+	// not appeared yet to the entry that handed the message over.
+	awaiting map[msgKey]msgKey
 }
 
 type removal struct {
@@ -86,9 +108,22 @@ type message struct {
 	Parent        string
 	Notification  string
 	Children      []string
-	State         string // queued, removed, expired
+	State         string // queued, removed, expired, requeued
 	RemovedAt     time.Time
 	Announced     bool // its provisional record was written
+	// QueuedFrom is the entry this one continues; QueuedAs the entries
+	// that continue this one.
+	QueuedFrom string   `json:",omitempty"`
+	QueuedAs   []string `json:",omitempty"`
+	// HoldUntil: while the log time is before it, this entry may turn out
+	// to continue another one (a local client handed it in), and its
+	// attempts wait in Held to inherit what the other knows.
+	HoldUntil time.Time               `json:",omitzero"`
+	Held      []*schema.DeliveryEvent `json:",omitempty"`
+	// Pending are hand-offs to a local next hop whose new entry has not
+	// appeared yet (until PendingUntil): handoff if it does, sent if not.
+	Pending      []*schema.DeliveryEvent `json:",omitempty"`
+	PendingUntil time.Time               `json:",omitzero"`
 }
 
 // NewCorrelator writes to sink.
@@ -96,7 +131,8 @@ func NewCorrelator(sink Sink, pools []Pool, grace time.Duration) *Correlator {
 	if grace <= 0 {
 		grace = 30 * time.Second
 	}
-	return &Correlator{Grace: grace, Pools: pools, sink: sink, messages: map[msgKey]*message{}, tls: map[procKey]string{}}
+	return &Correlator{Grace: grace, Pools: pools, sink: sink, messages: map[msgKey]*message{}, tls: map[procKey]string{},
+		awaiting: map[msgKey]msgKey{}}
 }
 
 // Open is how many messages are being followed.
@@ -175,6 +211,8 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		return nil
 	case postfixlog.Reject:
 		return c.reject(r, line)
+	case postfixlog.PolicyAction:
+		return c.policy(r, line)
 	}
 	if len(r.QueueID) == 0 {
 		return nil
@@ -182,12 +220,22 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 	switch r.Kind {
 	case postfixlog.SmtpdClient:
 		m := c.get(r)
-		m.Origin, m.ClientHost, m.ClientIP, m.SASLUser = "smtpd", string(r.ClientHost), string(r.ClientIP), string(r.SASLUser)
+		if m.QueuedFrom == "" {
+			m.Origin, m.ClientHost, m.ClientIP, m.SASLUser = "smtpd", string(r.ClientHost), string(r.ClientIP), string(r.SASLUser)
+		}
+		if err := c.continues(r, m); err != nil {
+			return err
+		}
 	case postfixlog.Pickup:
 		m := c.get(r)
-		m.Origin = "pickup"
+		if m.QueuedFrom == "" {
+			m.Origin = "pickup"
+		}
 		if m.Sender == "" {
 			m.Sender = string(r.From)
+		}
+		if err := c.continues(r, m); err != nil {
+			return err
 		}
 	case postfixlog.MessageID:
 		c.get(r).MessageID = string(r.MessageID)
@@ -197,13 +245,24 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		case "x-mailtrace-id":
 			if id, ok := traceid.Parse(string(r.HeaderValue)); ok {
 				m.TraceID = id
+				// The milter stamped it as it came in: a message of its
+				// own, not one a filter hands back.
+				if err := c.release(m); err != nil {
+					return err
+				}
 			}
 		case "x-mailtrace-pool":
 			m.Pool = string(r.HeaderValue)
 		}
+		if err := c.checkAction(r, m, line); err != nil {
+			return err
+		}
 	case postfixlog.QueueActive:
 		m := c.get(r)
-		m.Sender, m.Size, m.Nrcpt = string(r.From), r.Size, r.Nrcpt
+		if m.QueuedFrom == "" || m.Sender == "" {
+			m.Sender = string(r.From)
+		}
+		m.Size, m.Nrcpt = r.Size, r.Nrcpt
 		if m.Origin == "" && m.Parent == "" && len(r.From) == 0 {
 			m.Origin = "notification"
 		}
@@ -270,14 +329,211 @@ func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 		Time: r.Time, EventID: EventID(m.Host, line, ""), Host: m.Host, QueueID: m.QueueID, TraceID: m.TraceID,
 		MessageID: m.MessageID, Sender: m.Sender, Recipient: string(r.To), OrigRecipient: string(r.OrigTo),
 		Status: status, DSN: string(r.DSN), Service: string(r.Program), RelayHost: string(r.RelayHost),
-		RelayIP: string(r.RelayIP), RelayPort: r.RelayPort, Response: string(r.Response), Delay: r.Delay,
-		DelayBeforeQueue: r.Delays[0], DelayInQueue: r.Delays[1], DelayConnect: r.Delays[2], DelayTransmit: r.Delays[3],
-		ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP,
+		RelayIP: string(r.RelayIP), RelayPath: string(r.RelayPath), RelayPort: r.RelayPort, Response: string(r.Response),
+		Delay: r.Delay, DelayBeforeQueue: r.Delays[0], DelayInQueue: r.Delays[1], DelayConnect: r.Delays[2],
+		DelayTransmit: r.Delays[3], ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP,
 	}
-	if err := c.sink.Delivery(e); err != nil {
+	if len(r.QueuedAs) > 0 {
+		next := msgKey{m.Host, string(r.QueuedAs)}
+		if n := c.messages[next]; n != nil && c.handedTo(m, n, e) {
+			e.Status, e.QueuedAs, m.Statuses[i] = schema.StatusHandoff, next.qid, schema.StatusHandoff
+			c.link(m, n)
+			if err := c.write(m, e); err != nil {
+				return err
+			}
+			if err := c.flush(n); err != nil {
+				return err
+			}
+			return c.sweep()
+		}
+		if localHop(r) {
+			// Its new entry may still be logged: wait for it.
+			e.QueuedAs = next.qid
+			m.Pending = append(m.Pending, e)
+			if m.PendingUntil.IsZero() {
+				m.PendingUntil = r.Time.Add(c.Grace)
+				c.waits = append(c.waits, removal{key: msgKey{m.Host, m.QueueID}, at: m.PendingUntil})
+			}
+			c.awaiting[next] = msgKey{m.Host, m.QueueID}
+			return c.sweep()
+		}
+	}
+	if err := c.write(m, e); err != nil {
 		return err
 	}
 	return c.sweep()
+}
+
+// write writes an attempt of m, or holds it back while m may still turn
+// out to continue another entry.
+func (c *Correlator) write(m *message, e *schema.DeliveryEvent) error {
+	if !m.HoldUntil.IsZero() {
+		m.Held = append(m.Held, e)
+		return nil
+	}
+	return c.sink.Delivery(e)
+}
+
+// localHop tells whether an attempt went to a next hop on this host: a
+// loopback address or a UNIX-domain socket (a content filter, another
+// instance), or local(8) forwarding.
+func localHop(r *postfixlog.Record) bool {
+	return len(r.RelayPath) > 0 || isLoopback(r.RelayIP) || string(r.Relay) == "local"
+}
+
+func isLoopback[T []byte | string](ip T) bool {
+	s := string(ip)
+	return strings.HasPrefix(s, "127.") || s == "::1" || strings.EqualFold(s, "::ffff:127.0.0.1")
+}
+
+// handedTo tells whether entry n, known in this log under the queue ID the
+// hand-off e of m named, is where m went: it started after m and no later
+// than a moment after the hand-off, handed in by a local client (or by the
+// hand-off's own next hop, or with no client at all: local's forwards).
+func (c *Correlator) handedTo(m, n *message, e *schema.DeliveryEvent) bool {
+	if n == m || n.QueuedFrom != "" && n.QueuedFrom != m.QueueID || n.FirstSeen.Before(m.FirstSeen) || n.FirstSeen.After(e.Time.Add(c.Grace)) {
+		return false
+	}
+	return n.Origin == "" || isLoopback(n.ClientIP) || n.ClientIP != "" && n.ClientIP == e.RelayIP || n.QueuedFrom == m.QueueID
+}
+
+// continues links an entry that just started to the one it continues,
+// when the log says which: XFORWARD's orig_queue_id=, pickup's orig_id=
+// (postsuper -r), or an earlier hand-off that named this queue ID.
+// Otherwise an entry a local client handed in holds its attempts back for
+// Grace, in case a hand-off names it later.
+func (c *Correlator) continues(r *postfixlog.Record, m *message) error {
+	k := msgKey{m.Host, m.QueueID}
+	if len(r.OrigQueueID) > 0 {
+		if prev := c.messages[msgKey{m.Host, string(r.OrigQueueID)}]; prev != nil && prev != m {
+			c.link(prev, m)
+			if r.Kind == postfixlog.Pickup {
+				// postsuper -r moved the old entry's file away: it
+				// leaves the queue without a "removed" line.
+				prev.State, prev.RemovedAt = "requeued", r.Time
+				c.removed = append(c.removed, removal{key: msgKey{prev.Host, prev.QueueID}, at: r.Time})
+			}
+			return c.flush(m)
+		}
+	}
+	if from, ok := c.awaiting[k]; ok {
+		if prev := c.messages[from]; prev != nil && prev != m {
+			c.link(prev, m)
+			if err := c.flushPending(prev, m.QueueID, true); err != nil {
+				return err
+			}
+		}
+		delete(c.awaiting, k)
+		return nil
+	}
+	if r.Kind == postfixlog.SmtpdClient && m.QueuedFrom == "" && m.HoldUntil.IsZero() && (isLoopback(r.ClientIP) || string(r.ClientHost) == "localhost") {
+		m.HoldUntil = r.Time.Add(c.Grace)
+		c.waits = append(c.waits, removal{key: k, at: m.HoldUntil})
+	}
+	return nil
+}
+
+// link records that n continues m, and gives n what m knows of the
+// message's origin.
+func (c *Correlator) link(m, n *message) {
+	n.QueuedFrom = m.QueueID
+	if !slices.Contains(m.QueuedAs, n.QueueID) {
+		m.QueuedAs = append(m.QueuedAs, n.QueueID)
+	}
+	if m.TraceID != ([16]byte{}) {
+		n.TraceID = m.TraceID
+	}
+	if m.Origin != "" {
+		n.Origin = m.Origin
+	}
+	if m.ClientIP != "" || m.ClientHost != "" {
+		n.ClientHost, n.ClientIP, n.SASLUser = m.ClientHost, m.ClientIP, m.SASLUser
+	}
+	if m.Sender != "" || n.Sender == "" {
+		n.Sender = m.Sender
+	}
+	if n.Pool == "" {
+		n.Pool = m.Pool
+	}
+	if n.MessageID == "" {
+		n.MessageID = m.MessageID
+	}
+	n.HoldUntil = time.Time{}
+}
+
+// flush writes the attempts n held back, with what n knows now.
+func (c *Correlator) flush(n *message) error {
+	n.HoldUntil = time.Time{}
+	held := n.Held
+	n.Held = nil
+	for _, e := range held {
+		if n.QueuedFrom != "" {
+			e.TraceID, e.Sender = n.TraceID, n.Sender
+			if e.MessageID == "" {
+				e.MessageID = n.MessageID
+			}
+			if e.Pool == "" && n.Pool != "" {
+				e.Pool, e.SourceIP = c.poolNamed(n.Pool)
+			}
+		}
+		if err := c.sink.Delivery(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushPending writes m's hand-offs to qid (all when qid is empty): as
+// handoff when their new entry appeared, else as the sent attempts they
+// are.
+func (c *Correlator) flushPending(m *message, qid string, linked bool) error {
+	keep := m.Pending[:0]
+	var out []*schema.DeliveryEvent
+	for _, e := range m.Pending {
+		if qid != "" && e.QueuedAs != qid {
+			keep = append(keep, e)
+			continue
+		}
+		if linked {
+			e.Status = schema.StatusHandoff
+			if i := slices.Index(m.Recipients, e.Recipient); i >= 0 && m.Statuses[i] == schema.StatusSent {
+				m.Statuses[i] = schema.StatusHandoff
+			}
+		} else {
+			delete(c.awaiting, msgKey{m.Host, e.QueuedAs})
+			e.QueuedAs = ""
+		}
+		out = append(out, e)
+	}
+	m.Pending = keep
+	if len(keep) == 0 {
+		m.PendingUntil = time.Time{}
+		m.Pending = nil
+	}
+	for _, e := range out {
+		if err := c.write(m, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release ends m's waiting: its held attempts and its pending hand-offs
+// are written as they are.
+func (c *Correlator) release(m *message) error {
+	if len(m.Pending) > 0 {
+		for _, e := range m.Pending {
+			delete(c.awaiting, msgKey{m.Host, e.QueuedAs})
+		}
+		if err := c.flushPending(m, "", false); err != nil {
+			return err
+		}
+	}
+	m.PendingUntil = time.Time{}
+	if !m.HoldUntil.IsZero() || len(m.Held) > 0 {
+		return c.flush(m)
+	}
+	return nil
 }
 
 // pool names the pool and source IP of an attempt: from the syslog name's
@@ -297,6 +553,11 @@ func (c *Correlator) pool(r *postfixlog.Record, m *message) (string, string) {
 			name = ""
 		}
 	}
+	return c.poolNamed(name)
+}
+
+// poolNamed is a pool's name and source IP, by name.
+func (c *Correlator) poolNamed(name string) (string, string) {
 	for _, p := range c.Pools {
 		if p.Name == name {
 			return p.Name, p.SourceIP
@@ -309,6 +570,9 @@ func (c *Correlator) pool(r *postfixlog.Record, m *message) (string, string) {
 // for the message, and their own last lines still say deferred.
 func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 	m := c.get(r)
+	if m.Sender == "" {
+		m.Sender = string(r.From) // a message seen only as it expires
+	}
 	m.State = "expired"
 	m.RemovedAt = r.Time
 	c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
@@ -316,15 +580,15 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 		if st != "deferred" && st != "" {
 			continue
 		}
-		m.Statuses[i] = "expired"
+		m.Statuses[i] = schema.StatusExpired
 		pool, sourceIP := c.pool(r, m)
 		e := &schema.DeliveryEvent{
 			Time: r.Time, EventID: EventID(m.Host, line, m.Recipients[i]), Host: m.Host, QueueID: m.QueueID,
 			TraceID: m.TraceID, MessageID: m.MessageID, Sender: m.Sender, Recipient: m.Recipients[i],
-			Status: "expired", DSN: m.LastDSN[i], Service: string(r.Program), Response: m.LastResponse[i],
+			Status: schema.StatusExpired, DSN: m.LastDSN[i], Service: string(r.Program), Response: m.LastResponse[i],
 			Pool: pool, SourceIP: sourceIP,
 		}
-		if err := c.sink.Delivery(e); err != nil {
+		if err := c.write(m, e); err != nil {
 			return err
 		}
 	}
@@ -334,22 +598,73 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 // reject records mail refused at the door (NOQUEUE) or one recipient of a
 // queued message refused, as an attempt with status rejected.
 func (c *Correlator) reject(r *postfixlog.Record, line []byte) error {
+	return c.decision(r, line, schema.StatusRejected, r.Response, r.DSN)
+}
+
+// policy records what smtpd or cleanup did to mail without refusing it:
+// reject_warning and warn (warn_if_reject: it would have been refused, and
+// was not) as a warning, discard as discarded, hold as held. FILTER and
+// REDIRECT only change where mail goes: their lines are known, and the
+// attempts that follow say the rest.
+func (c *Correlator) policy(r *postfixlog.Record, line []byte) error {
+	status := ""
+	switch string(r.Action) {
+	case "reject_warning", "warn":
+		status = schema.StatusWarning
+	case "discard", "milter-discard":
+		status = schema.StatusDiscarded
+	case "hold", "milter-hold":
+		status = schema.StatusHeld
+	default:
+		return nil
+	}
+	return c.decision(r, line, status, r.Response, r.DSN)
+}
+
+// checkAction records a header or body check that refused, discarded or
+// held the message (cleanup's REJECT, DISCARD, HOLD), for the recipient
+// the line names.
+func (c *Correlator) checkAction(r *postfixlog.Record, m *message, line []byte) error {
+	status := ""
+	switch string(r.Action) {
+	case "reject":
+		status = schema.StatusRejected
+	case "discard":
+		status = schema.StatusDiscarded
+	case "hold":
+		status = schema.StatusHeld
+	default:
+		return nil
+	}
+	return c.decision(r, line, status, r.ActionText, postfixlog.EnhancedCode(r.ActionText))
+}
+
+// decision writes one policy decision of Postfix about mail as an event
+// with the given status. Only a refusal or a discard is the recipient's
+// outcome; a warning or a hold is not.
+func (c *Correlator) decision(r *postfixlog.Record, line []byte, status string, response, dsn []byte) error {
 	host := string(r.Host)
 	e := &schema.DeliveryEvent{
 		Time: r.Time, EventID: EventID(host, line, ""), Host: host, QueueID: string(r.QueueID),
-		Sender: string(r.From), Recipient: string(r.To), Status: "rejected", DSN: string(r.DSN),
+		Sender: string(r.From), Recipient: string(r.To), Status: status, DSN: string(dsn),
 		Service: string(r.Program), RelayHost: string(r.ClientHost), RelayIP: string(r.ClientIP),
-		Response: string(r.Response),
+		Response: string(response),
 	}
-	if len(r.QueueID) > 0 {
-		m := c.get(r)
-		e.TraceID, e.MessageID = m.TraceID, m.MessageID
-		if len(r.To) > 0 {
-			i := m.recipient(string(r.To))
-			m.Statuses[i], m.LastDSN[i], m.LastResponse[i] = "rejected", e.DSN, e.Response
+	if len(r.QueueID) == 0 {
+		return c.sink.Delivery(e)
+	}
+	m := c.get(r)
+	e.TraceID, e.MessageID = m.TraceID, m.MessageID
+	if e.Sender == "" {
+		e.Sender = m.Sender
+	}
+	if len(r.To) > 0 {
+		i := m.recipient(string(r.To))
+		if status == schema.StatusRejected || status == schema.StatusDiscarded {
+			m.Statuses[i], m.LastDSN[i], m.LastResponse[i] = status, e.DSN, e.Response
 		}
 	}
-	return c.sink.Delivery(e)
+	return c.write(m, e)
 }
 
 // Tick tells the correlator the time now, when the log is quiet: messages
@@ -362,8 +677,29 @@ func (c *Correlator) Tick(now time.Time) error {
 	return c.sweep()
 }
 
-// sweep writes the messages removed more than Grace ago (in log time).
+// sweep ends the waits that are over and writes the messages removed more
+// than Grace ago (in log time).
 func (c *Correlator) sweep() error {
+	w := 0
+	for ; w < len(c.waits) && !c.clock.Before(c.waits[w].at); w++ {
+		m := c.messages[c.waits[w].key]
+		if m == nil {
+			continue
+		}
+		if !m.HoldUntil.IsZero() && !c.clock.Before(m.HoldUntil) {
+			if err := c.flush(m); err != nil {
+				c.waits = c.waits[w:]
+				return err
+			}
+		}
+		if !m.PendingUntil.IsZero() && !c.clock.Before(m.PendingUntil) {
+			if err := c.release(m); err != nil {
+				c.waits = c.waits[w:]
+				return err
+			}
+		}
+	}
+	c.waits = c.waits[w:]
 	n := 0
 	for ; n < len(c.removed) && c.clock.Sub(c.removed[n].at) > c.Grace; n++ {
 		rm := c.removed[n]
@@ -383,6 +719,9 @@ func (c *Correlator) sweep() error {
 
 // finish writes a message's final record and forgets it.
 func (c *Correlator) finish(k msgKey, m *message) error {
+	if err := c.release(m); err != nil {
+		return err
+	}
 	delete(c.messages, k)
 	return c.sink.Message(m.record())
 }
@@ -396,6 +735,13 @@ func (c *Correlator) Drain() error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].qid < keys[j].qid })
+	// Every line has been read: whatever waits for a link has none.
+	for _, k := range keys {
+		if err := c.release(c.messages[k]); err != nil {
+			return err
+		}
+	}
+	c.waits = nil
 	for _, k := range keys {
 		m := c.messages[k]
 		switch {
@@ -450,6 +796,7 @@ type pendingTLS struct {
 // Reset forgets everything and continues from a Snapshot.
 func (c *Correlator) Reset(state string) error {
 	c.messages, c.tls, c.removed, c.clock = map[msgKey]*message{}, map[procKey]string{}, nil, time.Time{}
+	c.waits, c.awaiting = nil, map[msgKey]msgKey{}
 	c.second, c.inSecond = time.Time{}, 0
 	return c.Restore([]byte(state))
 }
@@ -473,8 +820,18 @@ func (c *Correlator) Restore(data []byte) error {
 		if m.State != "queued" {
 			c.removed = append(c.removed, removal{key: k, at: m.RemovedAt})
 		}
+		if !m.HoldUntil.IsZero() {
+			c.waits = append(c.waits, removal{key: k, at: m.HoldUntil})
+		}
+		if !m.PendingUntil.IsZero() {
+			c.waits = append(c.waits, removal{key: k, at: m.PendingUntil})
+			for _, e := range m.Pending {
+				c.awaiting[msgKey{m.Host, e.QueuedAs}] = k
+			}
+		}
 	}
 	sort.Slice(c.removed, func(i, j int) bool { return c.removed[i].at.Before(c.removed[j].at) })
+	sort.Slice(c.waits, func(i, j int) bool { return c.waits[i].at.Before(c.waits[j].at) })
 	return nil
 }
 
@@ -485,6 +842,6 @@ func (m *message) record() *schema.MessageRecord {
 		ClientHost: m.ClientHost, ClientIP: m.ClientIP, SASLUser: m.SASLUser, Pool: m.Pool,
 		Recipients: append([]string(nil), m.Recipients...), Statuses: append([]string(nil), m.Statuses...),
 		ParentQueueID: m.Parent, Notification: m.Notification, Children: append([]string(nil), m.Children...),
-		State: m.State,
+		State: m.State, QueuedFrom: m.QueuedFrom, QueuedAs: append([]string(nil), m.QueuedAs...),
 	}
 }

@@ -728,13 +728,13 @@ func parseReject(r *Record, text []byte) {
 			break
 		}
 	}
-	r.DSN = enhancedCode(r.Response)
+	r.DSN = EnhancedCode(r.Response)
 }
 
 // enhancedCode finds the X.Y.Z code after a reply's three-digit code, or
 // at its start (a milter's reply as cleanup logs it: "5.7.1 Command
 // rejected").
-func enhancedCode(reply []byte) []byte {
+func EnhancedCode(reply []byte) []byte {
 	v := reply
 	if len(v) >= 4 && isDigit(v[0]) && isDigit(v[1]) && isDigit(v[2]) && (v[3] == ' ' || v[3] == '-') {
 		v = v[4:]
@@ -765,7 +765,7 @@ func parseHostSaid(r *Record, text []byte) {
 	}
 	parseRelay(r, text[:said])
 	r.Response = text[said+7:]
-	r.DSN = enhancedCode(r.Response)
+	r.DSN = EnhancedCode(r.Response)
 }
 
 // parseNotification reads "sender non-delivery notification: CHILD".

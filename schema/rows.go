@@ -61,6 +61,27 @@ func (r *AcceptRecord) AppendRow(e *store.Encoder) {
 	e.String(r.FromHeader)
 }
 
+// The statuses of a delivery event.
+const (
+	StatusSent     = "sent"     // the next hop took the message for the recipient
+	StatusDeferred = "deferred" // a temporary failure: Postfix tries again
+	StatusBounced  = "bounced"  // a permanent failure: returned to the sender
+	StatusExpired  = "expired"  // still deferred when the queue lifetime ended (or postsuper -e)
+	// StatusRejected: Postfix itself refused the mail (smtpd, postscreen,
+	// cleanup's milter or header checks).
+	StatusRejected = "rejected"
+	// StatusHandoff: handed to a content filter, another Postfix instance
+	// or a forward on this host, which queued it again as QueuedAs; the
+	// recipient's outcome is that of the next queue entry.
+	StatusHandoff = "handoff"
+	// StatusWarning: a restriction would have refused the mail and was
+	// only logged (warn_if_reject's reject_warning, a WARN action): not a
+	// refusal.
+	StatusWarning   = "warning"
+	StatusDiscarded = "discarded" // accepted and dropped by a DISCARD action
+	StatusHeld      = "held"      // put on hold by a HOLD action
+)
+
 // DeliveryEvent is one delivery attempt of one recipient, from the log.
 type DeliveryEvent struct {
 	Time          time.Time
@@ -72,7 +93,7 @@ type DeliveryEvent struct {
 	Sender        string
 	Recipient     string
 	OrigRecipient string
-	Status        string // sent, deferred, bounced, expired, rejected
+	Status        string // one of the Status constants
 	DSN           string // enhanced status code, e.g. 5.1.1
 	Service       string // syslog name, e.g. postfix-legal/smtp
 	RelayHost     string
