@@ -17,7 +17,18 @@ import (
 type Sink interface {
 	Delivery(e *schema.DeliveryEvent) error
 	Message(m *schema.MessageRecord) error
+	// Unknown gets every line about a message that was not understood;
+	// keep says whether to store it (a few per kind of line and day).
+	Unknown(u *schema.UnknownLine, keep bool) error
 }
+
+// UnknownPerDay bounds the unknown lines of one kind stored per day of log
+// time: enough to see a new line shape, not a copy of the log.
+const UnknownPerDay = 20
+
+// maxUnknownKinds bounds the kinds of unknown line told apart; past it
+// they are of kind "other".
+const maxUnknownKinds = 200
 
 // Pool maps a Postfix syslog name to the dedicated-IP pool it sends for.
 type Pool struct {
@@ -72,6 +83,9 @@ type Correlator struct {
 	// awaiting maps a queue ID that a hand-off named but whose entry has
 	// not appeared yet to the entry that handed the message over.
 	awaiting map[msgKey]msgKey
+	// unknown counts the unknown lines stored per kind on unknownDay.
+	unknown    map[string]int
+	unknownDay time.Time
 }
 
 type removal struct {
@@ -213,6 +227,8 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		return c.reject(r, line)
 	case postfixlog.PolicyAction:
 		return c.policy(r, line)
+	case postfixlog.Unknown:
+		return c.unknownLine(r, line)
 	}
 	if len(r.QueueID) == 0 {
 		return nil
@@ -300,6 +316,50 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
 	}
 	return c.sweep()
+}
+
+// unknownLine hands a line about a message that was not understood to the
+// sink, to be counted, and to be kept while its kind has fewer than
+// UnknownPerDay lines kept that day.
+func (c *Correlator) unknownLine(r *postfixlog.Record, line []byte) error {
+	kind := UnknownKind(r)
+	day := r.Time.Truncate(24 * time.Hour)
+	if !day.Equal(c.unknownDay) {
+		c.unknownDay, c.unknown = day, map[string]int{}
+	}
+	if c.unknown == nil {
+		c.unknown = map[string]int{}
+	}
+	if _, ok := c.unknown[kind]; !ok && len(c.unknown) >= maxUnknownKinds {
+		kind = "other"
+	}
+	n := c.unknown[kind]
+	keep := n < UnknownPerDay
+	if keep {
+		c.unknown[kind] = n + 1
+	}
+	return c.sink.Unknown(&schema.UnknownLine{Time: r.Time, Seen: time.Now().UTC().Truncate(24 * time.Hour), Host: string(r.Host),
+		Program: string(r.Program), QueueID: string(r.QueueID), Kind: kind, Line: string(line)}, keep)
+}
+
+// UnknownKind names the shape of a line not understood: its daemon and the
+// first word of what it says about the message ("cleanup/frobnicated",
+// "smtpd/NOQUEUE something").
+func UnknownKind(r *postfixlog.Record) string {
+	text := r.Text
+	end := 0
+	for end < len(text) && end < 32 {
+		ch := text[end]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			break
+		}
+		end++
+	}
+	word := string(text[:end])
+	if len(r.QueueID) == 0 {
+		word = "NOQUEUE " + word
+	}
+	return string(r.Daemon) + "/" + word
 }
 
 // recipient returns the index of addr in m's recipients, adding it.
@@ -775,7 +835,8 @@ func (c *Correlator) Snapshot() ([]byte, error) {
 	sort.Slice(tls, func(i, j int) bool {
 		return tls[i].Host < tls[j].Host || tls[i].Host == tls[j].Host && tls[i].PID < tls[j].PID
 	})
-	return json.Marshal(snapshot{Clock: c.clock, Second: c.second, InSecond: c.inSecond, Messages: open, TLS: tls})
+	return json.Marshal(snapshot{Clock: c.clock, Second: c.second, InSecond: c.inSecond, Messages: open, TLS: tls,
+		UnknownDay: c.unknownDay, Unknown: c.unknown})
 }
 
 // snapshot is everything a correlator knows that later lines depend on.
@@ -785,6 +846,10 @@ type snapshot struct {
 	InSecond int64
 	Messages []*message
 	TLS      []pendingTLS
+	// The unknown lines kept per kind that day, so that a replayed chunk
+	// keeps the same ones.
+	UnknownDay time.Time      `json:",omitzero"`
+	Unknown    map[string]int `json:",omitempty"`
 }
 
 type pendingTLS struct {
@@ -796,7 +861,7 @@ type pendingTLS struct {
 // Reset forgets everything and continues from a Snapshot.
 func (c *Correlator) Reset(state string) error {
 	c.messages, c.tls, c.removed, c.clock = map[msgKey]*message{}, map[procKey]string{}, nil, time.Time{}
-	c.waits, c.awaiting = nil, map[msgKey]msgKey{}
+	c.waits, c.awaiting, c.unknown, c.unknownDay = nil, map[msgKey]msgKey{}, nil, time.Time{}
 	c.second, c.inSecond = time.Time{}, 0
 	return c.Restore([]byte(state))
 }
@@ -811,6 +876,7 @@ func (c *Correlator) Restore(data []byte) error {
 		return fmt.Errorf("collector state: %w", err)
 	}
 	c.clock, c.second, c.inSecond = s.Clock, s.Second, s.InSecond
+	c.unknownDay, c.unknown = s.UnknownDay, s.Unknown
 	for _, t := range s.TLS {
 		c.tls[procKey{t.Host, t.PID}] = t.TLS
 	}

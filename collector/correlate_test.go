@@ -16,6 +16,16 @@ import (
 type collected struct {
 	events   []*schema.DeliveryEvent
 	messages []*schema.MessageRecord
+	unknown  []*schema.UnknownLine // kept
+	unknowns int                   // seen
+}
+
+func (c *collected) Unknown(u *schema.UnknownLine, keep bool) error {
+	c.unknowns++
+	if keep {
+		c.unknown = append(c.unknown, u)
+	}
+	return nil
 }
 
 func (c *collected) Delivery(e *schema.DeliveryEvent) error {

@@ -32,9 +32,15 @@ type ImportResult struct {
 	Lines       uint64 // lines read this time
 	SkippedTo   uint64 // offset the file was already imported up to
 	Size        uint64 // bytes, uncompressed
-	Events      uint64
-	Messages    uint64
-	Elapsed     time.Duration
+	Events      uint64 // delivery events stored
+	Messages    uint64 // message records stored
+	// Unknown counts the lines about a message not understood, by kind.
+	Unknown map[string]uint64
+	// Outside counts the rows older than the store's retention, not
+	// stored; Skipped the rows not before ImportOptions.Before.
+	Outside Outside
+	Skipped uint64
+	Elapsed time.Duration
 }
 
 // ErrNotPostfixLog means a file holds no Postfix log line, or nothing at
@@ -86,7 +92,7 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 		fp = hashHead(head)
 	}
 	res.Fingerprint = fp
-	before := p.Stats
+	before := p.Stats.clone()
 	offset, err := p.Begin(ctx, "import", res.Fingerprint, fileID(st), st.ModTime())
 	if err != nil {
 		return res, err
@@ -124,9 +130,8 @@ func Import(ctx context.Context, p *Pipeline, path string) (ImportResult, error)
 		return res, fmt.Errorf("%s: %w", path, err)
 	}
 	res.Size = pos
-	res.Lines = p.Stats.Lines - before.Lines
-	res.Events = p.Stats.Events - before.Events
-	res.Messages = p.Stats.Messages - before.Messages
+	d := p.Stats.sub(before)
+	res.Lines, res.Events, res.Messages, res.Unknown, res.Outside, res.Skipped = d.Lines, d.Events, d.Messages, d.Unknown, d.Outside, d.Skipped
 	res.Elapsed = time.Since(start)
 	return res, nil
 }

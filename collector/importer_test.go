@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -214,5 +215,92 @@ func TestImportResumesExactly(t *testing.T) {
 			t.Logf("cut the import at each of its %d inserts", cut)
 			break
 		}
+	}
+}
+
+// retentionLog has one message 2000 days old and one 10 days old, in RFC
+// 3339 time as rsyslog writes it.
+func retentionLog(now time.Time) string {
+	old, recent := now.AddDate(0, 0, -2000).Format(time.RFC3339), now.AddDate(0, 0, -10).Format(time.RFC3339)
+	return old + ` mx1 postfix/smtpd[42]: 0AE91984252: client=app.example[192.0.2.7]
+` + old + ` mx1 postfix/qmgr[44]: 0AE91984252: from=<n@court.example>, size=4321, nrcpt=1 (queue active)
+` + old + ` mx1 postfix/smtp[51]: 0AE91984252: to=<a@gmail.example>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+` + old + ` mx1 postfix/qmgr[44]: 0AE91984252: removed
+` + recent + ` mx1 postfix/smtpd[42]: 1BF02A95363: client=app.example[192.0.2.7]
+` + recent + ` mx1 postfix/qmgr[44]: 1BF02A95363: from=<n@court.example>, size=4321, nrcpt=1 (queue active)
+` + recent + ` mx1 postfix/smtp[51]: 1BF02A95363: to=<b@gmail.example>, relay=mx[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+` + recent + ` mx1 postfix/qmgr[44]: 1BF02A95363: removed
+`
+}
+
+// TestImportOutsideRetention: rows older than the store's retention are
+// not written (its TTL would drop them at once) but counted, with what to
+// do; after raising the retention, importing again with Before adds them
+// and nothing twice.
+func TestImportOutsideRetention(t *testing.T) {
+	st := migratedStore(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mail.log")
+	os.WriteFile(path, []byte(retentionLog(time.Now().UTC())), 0o644)
+	p := NewPipeline(st, PipelineOptions{Logger: quiet(), RetentionDays: 1826})
+	res, err := Import(ctx, p, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutoff := p.Cutoff()
+	p.Close(ctx)
+	if res.Events != 1 || res.Messages != 1 || res.Outside.Events != 1 || res.Outside.Messages != 1 {
+		t.Errorf("stored %d events and %d messages, %d and %d outside; want 1 of each", res.Events, res.Messages, res.Outside.Events, res.Outside.Messages)
+	}
+	if hint := res.Outside.Hint(); !strings.Contains(hint, "1 delivery event and 1 message record are older than the store's retention of 1826 days") ||
+		!strings.Contains(hint, "--retention-days 2001 --apply-retention") && !strings.Contains(hint, "--retention-days 2002 --apply-retention") {
+		t.Errorf("hint: %s", hint)
+	}
+	if n := storetest.Count(t, st, "SELECT count() FROM delivery_events"); n != 1 {
+		t.Errorf("%d events stored, want the recent one", n)
+	}
+	// Raised retention; the file again, only what was left out.
+	p2 := NewPipeline(st, PipelineOptions{Logger: quiet(), RetentionDays: 3653, Again: true, Before: cutoff})
+	res, err = Import(ctx, p2, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2.Close(ctx)
+	if res.Events != 1 || res.Messages != 1 || res.Outside.Events != 0 || res.Skipped != 2 {
+		t.Errorf("again: %+v", res)
+	}
+	for q, want := range map[string]uint64{
+		"SELECT count() FROM delivery_events":             2,
+		"SELECT uniqExact(event_id) FROM delivery_events": 2,
+		"SELECT sum(attempts) FROM delivery_minutely":     2,
+		"SELECT count() FROM messages FINAL":              2,
+	} {
+		if got := storetest.Count(t, st, q); got != want {
+			t.Errorf("%s = %d, want %d", q, got, want)
+		}
+	}
+}
+
+// TestImportUnknownLines: a line about a message that is not understood is
+// counted by kind and kept, a few per kind and day.
+func TestImportUnknownLines(t *testing.T) {
+	st := migratedStore(t)
+	var b strings.Builder
+	for i := range UnknownPerDay + 5 {
+		fmt.Fprintf(&b, "Nov 25 10:00:%02d mx1 postfix/cleanup[43]: 0AE91984252: frobnicated the message %d\n", i, i)
+	}
+	b.WriteString("Nov 25 10:01:00 mx1 postfix/smtpd[42]: NOQUEUE: quux: RCPT from x[192.0.2.1]: no\n")
+	b.WriteString("Nov 25 10:01:00 mx1 postfix/anvil[9]: statistics: max connection rate 1/60s for (smtp:192.0.2.7) at Nov 25 09:59:00\n")
+	path := filepath.Join(t.TempDir(), "mail.log")
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	res := importFile(t, st, path, 1000)
+	if res.Unknown["cleanup/frobnicated"] != UnknownPerDay+5 || res.Unknown["smtpd/NOQUEUE quux"] != 1 || len(res.Unknown) != 2 {
+		t.Errorf("unknown lines counted: %v", res.Unknown)
+	}
+	if n := storetest.Count(t, st, "SELECT count() FROM unknown_lines WHERE kind = 'cleanup/frobnicated' AND queue_id = '0AE91984252' AND line LIKE '% frobnicated the message %'"); n != UnknownPerDay {
+		t.Errorf("%d frobnicated lines kept, want %d", n, UnknownPerDay)
+	}
+	if n := storetest.Count(t, st, "SELECT count() FROM unknown_lines"); n != UnknownPerDay+1 {
+		t.Errorf("%d unknown lines kept, want %d", n, UnknownPerDay+1)
 	}
 }

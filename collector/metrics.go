@@ -22,6 +22,12 @@ type Metrics struct {
 	// provider and the category of the receiver's reply: bounce and
 	// deferral rates per pool and provider come from it.
 	Deliveries *prometheus.CounterVec
+	// Unknown counts lines about a message that were not understood, by
+	// kind (daemon/first word): a new Postfix line shape shows up here.
+	Unknown *prometheus.CounterVec
+	// Outside counts rows not stored because they are older than the
+	// store's retention.
+	Outside *prometheus.CounterVec
 }
 
 // NewMetrics creates the collector's metrics and registers them with reg.
@@ -45,7 +51,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.Deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_deliveries_total",
 		Help: "Delivery attempts from the log by status (sent, deferred, bounced, expired, rejected), pool, receiving provider and reply category (empty when delivered)."},
 		[]string{"status", "pool", "provider", "category"})
-	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open, m.Accepted, m.Deliveries)
+	m.Unknown = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_unknown_lines_total",
+		Help: "Postfix lines about a message (with a queue ID or NOQUEUE) that the collector did not understand, by source and kind (daemon/first word); a few of each kind per day are kept in the unknown_lines table."},
+		[]string{"source", "kind"})
+	m.Outside = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_collector_outside_retention_total",
+		Help: "Rows not stored because they are older than the store's retention (its TTL would drop them at once), by source and table; raise it with mailtrace migrate --retention-days N --apply-retention."},
+		[]string{"source", "table"})
+	reg.MustRegister(m.Lines, m.Rows, m.Commits, m.LastLine, m.Open, m.Accepted, m.Deliveries, m.Unknown, m.Outside)
 	return m
 }
 
@@ -60,7 +72,16 @@ type sourceMetrics struct {
 	stamped          [2]prometheus.Counter // unstamped, stamped
 	deliveriesVec    *prometheus.CounterVec
 	deliveries       map[deliveryKey]prometheus.Counter
+	unknownVec       *prometheus.CounterVec
+	outsideVec       *prometheus.CounterVec
 }
+
+// unknownLine counts a line not understood (its kinds are bounded by the
+// correlator).
+func (s *sourceMetrics) unknownLine(kind string) { s.unknownVec.WithLabelValues(s.name, kind).Inc() }
+
+// outside counts a row older than the retention.
+func (s *sourceMetrics) outside(table string) { s.outsideVec.WithLabelValues(s.name, table).Inc() }
 
 type deliveryKey struct{ status, pool, provider, category string }
 
@@ -83,7 +104,7 @@ func (m *Metrics) source(name string) *sourceMetrics {
 		events: m.Rows.WithLabelValues(name, "delivery_events"), messages: m.Rows.WithLabelValues(name, "messages"),
 		commits: m.Commits.WithLabelValues(name), lastLine: m.LastLine.WithLabelValues(name), open: m.Open.WithLabelValues(name),
 		stamped:       [2]prometheus.Counter{m.Accepted.WithLabelValues(name, "false"), m.Accepted.WithLabelValues(name, "true")},
-		deliveriesVec: m.Deliveries, deliveries: map[deliveryKey]prometheus.Counter{}}
+		deliveriesVec: m.Deliveries, deliveries: map[deliveryKey]prometheus.Counter{}, unknownVec: m.Unknown, outsideVec: m.Outside}
 }
 
 // maxPrograms bounds the program label: past it, syslog names count as "other".

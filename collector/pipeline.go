@@ -21,6 +21,49 @@ type Stats struct {
 	Lines    uint64 // lines read
 	Events   uint64 // delivery events written
 	Messages uint64 // message records written
+	// Unknown counts the lines about a message that were not understood,
+	// by kind (see UnknownKind); a few of each are in unknown_lines.
+	Unknown map[string]uint64
+	// Outside counts the rows not written because they are older than the
+	// store's retention (the TTL would drop them at once); Oldest is the
+	// oldest of them.
+	Outside Outside
+	// Skipped counts the rows not written because they are not before
+	// PipelineOptions.Before (an import again: they were stored).
+	Skipped uint64
+}
+
+// Outside counts rows older than the store's retention.
+type Outside struct {
+	Events, Messages uint64
+	Oldest           time.Time
+	RetentionDays    int
+}
+
+// sub is what s counted since before.
+func (s Stats) sub(before Stats) Stats {
+	out := Stats{Lines: s.Lines - before.Lines, Events: s.Events - before.Events, Messages: s.Messages - before.Messages,
+		Skipped: s.Skipped - before.Skipped, Unknown: map[string]uint64{}}
+	for k, v := range s.Unknown {
+		if d := v - before.Unknown[k]; d > 0 {
+			out.Unknown[k] = d
+		}
+	}
+	out.Outside = Outside{Events: s.Outside.Events - before.Outside.Events, Messages: s.Outside.Messages - before.Outside.Messages,
+		RetentionDays: s.Outside.RetentionDays}
+	if out.Outside.Events+out.Outside.Messages > 0 {
+		out.Outside.Oldest = s.Outside.Oldest
+	}
+	return out
+}
+
+func (s Stats) clone() Stats {
+	c := s
+	c.Unknown = make(map[string]uint64, len(s.Unknown))
+	for k, v := range s.Unknown {
+		c.Unknown[k] = v
+	}
+	return c
 }
 
 // Pipeline carries one log source into the store: each line is parsed and
@@ -40,6 +83,7 @@ type Pipeline struct {
 	parser      postfixlog.Parser
 	events      *store.Writer
 	messages    *store.Writer
+	unknown     *store.Writer
 	log         *slog.Logger
 	ChunkLines  int
 	cp          schema.Checkpoint // last committed
@@ -56,6 +100,11 @@ type Pipeline struct {
 	classifier  *reply.Classifier
 	observer    func(*schema.DeliveryEvent)
 	committed   atomic.Uint64
+	retention   int       // days the store keeps rows; 0 = no limit known
+	cutoff      time.Time // rows before it are outside the retention
+	before      time.Time // only rows before it are written (zero: all)
+	again       bool      // ignore checkpoints: read sources from their start
+	warnedAt    uint64    // rows outside retention when last warned
 	Stats       Stats
 }
 
@@ -76,6 +125,16 @@ type PipelineOptions struct {
 	// Observer, if set, sees every attempt once it is classified (block
 	// detection). It must not block.
 	Observer func(*schema.DeliveryEvent)
+	// RetentionDays is the store's retention (schema.Retention): rows older
+	// than that are counted and not written, since the TTL would drop them
+	// at once. 0 writes every row.
+	RetentionDays int
+	// Before, when set, writes only rows from before it: importing a file
+	// again after raising the retention adds the rows it left out, and not
+	// again the ones it stored (dashboards' counts add every row written).
+	Before time.Time
+	// Again reads each source from its start even if it was read before.
+	Again bool
 }
 
 // NewPipeline makes a pipeline writing to st.
@@ -90,7 +149,11 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	// chunk makes the same blocks.
 	wo := store.WriterOptions{MaxRows: 1 << 40, MaxBytes: 1 << 40, MaxDelay: 365 * 24 * time.Hour, Logger: opts.Logger}
 	p := &Pipeline{st: st, log: opts.Logger, ChunkLines: opts.ChunkLines,
-		events: store.NewWriter(st, schema.DeliveryEvents, wo), messages: store.NewWriter(st, schema.Messages, wo)}
+		events: store.NewWriter(st, schema.DeliveryEvents, wo), messages: store.NewWriter(st, schema.Messages, wo),
+		unknown: store.NewWriter(st, schema.UnknownLines, wo), retention: opts.RetentionDays, before: opts.Before, again: opts.Again}
+	p.Stats.Unknown = map[string]uint64{}
+	p.Stats.Outside.RetentionDays = opts.RetentionDays
+	p.setCutoff()
 	p.parser.Location = opts.Location
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
@@ -104,7 +167,84 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 
 type sinkFunc struct{ p *Pipeline }
 
+// setCutoff moves the retention cutoff to now, at most once a day: within
+// an import it stays where it was, so that the rows left out are exactly
+// those before Cutoff.
+func (p *Pipeline) setCutoff() {
+	if p.retention <= 0 {
+		return
+	}
+	if c := time.Now().UTC().AddDate(0, 0, -p.retention).Truncate(time.Second); c.Sub(p.cutoff) >= 24*time.Hour {
+		p.cutoff = c
+	}
+}
+
+// Cutoff is the time before which rows are outside the store's retention
+// and not written (zero when no retention is known).
+func (p *Pipeline) Cutoff() time.Time { return p.cutoff }
+
+// keep tells whether a row of time t is written: it is within the store's
+// retention (and before Before, when set). Rows outside are counted.
+func (p *Pipeline) keep(t time.Time, table string) bool {
+	if !p.before.IsZero() && !t.Before(p.before) {
+		p.Stats.Skipped++
+		return false
+	}
+	if p.cutoff.IsZero() || !t.Before(p.cutoff) {
+		return true
+	}
+	o := &p.Stats.Outside
+	if table == "messages" {
+		o.Messages++
+	} else {
+		o.Events++
+	}
+	if o.Oldest.IsZero() || t.Before(o.Oldest) {
+		o.Oldest = t
+	}
+	if p.m != nil {
+		p.m.outside(table)
+	}
+	return false
+}
+
+// OutsideHint says what to do about rows older than the retention: raise
+// it to cover the oldest, then import again the rows left out.
+func (o Outside) Hint() string {
+	if o.Events+o.Messages == 0 {
+		return ""
+	}
+	need := int(time.Since(o.Oldest).Hours()/24) + 2
+	return fmt.Sprintf("%s and %s are older than the store's retention of %d days (the oldest from %s) and were not stored; "+
+		"to keep them, run `mailtrace migrate --retention-days %d --apply-retention`",
+		Count(o.Events, "delivery event"), Count(o.Messages, "message record"), o.RetentionDays, o.Oldest.Format(time.DateOnly), need)
+}
+
+// Count says "1 line", "2 lines".
+func Count(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+func (s sinkFunc) Unknown(u *schema.UnknownLine, keep bool) error {
+	p := s.p
+	p.Stats.Unknown[u.Kind]++
+	if p.m != nil {
+		p.m.unknownLine(u.Kind)
+	}
+	if !keep {
+		return nil
+	}
+	p.dirty = true
+	return p.unknown.Write(context.Background(), u)
+}
+
 func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
+	if !s.p.keep(e.Time, "delivery_events") {
+		return nil
+	}
 	s.p.Stats.Events++
 	classify(s.p.classifier, e)
 	if s.p.m != nil {
@@ -117,6 +257,9 @@ func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 }
 
 func (s sinkFunc) Message(m *schema.MessageRecord) error {
+	if !s.p.keep(m.FirstSeen, "messages") {
+		return nil
+	}
 	s.p.Stats.Messages++
 	if pm := s.p.m; pm != nil && (m.State == "removed" || m.State == "expired") && (m.Origin == "smtpd" || m.Origin == "pickup") {
 		stamped := 0
@@ -145,6 +288,9 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 	cp, found, err := LoadCheckpoint(ctx, p.st, source, fingerprint)
 	if err != nil {
 		return 0, err
+	}
+	if p.again {
+		found = false
 	}
 	if found {
 		if err := p.corr.Reset(cp.State); err != nil {
@@ -256,6 +402,16 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	unknown, err := p.unknown.Seal(ctx)
+	if err != nil {
+		return err
+	}
+	// A live log warns as it goes; an import's summary says it once.
+	if o := p.Stats.Outside; p.corr.Announce && o.Events+o.Messages > p.warnedAt {
+		p.warnedAt = o.Events + o.Messages
+		p.log.Warn("rows older than the store's retention were not stored", "hint", o.Hint())
+	}
+	p.setCutoff()
 	state, err := p.corr.Snapshot()
 	if err != nil {
 		return err
@@ -274,6 +430,9 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		err := p.events.Wait(finish, events)
 		if err == nil {
 			err = p.messages.Wait(finish, messages)
+		}
+		if err == nil {
+			err = p.unknown.Wait(finish, unknown)
 		}
 		if err == nil {
 			err = p.saveCheckpoint(finish, &saved)
@@ -334,7 +493,8 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	err0 := p.Sync(ctx)
 	err1 := p.events.Close(ctx)
 	err2 := p.messages.Close(ctx)
-	return errors.Join(err0, err1, err2)
+	err3 := p.unknown.Close(ctx)
+	return errors.Join(err0, err1, err2, err3)
 }
 
 // Checkpoint is the checkpoint of the last commit (complete after Sync).

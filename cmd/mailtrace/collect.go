@@ -20,6 +20,7 @@ import (
 	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -73,6 +74,10 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 		return err
 	}
 	metrics := collector.NewMetrics(reg)
+	retention, err := schema.Retention(ctx, st)
+	if err != nil {
+		return err
+	}
 	// Block detection outlives the pipelines: it stops after they have
 	// closed (and fed it their last attempts).
 	blocksCtx, stopBlocks := context.WithCancel(context.WithoutCancel(ctx))
@@ -89,7 +94,7 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	// they leave the queue.
 	liveOptions := func(source string) collector.PipelineOptions {
 		o := pipelineOptions(cfg, loc, classifier, logger.With("log", source))
-		o.Announce, o.Metrics, o.Observer = true, metrics, blocks.detector.Observe
+		o.Announce, o.Metrics, o.Observer, o.RetentionDays = true, metrics, blocks.detector.Observe, retention
 		return o
 	}
 	var wg sync.WaitGroup

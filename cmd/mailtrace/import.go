@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -18,10 +20,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c common
 	c.register(fs)
 	tz := fs.String("timezone", "", "time zone of timestamps without one (default from config: Local)")
+	again := fs.Bool("again", false, "read the files from their start even if imported before (with --before: to add rows an earlier import left out)")
+	beforeFlag := fs.String("before", "", "store only rows from before this RFC 3339 time (the cutoff an earlier import named)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace import [flags] FILE...   (plain or .gz Postfix logs, oldest first)")
 		fmt.Fprintln(stderr, "Importing a file again adds nothing; an import cut off continues where it stopped.")
 		fmt.Fprintln(stderr, "A file without a Postfix log line is skipped, and the others imported; a missing one stops it before it starts.")
+		fmt.Fprintln(stderr, "Rows older than the store's retention are not stored: the summary says how many and how to keep them.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -29,6 +34,17 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: import takes the log files to read, e.g. mailtrace import /var/log/mail.log.2.gz /var/log/mail.log.1", errUsage)
+	}
+	var before time.Time
+	if *beforeFlag != "" {
+		t, err := time.Parse(time.RFC3339, *beforeFlag)
+		if err != nil {
+			return fmt.Errorf("%w: --before %q: give an RFC 3339 time such as 2021-12-03T10:00:00Z", errUsage, *beforeFlag)
+		}
+		if !*again {
+			return fmt.Errorf("%w: --before is for importing files again: give --again too", errUsage)
+		}
+		before = t
 	}
 	// Every file is there before any is read: files go in order (oldest
 	// first, a message's lines may span two), so a missing one would put
@@ -56,7 +72,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	p := collector.NewPipeline(st, pipelineOptions(cfg, loc, classifier, newLogger(cfg.LogLevel, stderr)))
+	opts := pipelineOptions(cfg, loc, classifier, newLogger(cfg.LogLevel, stderr))
+	if opts.RetentionDays, err = schema.Retention(ctx, st); err != nil {
+		return err
+	}
+	opts.Again, opts.Before = *again, before
+	p := collector.NewPipeline(st, opts)
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -85,8 +106,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if res.SkippedTo > 0 {
 				resumed = fmt.Sprintf(", continued after byte %d", res.SkippedTo)
 			}
-			fmt.Fprintf(stdout, "%s: %d lines, %d delivery events, %d message records in %s (%.0f lines/s%s)\n",
-				path, res.Lines, res.Events, res.Messages, res.Elapsed.Round(time.Millisecond), rate, resumed)
+			fmt.Fprintf(stdout, "%s: %s, %s and %s stored in %s (%.0f lines/s%s)\n",
+				path, collector.Count(res.Lines, "line"), collector.Count(res.Events, "delivery event"),
+				collector.Count(res.Messages, "message record"), res.Elapsed.Round(time.Millisecond), rate, resumed)
+			if res.Skipped > 0 {
+				fmt.Fprintf(stdout, "  %d rows from %s on were stored by the earlier import and not written again\n",
+					res.Skipped, before.Format(time.RFC3339))
+			}
+			printUnknown(stdout, res.Unknown)
+			if hint := res.Outside.Hint(); hint != "" {
+				fmt.Fprintf(stdout, "  %s, then import the file again with `mailtrace import --again --before %s %s`\n",
+					hint, p.Cutoff().Format(time.RFC3339), path)
+			}
 		}
 	}
 	if len(skipped) > 0 {
@@ -126,4 +157,31 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// printUnknown tells how many lines about a message were not understood,
+// by kind, and where a few of each are kept.
+func printUnknown(w io.Writer, unknown map[string]uint64) {
+	if len(unknown) == 0 {
+		return
+	}
+	kinds := make([]string, 0, len(unknown))
+	total := uint64(0)
+	for k, n := range unknown {
+		kinds = append(kinds, k)
+		total += n
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		return unknown[kinds[i]] > unknown[kinds[j]] || unknown[kinds[i]] == unknown[kinds[j]] && kinds[i] < kinds[j]
+	})
+	var parts []string
+	for i, k := range kinds {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("%d more kinds", len(kinds)-10))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", k, unknown[k]))
+	}
+	fmt.Fprintf(w, "  %s about a message not understood (%s); a few of each kind are kept: "+
+		"mailtrace sql \"SELECT kind, line FROM unknown_lines ORDER BY time DESC LIMIT 50\"\n", collector.Count(total, "line"), strings.Join(parts, ", "))
 }
