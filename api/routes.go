@@ -25,7 +25,7 @@ var filterParams = []param{
 	{name: "pool", in: "query", typ: "string", description: "dedicated-IP pool"},
 	{name: "source_ip", in: "query", typ: "string", description: "sending IP address"},
 	{name: "provider", in: "query", typ: "string", description: "receiving provider (google, microsoft...)"},
-	{name: "status", in: "query", typ: "string", description: "attempt status", enum: []string{"sent", "deferred", "bounced", "expired", "rejected"}},
+	{name: "status", in: "query", typ: "string", description: "attempt status", enum: []string{"sent", "deferred", "bounced", "expired", "rejected", "handoff", "warning", "discarded", "held"}},
 	{name: "dsn", in: "query", typ: "string", description: "enhanced status code or its prefix: 5, 5.7, 5.7.1"},
 }
 

@@ -180,7 +180,7 @@ func (d *Detector) saveLocked(inc *schema.Incident, now bool) {
 // Observe counts one delivery attempt. It never waits for the store or
 // the webhook.
 func (d *Detector) Observe(e *schema.DeliveryEvent) {
-	if e.Status == "rejected" || e.Status == "expired" || (e.Pool == "" && e.SourceIP == "") {
+	if !schema.FromReceiver(e.Status) || e.Status == schema.StatusExpired || (e.Pool == "" && e.SourceIP == "") {
 		return // not an attempt of ours to a receiver
 	}
 	k := key{KindReplies, e.Pool, e.SourceIP, providerLabel(e.Provider)}

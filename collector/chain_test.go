@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/postfixlog"
+	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -299,5 +300,28 @@ Nov 25 10:00:06 mx1 postfix/lmtp[61]: AE4F5991D04: to=<u@mx1.example>, relay=mx1
 	}
 	if m := out.final()["7B1C2991A01"]; m.State != "expired" || m.Sender != "old@court.example" {
 		t.Errorf("a message seen only as it expires: %+v", m)
+	}
+}
+
+// TestClassifyOnlyReceiversReplies: a hand-off to a filter, a warning, a
+// discard or a hold is not a receiver's reply: it gets no provider,
+// category or block signal (which would count against a pool's IP).
+func TestClassifyOnlyReceiversReplies(t *testing.T) {
+	tests := []struct {
+		status   string
+		provider bool
+	}{
+		{schema.StatusSent, true}, {schema.StatusBounced, true}, {schema.StatusHandoff, false}, {schema.StatusWarning, false},
+		{schema.StatusRejected, false}, {schema.StatusDiscarded, false}, {schema.StatusHeld, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status, func(t *testing.T) {
+			e := &schema.DeliveryEvent{Status: tt.status, Recipient: "a@outlook.com", RelayHost: "x.mail.protection.outlook.com",
+				DSN: "5.7.1", Response: "550 5.7.1 Unfortunately, messages from [203.0.113.10] weren't sent. (S3150) block list"}
+			classify(reply.Default(), e)
+			if (e.Provider != "") != tt.provider || !tt.provider && (e.Category != "" || e.IsBlock) {
+				t.Errorf("%s classified: provider %q category %q block %v", tt.status, e.Provider, e.Category, e.IsBlock)
+			}
+		})
 	}
 }

@@ -528,11 +528,12 @@ func queryCheckpoint(ctx context.Context, st store.Store, source, cond, fingerpr
 }
 
 // classify sets an attempt's provider, category and block signal from the
-// receiver's reply. Mail our own Postfix refused (rejected) is not a
-// receiver's reply; an expired message's category is its expiry, whatever
-// the last reply was (that reply was classified when it was logged).
+// receiver's reply. Our own Postfix's decisions (rejected, warning...) and
+// hand-offs on this host are not a receiver's reply; an expired message's
+// category is its expiry, whatever the last reply was (that reply was
+// classified when it was logged).
 func classify(c *reply.Classifier, e *schema.DeliveryEvent) {
-	if e.Status == "rejected" {
+	if !schema.FromReceiver(e.Status) {
 		return
 	}
 	r := c.Classify(e.Response, e.DSN, e.RelayHost, reply.Domain(e.Recipient))

@@ -82,6 +82,18 @@ const (
 	StatusHeld      = "held"      // put on hold by a HOLD action
 )
 
+// FromReceiver tells whether an event of this status carries a receiving
+// MTA's reply about our mail: not Postfix's own decisions (rejected,
+// warning, discarded, held) nor a hand-off to a filter or instance on this
+// host.
+func FromReceiver(status string) bool {
+	switch status {
+	case StatusRejected, StatusWarning, StatusDiscarded, StatusHeld, StatusHandoff:
+		return false
+	}
+	return true
+}
+
 // DeliveryEvent is one delivery attempt of one recipient, from the log.
 type DeliveryEvent struct {
 	Time          time.Time

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -19,10 +20,20 @@ func Find(ctx context.Context, st store.Store, q Query) ([]*Message, error) {
 		return nil, err
 	}
 	out := make([]*Message, 0, len(refs))
+	seen := map[[2]string]bool{}
 	for _, r := range refs {
 		m, err := Assemble(ctx, st, r)
 		if err != nil {
 			return nil, err
+		}
+		// The entries of one message of several hops (a trace ID names
+		// them all) make one message.
+		if len(m.Hops) > 0 {
+			k := [2]string{m.Host, m.QueueID}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
 		out = append(out, m)
 	}
@@ -54,7 +65,7 @@ type Filter struct {
 	Pool      string
 	SourceIP  string
 	Provider  string
-	Status    string // sent, deferred, bounced, expired, rejected
+	Status    string // sent, deferred, bounced, expired, rejected, handoff, warning, discarded, held
 	// DSN matches enhanced status codes by prefix: "5" all permanent
 	// failures, "5.7" all policy ones, "5.7.1" exactly.
 	DSN string
@@ -84,9 +95,11 @@ func (f *Filter) Check(maxSpan time.Duration) error {
 			f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), int(maxSpan.Hours()/24))
 	}
 	switch f.Status {
-	case "", "sent", "deferred", "bounced", "expired", "rejected":
+	case "", schema.StatusSent, schema.StatusDeferred, schema.StatusBounced, schema.StatusExpired, schema.StatusRejected,
+		schema.StatusHandoff, schema.StatusWarning, schema.StatusDiscarded, schema.StatusHeld:
 	default:
-		return fmt.Errorf("%w: status %q: use sent, deferred, bounced, expired or rejected", ErrBadFilter, f.Status)
+		return fmt.Errorf("%w: status %q: use sent, deferred, bounced, expired, rejected, handoff (to a content filter or another instance), "+
+			"warning (reject_warning), discarded or held", ErrBadFilter, f.Status)
 	}
 	if f.DSN != "" {
 		parts := strings.Split(f.DSN, ".")

@@ -52,6 +52,13 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 			field("In the log", ts(*m.FirstSeen)+" to "+ts(*m.LastSeen)+", "+orElse(m.State, "queued"))
 		}
 		field("Report on", m.NotificationFor)
+		if len(m.Hops) > 0 {
+			var hops []string
+			for _, h := range m.Hops {
+				hops = append(hops, h.QueueID+" ("+orElse(h.State, "queued")+")")
+			}
+			field("Queue entries", strings.Join(hops, " -> "))
+		}
 		tw.Flush()
 		for _, miss := range m.Missing {
 			fmt.Fprintf(w, "  ! %s\n", miss)
@@ -92,6 +99,12 @@ func writeRecipients(w io.Writer, rs []Recipient, ts func(time.Time) string, ind
 			relay := a.Relay
 			if a.RelayIP != "" {
 				relay += "[" + a.RelayIP + "]"
+			}
+			if a.RelayPath != "" {
+				relay += "[" + a.RelayPath + "]"
+			}
+			if a.QueuedAs != "" {
+				relay += ", queued as " + a.QueuedAs
 			}
 			fmt.Fprintf(w, "%s  %s  %-8s %-6s %s -> %s  delay %gs\n", indent, ts(a.Time), a.Status, a.DSN, orElse(via, "-"), orElse(relay, "-"), a.Delay)
 			fmt.Fprintf(w, "%s      %s\n", indent, orElse(a.Response, "(no reply text)"))

@@ -2,9 +2,12 @@ package trace
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mailtrace/mailtrace/schema"
 
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/traceid"
@@ -42,6 +45,21 @@ type Message struct {
 	NotificationFor string   `json:"notification_for,omitempty"`
 	Bounces         []Bounce `json:"bounces,omitempty"`
 	MatchedBy       []string `json:"matched_by"`
+	// Hops are the queue entries the message passed through on this host,
+	// in order, when there were several: a content filter or another
+	// Postfix instance queued it again, local forwarded it, or postsuper
+	// -r requeued it. QueueID is then the first; each attempt names its
+	// entry, and a recipient's status is that of its last real attempt.
+	Hops []Hop `json:"hops,omitempty"`
+}
+
+// Hop is one queue entry of a message that passed through several.
+type Hop struct {
+	QueueID    string    `json:"queue_id"`
+	QueuedFrom string    `json:"queued_from,omitempty"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+	State      string    `json:"state"`
 }
 
 // Sides tells which of the two records of a message exist.
@@ -85,6 +103,12 @@ type Attempt struct {
 	Delays  [4]float64 `json:"delays"`
 	TLS     string     `json:"tls,omitempty"`
 	Service string     `json:"service"`
+	// QueueID is the queue entry that made the attempt (for a message of
+	// several hops); QueuedAs, for a hand-off (status handoff), the entry
+	// that took the message on. RelayPath is a UNIX-socket next hop.
+	QueueID   string `json:"queue_id,omitempty"`
+	QueuedAs  string `json:"queued_as,omitempty"`
+	RelayPath string `json:"relay_path,omitempty"`
 }
 
 // Notification is a message Postfix generated about this one (a bounce,
@@ -153,6 +177,24 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rows, err = readHops(ctx, st, ref, rows, from, to, parts); err != nil {
+		return nil, err
+	}
+	// A message of several queue entries: the first entry's record (no
+	// queued_from) is read first, since it has the message as it came in.
+	root := -1
+	for i, r := range rows {
+		if r.kind == "message" && (r.s[13] != "" || r.s[14] != "") {
+			m.Hops = append(m.Hops, Hop{QueueID: r.qid, QueuedFrom: r.s[13], FirstSeen: r.t1, LastSeen: r.t2, State: r.s[9]})
+			if r.s[13] == "" {
+				root = i
+			}
+		}
+	}
+	if root >= 0 {
+		m.QueueID = rows[root].qid
+		rows = slices.Concat(rows[root:root+1], rows[:root], rows[root+1:])
+	}
 	var order, children []string
 	var attempts []rcptAttempt
 	for _, r := range rows {
@@ -168,6 +210,12 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 			order = append(r.a0, order...)
 		case "message":
 			if m.FirstSeen != nil {
+				if r.t2.After(*m.LastSeen) {
+					last := r.t2
+					m.LastSeen = &last
+				}
+				order = append(order, r.a0...)
+				m.State = r.s[9] // the latest entry's state is the message's
 				continue
 			}
 			first, last := r.t1, r.t2
@@ -247,9 +295,63 @@ type rcptAttempt struct {
 	Attempt
 }
 
+// readHops adds the rows of the other queue entries of a message that
+// passed through several (see Message.Hops) to the rows of the entry ref
+// names, following the links both ways. A later entry may be retried for
+// days after the first left, and a requeued one may have waited as long:
+// their rows are read up to a week around the first's.
+func readHops(ctx context.Context, st store.Store, ref Ref, rows []storyRow, from, to time.Time, parts partSet) ([]storyRow, error) {
+	read := map[string]bool{ref.QueueID: true}
+	for range maxHops {
+		var next []string
+		for _, r := range rows {
+			if r.kind != "message" {
+				continue
+			}
+			for _, q := range append(strings.Fields(r.s[14]), r.s[13]) {
+				if q != "" && !read[q] {
+					read[q] = true
+					next = append(next, q)
+				}
+			}
+		}
+		if len(next) == 0 {
+			break
+		}
+		more, err := readStory(ctx, st, ref.Host, next, from.Add(-hopWindow), to.Add(hopWindow), parts)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, more...)
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if !rows[i].t1.Equal(rows[j].t1) {
+			return rows[i].t1.Before(rows[j].t1)
+		}
+		return rows[i].order < rows[j].order
+	})
+	return rows, nil
+}
+
+// maxHops bounds how many links of a chain are followed (a filter and an
+// instance or two; a loop of requeues ends there too).
+const maxHops = 8
+
+// hopWindow is how far from the entry a trace starts at its other entries
+// are looked for: Postfix's default queue lifetime is 5 days.
+const hopWindow = 7 * 24 * time.Hour
+
+// outcome tells whether an attempt's status is a recipient's outcome: a
+// warning or a hold is not, and a hand-off is only until the next entry's
+// attempts come.
+func outcome(status string) bool {
+	return status != schema.StatusWarning && status != schema.StatusHeld
+}
+
 // recipients groups attempts by recipient, in the order the envelope listed
 // them, then any others, and gives each its final status: that of its last
-// attempt, or queued when none was made yet.
+// attempt that is an outcome (not a warning or a hold), or queued when none
+// was made yet.
 func recipients(order []string, attempts []rcptAttempt) []Recipient {
 	byAddr := map[string]int{}
 	var out []Recipient
@@ -270,9 +372,11 @@ func recipients(order []string, attempts []rcptAttempt) []Recipient {
 		r.Attempts = append(r.Attempts, a.Attempt)
 	}
 	for i := range out {
-		if n := len(out[i].Attempts); n > 0 {
-			sort.SliceStable(out[i].Attempts, func(a, b int) bool { return out[i].Attempts[a].Time.Before(out[i].Attempts[b].Time) })
-			out[i].Status = out[i].Attempts[n-1].Status
+		sort.SliceStable(out[i].Attempts, func(a, b int) bool { return out[i].Attempts[a].Time.Before(out[i].Attempts[b].Time) })
+		for _, a := range out[i].Attempts {
+			if outcome(a.Status) {
+				out[i].Status = a.Status
+			}
 		}
 	}
 	return out

@@ -75,7 +75,7 @@ async function api(path) {
 const filterFields = [
   ["from", "From", "datetime-local"], ["to", "To", "datetime-local"], ["sender", "Sender (or @domain)"],
   ["recipient", "Recipient (or @domain)"], ["class", "Class"], ["pool", "Pool"], ["source_ip", "Source IP"],
-  ["provider", "Provider"], ["status", "Status", ["", "sent", "deferred", "bounced", "expired", "rejected"]], ["dsn", "DSN (5, 5.7, 5.7.1)"],
+  ["provider", "Provider"], ["status", "Status", ["", "sent", "deferred", "bounced", "expired", "rejected", "handoff", "warning", "discarded", "held"]], ["dsn", "DSN (5, 5.7, 5.7.1)"],
 ];
 
 // toLocalInput and fromLocalInput convert between RFC 3339 and the
