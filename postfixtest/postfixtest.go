@@ -205,6 +205,8 @@ type Instance struct {
 	Config   string // its configuration directory
 	Log      string // its maillog_file
 	SMTPAddr string // its smtpd, on loopback
+	// ClientAddr: see Options.
+	ClientAddr string
 }
 
 // Options shape an instance.
@@ -216,6 +218,12 @@ type Options struct {
 	// milter_header_checks table (written into the config directory, with
 	// FILTER next hops pointing at Relay).
 	Mailtrace *postfixconf.Setup
+	// Master is appended to master.cf: more services (a content filter's
+	// re-injection smtpd, see ReinjectService).
+	Master string
+	// ClientAddr is the loopback address messages are submitted from
+	// (default: the system's choice, 127.0.0.1).
+	ClientAddr string
 }
 
 // Start starts a private Postfix, stopped at the end of the test.
@@ -310,6 +318,8 @@ func Start(t T, opts Options) *Instance {
 		t.Fatal(err)
 	}
 	master = append(master, services...)
+	master = append(master, opts.Master...)
+	inst.ClientAddr = opts.ClientAddr
 	if err := os.WriteFile(filepath.Join(inst.Config, "master.cf"), master, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -402,10 +412,15 @@ func (i *Instance) SendRaw(t T, from string, to []string, raw []byte) {
 // recipients with Postfix's answers, and sends nothing when all are.
 func (i *Instance) submit(t T, helo, from string, to []string, raw []byte) map[string]string {
 	t.Helper()
-	c, err := smtp.Dial(i.SMTPAddr)
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if i.ClientAddr != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(i.ClientAddr)}
+	}
+	conn, err := d.Dial("tcp", i.SMTPAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := smtp.NewClient(conn)
 	defer c.Close()
 	if err := c.Hello(helo); err != nil {
 		t.Fatal(err)
