@@ -64,9 +64,12 @@ type filterSession struct {
 }
 
 func (s *filterSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *filterSession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = append(s.to, to); return nil }
-func (s *filterSession) Reset()                                      { s.from, s.to = "", nil }
-func (s *filterSession) Logout() error                               { return nil }
+func (s *filterSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
+func (s *filterSession) Reset()        { s.from, s.to = "", nil }
+func (s *filterSession) Logout() error { return nil }
 
 // Data re-injects the message, scanned as clean, and answers with the
 // re-injecting smtpd's reply.
@@ -185,7 +188,7 @@ type lmtpSession struct {
 }
 
 func (s *lmtpSession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *lmtpSession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = append(s.to, to); return nil }
+func (s *lmtpSession) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = append(s.to, to); return nil }
 func (s *lmtpSession) Reset()                                      { s.from, s.to = "", nil }
 func (s *lmtpSession) Logout() error                               { return nil }
 
