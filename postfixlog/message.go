@@ -11,6 +11,11 @@ func parseMessage(r *Record, text []byte) {
 	case hasPrefix(text, "warning: "):
 		r.Kind = Warning
 		r.Text = text[9:]
+		// "warning: unknown[192.0.2.7]: SASL LOGIN authentication failed":
+		// the client it is about.
+		if sp := bytes.IndexByte(r.Text, ' '); sp > 3 && r.Text[sp-1] == ':' && r.Text[sp-2] == ']' {
+			parseClient(r, r.Text[:sp-1])
+		}
 		return
 	case hasPrefix(text, "fatal: "), hasPrefix(text, "panic: "), hasPrefix(text, "error: "):
 		r.Kind = Fatal
@@ -169,8 +174,13 @@ func parseQueued(r *Record, text []byte) {
 			hasPrefix(text, "enabling PIX workarounds") || hasPrefix(text, "Server certificate not") ||
 			hasPrefix(text, "SASL authentication failed") || hasPrefix(text, "breaking line") {
 			r.Kind = DeliveryNote
-			if hasPrefix(text, "host ") {
+			switch {
+			case hasPrefix(text, "host "):
 				parseHostSaid(r, text[5:])
+			case hasPrefix(text, "lost connection with "):
+				parseRelayUntil(r, text[21:], " while ")
+			case hasPrefix(text, "conversation with "):
+				parseRelayUntil(r, text[18:], " timed out")
 			}
 		}
 	}
@@ -212,6 +222,15 @@ func parseUnqueued(r *Record, text []byte) {
 			if tlsLine(r, text) {
 				return
 			}
+			// "too many errors after RCPT from host[ip]", "improper command
+			// pipelining after CONNECT from host[ip]: ...", "SSL_accept
+			// error from host[ip]: ...": the client and the stage.
+			if i := bytes.Index(text, []byte(" from ")); i > 0 && i < 64 {
+				if a := bytes.Index(text[:i], []byte(" after ")); a >= 0 {
+					r.Stage = text[a+7 : i]
+				}
+				parseClient(r, text[i+6:])
+			}
 		}
 	case "postscreen":
 		r.Kind = PostscreenEvent
@@ -230,6 +249,11 @@ func parseUnqueued(r *Record, text []byte) {
 				r.Response = rest[end+2:]
 			}
 			parseRelay(r, rest[:end])
+		case hasPrefix(text, "SSL_connect error to "):
+			rest := text[21:]
+			if end := bytes.Index(rest, []byte(": ")); end > 0 {
+				parseRelay(r, rest[:end])
+			}
 		default:
 			tlsLine(r, text)
 		}
@@ -756,11 +780,24 @@ func EnhancedCode(reply []byte) []byte {
 	return v[:i]
 }
 
+// parseRelayUntil reads the next hop before sep.
+func parseRelayUntil(r *Record, text []byte, sep string) {
+	if end := bytes.Index(text, []byte(sep)); end > 0 {
+		parseRelay(r, text[:end])
+	}
+}
+
 // parseHostSaid reads "mx[ip] said: 450 4.2.1 ... (in reply to RCPT TO
-// command)" of an attempt that moved on to another server.
+// command)" of an attempt that moved on to another server, and "mx[ip]
+// refused to talk to me: 554 ..." (its greeting).
 func parseHostSaid(r *Record, text []byte) {
 	said := bytes.Index(text, []byte(" said: "))
 	if said < 0 {
+		if i := bytes.Index(text, []byte(" refused to talk to me: ")); i > 0 {
+			parseRelay(r, text[:i])
+			r.Response = text[i+24:]
+			r.DSN = EnhancedCode(r.Response)
+		}
 		return
 	}
 	parseRelay(r, text[:said])

@@ -114,9 +114,12 @@ func (p *Parser) timestamp(line []byte, r *Record) ([]byte, bool) {
 	return p.bsd(line, r)
 }
 
-// rfc3339 reads 2026-11-25T10:00:00[.ffffff](Z|+01:00).
+// rfc3339 reads 2026-11-25T10:00:00[.ffffff](Z|+01:00), as rsyslog writes
+// it, and the shapes near it: journalctl -o short-iso's +0100 offset, and
+// "2026-11-25 10:00:00" with a space and no offset (local time, in
+// Location).
 func (p *Parser) rfc3339(line []byte, r *Record) ([]byte, bool) {
-	if line[7] != '-' || line[10] != 'T' || line[13] != ':' || line[16] != ':' {
+	if line[7] != '-' || line[10] != 'T' && line[10] != ' ' || line[13] != ':' || line[16] != ':' {
 		return nil, false
 	}
 	year, ok1 := digits(line[0:4])
@@ -146,11 +149,15 @@ func (p *Parser) rfc3339(line []byte, r *Record) ([]byte, bool) {
 	case 'Z', 'z':
 		i++
 	case '+', '-':
-		if i+6 > len(line) || line[i+3] != ':' {
+		mm := i + 3 // the minutes: after a colon (+01:00) or not (+0100)
+		if mm < len(line) && line[mm] == ':' {
+			mm++
+		}
+		if mm+2 > len(line) {
 			return nil, false
 		}
 		oh, ok1 := digits(line[i+1 : i+3])
-		om, ok2 := digits(line[i+4 : i+6])
+		om, ok2 := digits(line[mm : mm+2])
 		if !ok1 || !ok2 {
 			return nil, false
 		}
@@ -158,7 +165,18 @@ func (p *Parser) rfc3339(line []byte, r *Record) ([]byte, bool) {
 		if line[i] == '-' {
 			offset = -offset
 		}
-		i += 6
+		i = mm + 2
+	case ' ':
+		if line[10] != ' ' {
+			return nil, false
+		}
+		// No offset: local time.
+		loc := p.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		r.Time = time.Date(year, time.Month(month), day, hour, min, sec, nsec, loc).UTC()
+		return line[i+1:], true
 	default:
 		return nil, false
 	}

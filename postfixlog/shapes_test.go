@@ -170,3 +170,69 @@ func TestQueueIDLen(t *testing.T) {
 		})
 	}
 }
+
+// TestParseMoreShapes: timestamps of journald and of other syslog
+// templates, and the client or next hop of lines around a session.
+func TestParseMoreShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"journalctl short-iso", "2026-11-25T10:00:00+0100 mx1 postfix/qmgr[1]: 0AE91984252: removed",
+			want{"kind": "removed", "time": "2026-11-25T09:00:00Z"}},
+		{"journalctl short-iso-precise", "2026-11-25T10:00:00.123456-0230 mx1 postfix/qmgr[1]: 0AE91984252: removed",
+			want{"kind": "removed", "time": "2026-11-25T12:30:00.123456Z"}},
+		{"date and time, no offset", "2026-11-25 10:00:00 mx1 postfix/qmgr[1]: 0AE91984252: removed",
+			want{"kind": "removed", "time": "2026-11-25T10:00:00Z", "host": "mx1"}},
+		{"sasl failure", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: warning: unknown[198.51.100.3]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+			want{"kind": "warning", "client_ip": "198.51.100.3", "client_host": "unknown"}},
+		{"warning without client", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: warning: database /etc/postfix/x.db is older than source file",
+			want{"kind": "warning", "client_ip": ""}},
+		{"too many errors", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: too many errors after RCPT from unknown[198.51.100.3]",
+			want{"stage": "RCPT", "client_ip": "198.51.100.3"}},
+		{"improper pipelining", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: improper command pipelining after CONNECT from unknown[198.51.100.3]: EHLO x\\r\\n",
+			want{"stage": "CONNECT", "client_ip": "198.51.100.3"}},
+		{"ssl accept error", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: SSL_accept error from unknown[198.51.100.3]: lost connection",
+			want{"client_ip": "198.51.100.3"}},
+		{"ssl connect error", "Nov 25 10:00:00 mx1 postfix/smtp[51]: SSL_connect error to mx.b.example[192.0.2.9]:25: -1",
+			want{"relay_ip": "192.0.2.9", "relay_port": "25"}},
+		{"refused to talk", "Nov 25 10:00:00 mx1 postfix/smtp[51]: 0AE91984252: host mx.b.example[192.0.2.9] refused to talk to me: 554 5.7.1 go away",
+			want{"kind": "delivery-note", "relay_ip": "192.0.2.9", "response": "554 5.7.1 go away", "dsn": "5.7.1"}},
+		{"conversation timed out", "Nov 25 10:00:00 mx1 postfix/smtp[51]: 0AE91984252: conversation with mx.b.example[192.0.2.9] timed out while receiving the initial server greeting",
+			want{"kind": "delivery-note", "relay_host": "mx.b.example", "relay_ip": "192.0.2.9"}},
+		{"lost connection while", "Nov 25 10:00:00 mx1 postfix/smtp[51]: 0AE91984252: lost connection with mx.b.example[192.0.2.9] while sending RCPT TO",
+			want{"kind": "delivery-note", "relay_ip": "192.0.2.9"}},
+		{"multiline reply code", "Nov 25 10:00:02 mx1 postfix/smtp[51]: 0AE91984252: host gmail-smtp-in.l.google.com[142.250.1.27] said: 550-5.1.1 The email account that you tried to reach does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser (in reply to RCPT TO command)",
+			want{"kind": "delivery-note", "dsn": "5.1.1"}},
+		{"discard transport", "Nov 25 10:00:02 mx1 postfix/discard[63]: 0AE91984252: to=<x@sink.example>, relay=none, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (sink.example)",
+			want{"kind": "delivery", "daemon": "discard", "status": "sent"}},
+		{"pipe", "Nov 25 10:00:02 mx1 postfix/pipe[64]: 0AE91984252: to=<u@mx1.example>, relay=dovecot, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered via dovecot service)",
+			want{"kind": "delivery", "relay": "dovecot", "response": "delivered via dovecot service"}},
+		{"virtual", "Nov 25 10:00:02 mx1 postfix/virtual[65]: 0AE91984252: to=<u@v.example>, relay=virtual, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to maildir)",
+			want{"kind": "delivery", "relay": "virtual", "status": "sent"}},
+		{"verify probe", "Nov 25 10:00:02 mx1 postfix/smtp[51]: 0AE91984252: to=<u@b.example>, relay=mx.b.example[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)",
+			want{"kind": "delivery", "status": "deliverable"}},
+		{"qmgr suspended", "Nov 25 10:00:02 mx1 postfix/qmgr[44]: 0AE91984252: to=<u@b.example>, relay=none, delay=300, delays=300/0/0/0, dsn=4.3.0, status=deferred (delivery temporarily suspended: connect to mx.b.example[192.0.2.9]:25: Connection timed out)",
+			want{"kind": "delivery", "status": "deferred", "dsn": "4.3.0"}},
+		{"bdat reject", "Nov 25 10:00:01 mx1 postfix/smtpd[42]: 0AE91984252: reject: BDAT from app[192.0.2.7]: 552 5.3.4 Message size exceeds fixed limit; from=<a@b> to=<c@d> proto=ESMTP helo=<app>",
+			want{"kind": "reject", "stage": "BDAT", "to": "c@d", "dsn": "5.3.4"}},
+		{"postmaster notification", "Nov 25 10:00:02 mx1 postfix/bounce[54]: 0AE91984252: postmaster non-delivery notification: 3F2A81C0B2",
+			want{"kind": "notification", "notification": "non-delivery", "child": "3F2A81C0B2"}},
+		{"smtpd client port", "Nov 25 10:00:00 mx1 postfix/smtpd[42]: connect from app.example[192.0.2.7]:51234",
+			want{"kind": "smtpd-connect", "client_ip": "192.0.2.7", "client_port": "51234"}},
+	}
+	p := Parser{Reference: ref}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Record
+			p.Parse([]byte(tt.line), &r)
+			got := fields(&r)
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
