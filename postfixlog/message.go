@@ -379,7 +379,7 @@ func parseStatus(r *Record, text []byte) {
 		r.Response = rest
 	}
 	if string(r.Status) == "sent" {
-		r.QueuedAs = queuedAs(r.Response)
+		r.QueuedAs = queuedAs(r.Response, string(r.Daemon) == "local")
 	}
 }
 
@@ -388,15 +388,16 @@ func parseStatus(r *Record, text []byte) {
 // passes it on: "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok:
 // queued as 3F2A81C0B2"), or local(8)'s "forwarded as 3F2A81C0B2" (an
 // alias or .forward). IDs not in Postfix's formats are not returned.
-func queuedAs(reply []byte) []byte {
-	var v []byte
-	if i := bytes.LastIndex(reply, []byte("queued as ")); i >= 0 {
-		v = reply[i+10:]
-	} else if i := bytes.LastIndex(reply, []byte("forwarded as ")); i >= 0 {
-		v = reply[i+13:]
-	} else {
+func queuedAs(reply []byte, local bool) []byte {
+	key := "queued as "
+	if local {
+		key = "forwarded as "
+	}
+	i := bytes.Index(reply, []byte(key))
+	if i < 0 {
 		return nil
 	}
+	v := reply[i+len(key):]
 	n := QueueIDLen(v)
 	if n == 0 || n < len(v) && v[n] != ' ' && v[n] != ')' && v[n] != ',' && v[n] != ';' {
 		return nil
@@ -416,10 +417,16 @@ func addressEnd(v []byte) int {
 			}
 		}
 	}
-	for ; i < len(v); i++ {
-		if v[i] == '>' && (i+1 == len(v) || v[i+1] == ',' || v[i+1] == ' ') {
+	for i < len(v) {
+		gt := bytes.IndexByte(v[i:], '>')
+		if gt < 0 {
+			return -1
+		}
+		i += gt
+		if i+1 == len(v) || v[i+1] == ',' || v[i+1] == ' ' {
 			return i
 		}
+		i++
 	}
 	return -1
 }
@@ -747,7 +754,12 @@ func parseReject(r *Record, text []byte) {
 	}
 	r.Response = rest
 	for i := 0; i < len(rest); i++ {
-		if rest[i] == ';' && parseTail(r, rest[i+1:], false) {
+		semi := bytes.IndexByte(rest[i:], ';')
+		if semi < 0 {
+			break
+		}
+		i += semi
+		if parseTail(r, rest[i+1:], false) {
 			r.Response = rest[:i]
 			break
 		}
