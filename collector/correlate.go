@@ -467,7 +467,7 @@ func (c *Correlator) continues(r *postfixlog.Record, m *message) error {
 	if len(r.OrigQueueID) > 0 {
 		if prev := c.messages[msgKey{m.Host, string(r.OrigQueueID)}]; prev != nil && prev != m {
 			c.link(prev, m)
-			if r.Kind == postfixlog.Pickup {
+			if r.Kind == postfixlog.Pickup && prev.State == "queued" {
 				// postsuper -r moved the old entry's file away: it
 				// leaves the queue without a "removed" line.
 				prev.State, prev.RemovedAt = "requeued", r.Time
