@@ -219,12 +219,12 @@ func (in *Intake) lookup(ctx context.Context, id string, rcpts []string) *trace.
 // recipient when it names none (the report is still kept as evidence).
 func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string) error {
 	rep := res.Report
-	at := reportTime(rep.Date, in.now())
+	at, digits := reportTime(rep.Date, in.now())
 	reporting := rep.ReportingMTA
 	if rep.Kind == dsn.KindMDN {
 		reporting = rep.ReportingUA
 	}
-	base := schema.Bounce{Time: at, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: reporting,
+	base := schema.Bounce{Time: at, TimeDigits: digits, Kind: rep.Kind, MatchedBy: res.MatchedBy, ReportingMTA: reporting,
 		FeedbackType: rep.FeedbackType, OriginalMessageID: rep.OriginalMessageID, OriginalEnvelopeID: rep.OriginalEnvelopeID,
 		ReportSHA256: rep.SHA256}
 	if res.Message != nil {
@@ -272,12 +272,14 @@ func eventID(sum [32]byte, envelopeRcpts []string, i int) uint64 {
 
 // reportTime is when the report was made, its Date when that is plausible
 // (within the last 30 days and not ahead of now), so that the same report
-// taken in again makes the same rows; else now.
-func reportTime(date, now time.Time) time.Time {
+// taken in again makes the same rows; else now. digits is the time's
+// precision: 0 for a Date header (RFC 5322 has whole seconds), 6 for now
+// (the store keeps microseconds).
+func reportTime(date, now time.Time) (at time.Time, digits uint8) {
 	if date.IsZero() || date.After(now.Add(time.Minute)) || date.Before(now.Add(-30*24*time.Hour)) {
-		return now
+		return now, 6
 	}
-	return date.UTC()
+	return date.UTC().Truncate(time.Second), 0
 }
 
 func messageName(ref *trace.Ref) string {

@@ -267,3 +267,26 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestReportTime(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 412345000, time.UTC)
+	tests := []struct {
+		name       string
+		date       time.Time
+		want       time.Time
+		wantDigits uint8
+	}{
+		{"a plausible Date: its whole seconds", now.Add(-time.Hour).Truncate(time.Second), now.Add(-time.Hour).Truncate(time.Second), 0},
+		{"no Date: when it was taken in", time.Time{}, now, 6},
+		{"a Date ahead of now", now.Add(time.Hour), now, 6},
+		{"a Date over 30 days old", now.Add(-31 * 24 * time.Hour), now, 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, digits := reportTime(tt.date, now)
+			if !got.Equal(tt.want) || digits != tt.wantDigits {
+				t.Errorf("reportTime = %v, %d digits; want %v, %d", got, digits, tt.want, tt.wantDigits)
+			}
+		})
+	}
+}

@@ -105,6 +105,7 @@ type message struct {
 	Host, QueueID string
 	FirstSeen     time.Time
 	LastSeen      time.Time
+	TimeDigits    uint8 // of its log's timestamps (postfixlog.Record.TimeDigits)
 	TraceID       [16]byte
 	MessageID     string
 	Sender        string
@@ -191,7 +192,7 @@ func (c *Correlator) get(r *postfixlog.Record) *message {
 		m = nil
 	}
 	if m == nil {
-		m = &message{Host: k.host, QueueID: k.qid, FirstSeen: r.Time, State: "queued"}
+		m = &message{Host: k.host, QueueID: k.qid, FirstSeen: r.Time, TimeDigits: r.TimeDigits, State: "queued"}
 		c.messages[k] = m
 	}
 	if r.Time.After(m.LastSeen) {
@@ -301,7 +302,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 			cm = nil
 		}
 		if cm == nil {
-			cm = &message{Host: parent.Host, QueueID: child, FirstSeen: r.Time, LastSeen: r.Time, State: "queued"}
+			cm = &message{Host: parent.Host, QueueID: child, FirstSeen: r.Time, LastSeen: r.Time, TimeDigits: r.TimeDigits, State: "queued"}
 			c.messages[ck] = cm
 		}
 		cm.Parent, cm.Notification, cm.Origin = parent.QueueID, string(r.NotificationKind), "notification"
@@ -391,7 +392,7 @@ func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 		Status: status, DSN: string(r.DSN), Service: string(r.Program), RelayHost: string(r.RelayHost),
 		RelayIP: string(r.RelayIP), RelayPath: string(r.RelayPath), RelayPort: r.RelayPort, Response: string(r.Response),
 		Delay: r.Delay, DelayBeforeQueue: r.Delays[0], DelayInQueue: r.Delays[1], DelayConnect: r.Delays[2],
-		DelayTransmit: r.Delays[3], ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP,
+		DelayTransmit: r.Delays[3], ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP, TimeDigits: r.TimeDigits,
 	}
 	if len(r.QueuedAs) > 0 {
 		next := msgKey{m.Host, string(r.QueuedAs)}
@@ -646,7 +647,7 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 			Time: r.Time, EventID: EventID(m.Host, line, m.Recipients[i]), Host: m.Host, QueueID: m.QueueID,
 			TraceID: m.TraceID, MessageID: m.MessageID, Sender: m.Sender, Recipient: m.Recipients[i],
 			Status: schema.StatusExpired, DSN: m.LastDSN[i], Service: string(r.Program), Response: m.LastResponse[i],
-			Pool: pool, SourceIP: sourceIP,
+			Pool: pool, SourceIP: sourceIP, TimeDigits: r.TimeDigits,
 		}
 		if err := c.write(m, e); err != nil {
 			return err
@@ -708,7 +709,7 @@ func (c *Correlator) decision(r *postfixlog.Record, line []byte, status string, 
 		Time: r.Time, EventID: EventID(host, line, ""), Host: host, QueueID: string(r.QueueID),
 		Sender: string(r.From), Recipient: string(r.To), Status: status, DSN: string(dsn),
 		Service: string(r.Program), RelayHost: string(r.ClientHost), RelayIP: string(r.ClientIP),
-		Response: string(response),
+		Response: string(response), TimeDigits: r.TimeDigits,
 	}
 	if len(r.QueueID) == 0 {
 		return c.sink.Delivery(e)
@@ -908,6 +909,6 @@ func (m *message) record() *schema.MessageRecord {
 		ClientHost: m.ClientHost, ClientIP: m.ClientIP, SASLUser: m.SASLUser, Pool: m.Pool,
 		Recipients: append([]string(nil), m.Recipients...), Statuses: append([]string(nil), m.Statuses...),
 		ParentQueueID: m.Parent, Notification: m.Notification, Children: append([]string(nil), m.Children...),
-		State: m.State, QueuedFrom: m.QueuedFrom, QueuedAs: append([]string(nil), m.QueuedAs...),
+		State: m.State, QueuedFrom: m.QueuedFrom, QueuedAs: append([]string(nil), m.QueuedAs...), TimeDigits: m.TimeDigits,
 	}
 }

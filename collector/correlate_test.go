@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -258,5 +259,46 @@ func TestEventIDsAreStable(t *testing.T) {
 	c := correlate(t, `Nov 25 10:00:01 mx1 postfix/smtp[51]: ABCDEF123: to=<r2@y>, relay=m[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)`, nil)
 	if a.events[0].EventID != b.events[0].EventID || a.events[0].EventID == c.events[0].EventID {
 		t.Errorf("event IDs %x %x %x", a.events[0].EventID, b.events[0].EventID, c.events[0].EventID)
+	}
+}
+
+// TestTimeDigitsCarried checks that every row the collector writes says
+// how precise its log's timestamps were.
+func TestTimeDigitsCarried(t *testing.T) {
+	tests := []struct {
+		name, stamp string // stamp stands for the timestamp of every line
+		want        uint8
+	}{
+		{"maillog_file, whole seconds", "Nov 25 10:00:00", 0},
+		{"rsyslog RFC 3339 high precision", "2026-11-25T10:00:00.412345+00:00", 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := correlate(t, strings.ReplaceAll(`
+	TS mx1 postfix/smtpd[42]: 4Q1ABC23DEF: client=app.example[192.0.2.7]
+	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, size=4321, nrcpt=3 (queue active)
+	TS mx1 postfix/smtp[51]: 4Q1ABC23DEF: to=<a@gmail.example>, relay=x[192.0.2.1]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
+	TS mx1 postfix/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=x[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 try later)
+	TS mx1 postfix/smtpd[42]: NOQUEUE: reject: RCPT from app.example[192.0.2.7]: 550 5.1.1 <c@x.example>: Recipient address rejected; from=<n@court.example> to=<c@x.example> proto=ESMTP helo=<app>
+	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, status=expired, returned to sender
+	TS mx1 postfix/bounce[53]: 4Q1ABC23DEF: sender non-delivery notification: 4Q1ABC23DEG
+	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: removed
+	`, "TS", tt.stamp), nil)
+			var got []string
+			for _, e := range out.events {
+				got = append(got, fmt.Sprintf("%s %s %d", e.Recipient, e.Status, e.TimeDigits))
+			}
+			for _, m := range out.messages {
+				got = append(got, fmt.Sprintf("message %s %d", m.QueueID, m.TimeDigits))
+			}
+			for _, g := range got {
+				if !strings.HasSuffix(g, fmt.Sprintf(" %d", tt.want)) {
+					t.Errorf("%s: want %d digits", g, tt.want)
+				}
+			}
+			if len(out.events) != 4 || len(out.messages) < 2 {
+				t.Errorf("rows %q: want 4 attempts (sent, deferred, rejected, expired) and the message and its notification", got)
+			}
+		})
 	}
 }

@@ -222,3 +222,29 @@ func TestParseDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per %d lines, want none", allocs, len(lines))
 	}
 }
+
+func TestTimeDigits(t *testing.T) {
+	tests := []struct {
+		name, line string
+		want       uint8
+	}{
+		{"maillog_file and BSD syslog", "Nov 25 10:00:00 mx1 postfix/qmgr[1]: 0AE91984252: removed", 0},
+		{"BSD with milliseconds", "Nov 25 10:00:00.123 mx1 postfix/qmgr[1]: 0AE91984252: removed", 3},
+		{"RFC 3339 whole seconds", "2026-11-25T10:00:00+01:00 mx1 postfix/qmgr[1]: 0AE91984252: removed", 0},
+		{"RFC 3339 high precision (rsyslog)", "2026-11-25T10:00:00.123456+01:00 mx1 postfix/qmgr[1]: 0AE91984252: removed", 6},
+		{"RFC 3339 trailing zeros count", "2026-11-25T10:00:00.500000Z mx1 postfix/qmgr[1]: 0AE91984252: removed", 6},
+		{"more digits than nanoseconds", "2026-11-25T10:00:00.1234567891234Z mx1 postfix/qmgr[1]: 0AE91984252: removed", 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Parser{Reference: ref}
+			var r Record
+			if !p.Parse([]byte(tt.line), &r) {
+				t.Fatal("not parsed")
+			}
+			if r.TimeDigits != tt.want {
+				t.Errorf("TimeDigits %d, want %d", r.TimeDigits, tt.want)
+			}
+		})
+	}
+}

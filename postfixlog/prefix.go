@@ -139,6 +139,9 @@ func (p *Parser) rfc3339(line []byte, r *Record) ([]byte, bool) {
 		for ; i < len(line) && isDigit(line[i]); i++ {
 			nsec += int(line[i]-'0') * scale
 			scale /= 10
+			if r.TimeDigits < 9 { // digits past the nanosecond add nothing
+				r.TimeDigits++
+			}
 		}
 	}
 	if i >= len(line) {
@@ -232,6 +235,9 @@ func (p *Parser) bsd(line []byte, r *Record) ([]byte, bool) {
 		for ; i < len(t) && isDigit(t[i]); i++ {
 			nsec += int(t[i]-'0') * scale
 			scale /= 10
+			if r.TimeDigits < 9 { // digits past the nanosecond add nothing
+				r.TimeDigits++
+			}
 		}
 	}
 	if i >= len(t) || t[i] != ' ' {

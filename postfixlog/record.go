@@ -133,4 +133,10 @@ type Record struct {
 	// (non-delivery, delay, delivery status).
 	Child            []byte
 	NotificationKind []byte
+
+	// TimeDigits is how many digits of a fraction of a second Time had
+	// in the line: 0 for BSD syslog and Postfix's maillog_file (whole
+	// seconds: the line was written in [Time, Time+1s)), 6 for RFC 3339
+	// high-precision syslog and journald.
+	TimeDigits uint8
 }

@@ -127,6 +127,10 @@ type DeliveryEvent struct {
 	// QueuedAs is the queue ID the next queue entry on this host got when
 	// this attempt handed the message over (Status handoff).
 	QueuedAs string
+	// TimeDigits is the log timestamp's digits of a fraction of a second:
+	// 0 for whole seconds (maillog_file, BSD syslog), 6 for RFC 3339
+	// high precision and journald.
+	TimeDigits uint8
 }
 
 // DeliveryEvents is the delivery_events table.
@@ -142,7 +146,7 @@ var DeliveryEvents = &store.Table{Name: "delivery_events", Columns: []store.Colu
 	{Name: "tls", Type: "String"}, {Name: "pool", Type: "LowCardinality(String)"},
 	{Name: "source_ip", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
 	{Name: "category", Type: "LowCardinality(String)"}, {Name: "is_block", Type: "UInt8"},
-	{Name: "relay_path", Type: "String"}, {Name: "queued_as", Type: "String"},
+	{Name: "relay_path", Type: "String"}, {Name: "queued_as", Type: "String"}, {Name: "time_digits", Type: "UInt8"},
 }}
 
 // AppendRow implements store.Row.
@@ -177,6 +181,7 @@ func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
 	e.Bool(r.IsBlock)
 	e.String(r.RelayPath)
 	e.String(r.QueuedAs)
+	e.UInt8(r.TimeDigits)
 }
 
 // Bounce is one recipient of a returned report: a DSN, an ARF complaint or
@@ -204,6 +209,9 @@ type Bounce struct {
 	OriginalMessageID  string
 	OriginalEnvelopeID string
 	ReportSHA256       [32]byte // of the report as received
+	// TimeDigits is 0 when Time is the report's Date header (whole
+	// seconds, the sender's clock), 6 when it is when the report was taken in.
+	TimeDigits uint8
 }
 
 // Bounces is the bounces table.
@@ -216,7 +224,7 @@ var Bounces = &store.Table{Name: "bounces", Columns: []store.Column{
 	{Name: "category", Type: "LowCardinality(String)"}, {Name: "provider", Type: "LowCardinality(String)"},
 	{Name: "is_block", Type: "UInt8"}, {Name: "feedback_type", Type: "LowCardinality(String)"},
 	{Name: "disposition", Type: "LowCardinality(String)"}, {Name: "original_message_id", Type: "String"}, {Name: "original_envelope_id", Type: "String"},
-	{Name: "report_sha256", Type: "FixedString(32)"},
+	{Name: "report_sha256", Type: "FixedString(32)"}, {Name: "time_digits", Type: "UInt8"},
 }}
 
 // AppendRow implements store.Row.
@@ -243,6 +251,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 	e.String(r.OriginalMessageID)
 	e.String(r.OriginalEnvelopeID)
 	e.FixedBytes(r.ReportSHA256[:])
+	e.UInt8(r.TimeDigits)
 }
 
 // Tables lists the tables rows are written to.
@@ -274,6 +283,7 @@ type MessageRecord struct {
 	// postsuper -r); QueuedAs the entries this one was handed over to.
 	QueuedFrom string
 	QueuedAs   []string
+	TimeDigits uint8 // of the log's timestamps, as DeliveryEvent's
 }
 
 // Messages is the messages table.
@@ -287,6 +297,7 @@ var Messages = &store.Table{Name: "messages", Columns: []store.Column{
 	{Name: "parent_queue_id", Type: "String"}, {Name: "notification", Type: "LowCardinality(String)"},
 	{Name: "children", Type: "Array(String)"}, {Name: "state", Type: "LowCardinality(String)"},
 	{Name: "queued_from", Type: "String"}, {Name: "queued_as", Type: "Array(String)"},
+	{Name: "time_digits", Type: "UInt8"},
 }}
 
 // AppendRow implements store.Row.
@@ -313,6 +324,7 @@ func (r *MessageRecord) AppendRow(e *store.Encoder) {
 	e.String(r.State)
 	e.String(r.QueuedFrom)
 	e.StringArray(r.QueuedAs)
+	e.UInt8(r.TimeDigits)
 }
 
 // UnknownLine is a Postfix line about a message that the collector did not

@@ -144,13 +144,14 @@ func event(i int) *schema.DeliveryEvent {
 		Response:         fmt.Sprintf("250 2.0.0 OK  1732521600 a%d-20020a05 - gsmtp (queued as %X)", i, i),
 		Delay:            float32(i%100) / 10,
 		DelayBeforeQueue: 0.01, DelayInQueue: 0.02, DelayConnect: 0.1, DelayTransmit: float32(i%7) / 3,
-		ConnUse:  uint32(i % 5),
-		TLS:      "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
-		Pool:     "legal",
-		SourceIP: "203.0.113.10",
-		Provider: providers[i%5],
-		Category: "",
-		IsBlock:  i%97 == 0,
+		ConnUse:    uint32(i % 5),
+		TLS:        "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+		Pool:       "legal",
+		SourceIP:   "203.0.113.10",
+		Provider:   providers[i%5],
+		Category:   "",
+		IsBlock:    i%97 == 0,
+		TimeDigits: uint8(i % 2 * 6),
 	}
 	if i%1000 == 7 {
 		e.Response = "550 5.7.1 \"quoted\" (paren) x=y; \x00nul \xff\xfe \\ '" + strings.Repeat("z", i%5000)
@@ -214,6 +215,7 @@ func fromValues(t *testing.T, v []any) *schema.DeliveryEvent {
 		DelayBeforeQueue: v[17].(float32), DelayInQueue: v[18].(float32), DelayConnect: v[19].(float32),
 		DelayTransmit: v[20].(float32), ConnUse: v[21].(uint32), TLS: v[22].(string), Pool: v[23].(string),
 		SourceIP: v[24].(string), Provider: v[25].(string), Category: v[26].(string), IsBlock: v[27].(uint8) == 1,
+		RelayPath: v[28].(string), QueuedAs: v[29].(string), TimeDigits: v[30].(uint8),
 	}
 }
 
@@ -386,5 +388,72 @@ func TestStoreRetention(t *testing.T) {
 	}
 	if days, _ := schema.Retention(ctx, st); days != 3653 {
 		t.Fatalf("Retention after --apply-retention = %d, want 3653", days)
+	}
+}
+
+// TestTimeDigitsOnAnExistingStore migrates a store that holds rows written
+// before the time_digits columns existed: they get the precision their
+// times suggest, and new rows keep the one they are written with.
+func TestTimeDigitsOnAnExistingStore(t *testing.T) {
+	st := storetest.Chdb(t)
+	ctx := context.Background()
+	opts := schema.Options{Database: st.Database()}
+	ms, err := schema.Migrations(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == "time_digits" {
+			break
+		}
+		for _, s := range m.Statements {
+			if err := st.Exec(ctx, s, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	old := []string{
+		`INSERT INTO delivery_events (time, event_id, host, queue_id, recipient, status) VALUES
+			('2026-11-25 08:00:00.000000', 1, 'mx1', 'Q1', 'a@x', 'sent'),
+			('2026-11-25 08:00:00.000002', 2, 'mx1', 'Q1', 'b@x', 'sent'),
+			('2026-11-25 08:00:00.412345', 3, 'mx1', 'Q1', 'c@x', 'sent')`,
+		`INSERT INTO messages (first_seen, last_seen, host, queue_id) VALUES
+			('2026-11-25 08:00:00.000001', '2026-11-25 08:00:01', 'mx1', 'Q1'),
+			('2026-11-25 08:00:00.250000', '2026-11-25 08:00:01', 'mx1', 'Q2')`,
+		`INSERT INTO bounces (time, event_id, host, queue_id, recipient) VALUES
+			('2026-11-25 08:00:07', 1, 'mx1', 'Q1', 'a@x'),
+			('2026-11-25 08:00:07.000001', 2, 'mx1', 'Q1', 'b@x')`,
+	}
+	for _, s := range old {
+		if err := st.Exec(ctx, s, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := schema.Migrate(ctx, st, opts, false); err != nil {
+		t.Fatal(err)
+	}
+	enc := store.NewEncoder(schema.DeliveryEvents)
+	(&schema.DeliveryEvent{Time: time.Date(2026, 11, 25, 8, 0, 1, 0, time.UTC), EventID: 4,
+		Host: "mx1", QueueID: "Q1", Recipient: "d@x", Status: "sent", TimeDigits: 6}).AppendRow(enc)
+	if b, err := enc.Block(); err != nil {
+		t.Fatal(err)
+	} else if err := st.Insert(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, query, want string
+	}{
+		{"old attempts: whole seconds, the collector's per-line microseconds, a real fraction",
+			"SELECT groupArray(time_digits) FROM (SELECT time_digits FROM delivery_events WHERE event_id < 4 ORDER BY event_id)", "[0 0 6]"},
+		{"a new attempt keeps what it was written with", "SELECT time_digits FROM delivery_events WHERE event_id = 4", "6"},
+		{"old messages", "SELECT groupArray(time_digits) FROM (SELECT time_digits FROM messages ORDER BY queue_id)", "[0 6]"},
+		{"old reports: a Date header, an intake time", "SELECT groupArray(time_digits) FROM (SELECT time_digits FROM bounces ORDER BY event_id)", "[0 6]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fmt.Sprint(query(t, st, tt.query, nil)[0][0]); got != tt.want {
+				t.Errorf("%s = %s, want %s", tt.query, got, tt.want)
+			}
+		})
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/traceid"
+	"github.com/mailtrace/mailtrace/verp"
 )
 
 var (
@@ -37,8 +38,14 @@ var (
 	classes  = []string{"legal", "legal", "collections", "transactional", "marketing", "transactional"}
 	pools    = map[string]string{"legal": "legal", "collections": "collections", "transactional": "transactional", "marketing": "bulk"}
 	poolIPs  = map[string]string{"legal": "203.0.113.10", "collections": "203.0.113.11", "transactional": "203.0.113.12", "bulk": "203.0.113.20"}
+	subjects = []string{"Summons", "Tax assessment", "Payment reminder", "Account statement", "Newsletter", "Policy renewal"}
 	domains  = []string{"gmail.com", "outlook.com", "yahoo.com", "web.de", "gmx.de", "t-online.de", "icloud.com"}
 	provider = map[string]string{"gmail.com": "google", "outlook.com": "microsoft", "yahoo.com": "yahoo", "icloud.com": "apple"}
+	// The legal and collections classes send with a signed VERP return
+	// path: the log's from= is then mt-TOKEN@bounces.example, not the
+	// application's sender.
+	verpClasses = map[string]bool{"legal": true, "collections": true}
+	signer, _   = verp.New("mt", "bounces.example", []verp.Key{{ID: 1, Secret: []byte("tracebench-secret-0123456789")}})
 )
 
 // message is generated message i, the same every time.
@@ -47,7 +54,8 @@ type message struct {
 	trace      traceid.ID
 	host, qid  string
 	messageID  string
-	sender     string
+	sender     string // the application's (accept record)
+	envelope   string // the log's from=: the VERP address for VERP classes
 	class      string
 	recipients []string
 }
@@ -67,6 +75,10 @@ func gen(i, n int) message {
 	s := r.IntN(len(senders))
 	m := message{time: t, trace: id, host: fmt.Sprintf("mx%d", 1+i%2), qid: fmt.Sprintf("%011X", 0x10000000000+uint64(i)*7919),
 		sender: senders[s], class: classes[s]}
+	m.envelope = m.sender
+	if verpClasses[m.class] {
+		m.envelope = signer.Address(m.trace)
+	}
 	m.messageID = fmt.Sprintf("<%d.%x@%s>", i, r.Uint32(), m.sender[len("clerk@"):])
 	for range 1 + r.IntN(4) {
 		m.recipients = append(m.recipients, fmt.Sprintf("user%d@%s", r.IntN(2_000_000), domains[r.IntN(len(domains))]))
@@ -132,6 +144,8 @@ func main() {
 	searches := []struct{ name, q string }{
 		{"all, 1 day", ""}, {"status=bounced, 1 day", "&status=bounced"}, {"recipient domain, 1 day", "&recipient=%40outlook.com"},
 		{"pool+provider, 1 day", "&pool=bulk&provider=microsoft"}, {"class=legal, 1 day", "&class=legal"}, {"dsn=5.1, 7 days", "&dsn=5.1"},
+		{"sender=@court.example (VERP), 1 day", "&sender=%40court.example"}, {"sender=news@shop.example, 1 day", "&sender=news%40shop.example"},
+		{"subject=reminder, 1 day", "&subject=reminder"},
 	}
 	for _, s := range searches {
 		var lat []time.Duration
@@ -204,7 +218,7 @@ func load(ctx context.Context, st store.Store, n int) {
 		pool := pools[m.class]
 		accepts.Write(ctx, &schema.AcceptRecord{Time: m.time, TraceID: m.trace, Host: m.host, QueueID: m.qid, MessageID: m.messageID,
 			Sender: m.sender, Recipients: m.recipients, ClientIP: "10.0.0.5", ClientName: "app.example", Helo: "app", Class: m.class, Pool: pool,
-			Subject: "Notice " + m.qid})
+			Subject: subjects[i%len(subjects)] + " " + m.qid})
 		r := rand.New(rand.NewPCG(43, uint64(i)))
 		statuses := make([]string, len(m.recipients))
 		last := m.time
@@ -239,7 +253,7 @@ func load(ctx context.Context, st store.Store, n int) {
 					dsn, resp = "5.1.1", "550 5.1.1 <"+rcpt+">: user unknown"
 				}
 				events.Write(ctx, &schema.DeliveryEvent{Time: at, EventID: uint64(i)<<8 | uint64(j)<<4 | uint64(a), Host: m.host, QueueID: m.qid,
-					TraceID: m.trace, MessageID: m.messageID, Sender: m.sender, Recipient: rcpt, Status: status, DSN: dsn,
+					TraceID: m.trace, MessageID: m.messageID, Sender: m.envelope, Recipient: rcpt, Status: status, DSN: dsn,
 					Service: "postfix-" + pool + "/smtp", RelayHost: "mx." + dom, RelayIP: "192.0.2.1", RelayPort: 25, Response: resp,
 					Pool: pool, SourceIP: poolIPs[pool], Provider: provider[dom], Delay: 1.5})
 				mu.Lock()
@@ -249,7 +263,7 @@ func load(ctx context.Context, st store.Store, n int) {
 			}
 		}
 		msgs.Write(ctx, &schema.MessageRecord{FirstSeen: m.time, LastSeen: last, Host: m.host, QueueID: m.qid, TraceID: m.trace,
-			MessageID: m.messageID, Sender: m.sender, Size: 4096, Nrcpt: uint32(len(m.recipients)), Origin: "smtpd", Pool: pool,
+			MessageID: m.messageID, Sender: m.envelope, Size: 4096, Nrcpt: uint32(len(m.recipients)), Origin: "smtpd", Pool: pool,
 			Recipients: m.recipients, Statuses: statuses, State: "removed"})
 		if (i+1)%500_000 == 0 {
 			fmt.Printf("load: %d messages, %d events, %.0f s\n", i+1, nEvents, time.Since(t0).Seconds())
