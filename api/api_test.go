@@ -244,3 +244,54 @@ func TestTraceSearchExport(t *testing.T) {
 		t.Errorf("readyz: %d %s", code, body)
 	}
 }
+
+// TestSenderSubjectAndTimes checks the search parameters for the
+// application's sender and the Subject, and how times and senders are
+// written and documented.
+func TestSenderSubjectAndTimes(t *testing.T) {
+	ts := start(t, DefaultConfig())
+	rng := "from=" + url.QueryEscape(tracetest.T0.Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(tracetest.T0.Add(time.Hour).Format(time.RFC3339))
+	tests := []struct {
+		name, query string
+		rows        int
+		has         string // in the answer
+	}{
+		{"the application's domain finds the VERP class", "&sender=%40court.example", 4, `"sender":"clerk@court.example"`},
+		{"the envelope sender is in every row", "&sender=clerk%40court.example", 4, `"envelope_sender":"` + tracetest.VERP + `"`},
+		{"the bounce domain", "&sender=%40bounces.court.example", 4, `"subject":"Summons"`},
+		{"Subject, any case", "&subject=SUMMONS", 4, `"time":"2026-11-20T09:00:00Z"`},
+		{"Subject and sender", "&subject=summons&sender=app%40corp.example", 0, `"rows":[]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := ts.get(t, "/api/v1/search?"+rng+tt.query, "")
+			var page struct {
+				Rows []map[string]any `json:"rows"`
+			}
+			if err := json.Unmarshal(body, &page); code != 200 || err != nil || len(page.Rows) != tt.rows || !strings.Contains(string(body), tt.has) {
+				t.Errorf("%d, %d rows (want %d) with %s: %s", code, len(page.Rows), tt.rows, tt.has, body)
+			}
+		})
+	}
+	if code, body := ts.get(t, "/api/v1/search?subject=a%0Ab", ""); code != 400 || !strings.Contains(string(body), "subject") {
+		t.Errorf("a Subject with a line break: %d %s", code, body)
+	}
+	code, body := ts.get(t, "/api/v1/export?"+rng+"&sender=%40court.example", "")
+	records, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if code != 200 || err != nil || len(records) != 5 || strings.Join(records[0][15:], ",") != "envelope_sender,subject" ||
+		records[1][5] != "clerk@court.example" || records[1][15] != tracetest.VERP || records[1][0] != "2026-11-20T09:00:00Z" {
+		t.Errorf("CSV export: %d %v\n%s", code, err, body)
+	}
+	code, body = ts.get(t, "/api/v1/trace/"+ts.fx.Legal.String(), "")
+	for _, want := range []string{`"accepted":"2026-11-20T09:00:00.412345Z"`, `"envelope_sender":"` + tracetest.VERP + `"`, `"timeline":[{"time":"2026-11-20T09:00:00.412345Z","clock":"milter","kind":"accepted"`} {
+		if code != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("trace lacks %s: %d %s", want, code, body)
+		}
+	}
+	_, doc := ts.get(t, "/api/v1/openapi.json", "")
+	for _, want := range []string{`"name":"subject"`, "VERP return path", "as many digits of a second as their source has", "causal order"} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("the OpenAPI document lacks %q", want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func (s *Server) openAPI() map[string]any {
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "mailtrace API", "version": "1",
-			"description": "Per-message proof of delivery for Postfix: traces, searches and exports. Tokens are configured in mailtrace.yaml (api.tokens) with the role analyst or admin."},
+			"description": "Per-message proof of delivery for Postfix: traces, searches and exports. Tokens are configured in mailtrace.yaml (api.tokens) with the role analyst or admin.\n\n" + timesDoc + "\n\n" + sendersDoc},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
@@ -67,3 +67,16 @@ func operationID(rt route) string {
 	p = strings.NewReplacer("api/v1/", "", "/{id}", "", ".json", "", "/", "_").Replace(p)
 	return strings.ToLower(rt.method) + "_" + p
 }
+
+// timesDoc says how times are written: with the precision of their source.
+const timesDoc = "Times are RFC 3339 in UTC with exactly as many digits of a second as their source has: none for Postfix log " +
+	"lines from maillog_file or BSD syslog (whole seconds: 2026-11-20T09:00:00Z means a moment in [09:00:00, 09:00:01)) and for a " +
+	"report's Date header (the sender's clock), six for the milter's accept time and for RFC 3339 high-precision syslog or journald " +
+	"(2026-11-20T09:00:00.412000Z; trailing zeros are digits known). A trace's timeline lists its facts in causal order: where two " +
+	"times from different clocks may stand for the same moment, the cause comes first (acceptance before its attempts, a notification " +
+	"before the report that came back through it)."
+
+// sendersDoc says which sender is which.
+const sendersDoc = "sender is the envelope sender the application gave (the milter's accept record), else the log's; envelope_sender is " +
+	"the one Postfix sent with (the log's from=): for classes with VERP the signed return path, else the same. The search parameter " +
+	"sender matches either."

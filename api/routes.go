@@ -19,8 +19,9 @@ import (
 var filterParams = []param{
 	{name: "from", in: "query", typ: "string", description: "start of the time range (RFC 3339, or YYYY-MM-DD in UTC); default 24 hours before to"},
 	{name: "to", in: "query", typ: "string", description: "end of the time range, exclusive (RFC 3339, or YYYY-MM-DD); default now"},
-	{name: "sender", in: "query", typ: "string", description: "envelope sender, or @domain"},
+	{name: "sender", in: "query", typ: "string", description: "envelope sender, or @domain: matches the sender the application gave (the accept record's) or the one Postfix logged (from=, the VERP return path for classes with VERP)"},
 	{name: "recipient", in: "query", typ: "string", description: "recipient address, or @domain"},
+	{name: "subject", in: "query", typ: "string", description: "text the Subject contains, in any case (from the accept record: messages that did not pass the milter have none)"},
 	{name: "class", in: "query", typ: "string", description: "message class (legal, collections...)"},
 	{name: "pool", in: "query", typ: "string", description: "dedicated-IP pool"},
 	{name: "source_ip", in: "query", typ: "string", description: "sending IP address"},
@@ -183,7 +184,7 @@ func filter(q url.Values) (trace.Filter, error) {
 	if from.IsZero() {
 		from = to.Add(-24 * time.Hour)
 	}
-	return trace.Filter{From: from, To: to, Sender: q.Get("sender"), Recipient: q.Get("recipient"), Class: q.Get("class"),
+	return trace.Filter{From: from, To: to, Sender: q.Get("sender"), Recipient: q.Get("recipient"), Subject: q.Get("subject"), Class: q.Get("class"),
 		Pool: q.Get("pool"), SourceIP: q.Get("source_ip"), Provider: q.Get("provider"), Status: q.Get("status"), DSN: q.Get("dsn")}, nil
 }
 

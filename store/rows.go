@@ -69,7 +69,8 @@ func (r *Rows) All() ([][]any, error) {
 
 // Scan copies the current row into dst, one pointer per column: *string,
 // *time.Time, *float64 (any float), *uint64 and *int64 (any integer),
-// *bool (a UInt8 or Bool), *[]string, or *any. UUIDs arrive as text.
+// *uint8 (a UInt8), *bool (a UInt8 or Bool), *[]string, or *any. UUIDs
+// arrive as text.
 func (r *Rows) Scan(dst ...any) error {
 	if len(dst) != len(r.cur) {
 		return fmt.Errorf("scan: %d destinations for %d columns", len(dst), len(r.cur))
@@ -119,6 +120,11 @@ func scanValue(dst, v any) error {
 	case *int64:
 		if n, ok := integer(v); ok {
 			*d = int64(n)
+			return nil
+		}
+	case *uint8:
+		if n, ok := v.(uint8); ok {
+			*d = n
 			return nil
 		}
 	case *bool:

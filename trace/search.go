@@ -58,14 +58,23 @@ func ParseTime(v string) (time.Time, error) {
 // Filter selects delivery attempts. From and To are required; the other
 // fields match when set.
 type Filter struct {
-	From, To  time.Time
-	Sender    string // address, or @domain
+	From, To time.Time
+	// Sender (an address, or @domain) matches the envelope sender the
+	// application gave (the accept record's) or the one Postfix logged
+	// (from=, the VERP return path for classes with VERP): a search for
+	// @court.example finds the legal notices sent with
+	// mt-...@bounces.court.example, and one for the bounce domain finds
+	// every VERP message.
+	Sender    string
 	Recipient string // address, or @domain
-	Class     string
-	Pool      string
-	SourceIP  string
-	Provider  string
-	Status    string // sent, deferred, bounced, expired, rejected, handoff, warning, discarded, held
+	// Subject matches the accept record's Subject containing it, in any
+	// case (messages that did not pass the milter have none).
+	Subject  string
+	Class    string
+	Pool     string
+	SourceIP string
+	Provider string
+	Status   string // sent, deferred, bounced, expired, rejected, handoff, warning, discarded, held
 	// DSN matches enhanced status codes by prefix: "5" all permanent
 	// failures, "5.7" all policy ones, "5.7.1" exactly.
 	DSN string
@@ -113,7 +122,7 @@ func (f *Filter) Check(maxSpan time.Duration) error {
 			return fmt.Errorf("%w: dsn %q: give a class (5), a class and subject (5.7) or a whole code (5.7.1)", ErrBadFilter, f.DSN)
 		}
 	}
-	for name, v := range map[string]string{"sender": f.Sender, "recipient": f.Recipient, "class": f.Class, "pool": f.Pool,
+	for name, v := range map[string]string{"sender": f.Sender, "recipient": f.Recipient, "subject": f.Subject, "class": f.Class, "pool": f.Pool,
 		"source_ip": f.SourceIP, "provider": f.Provider} {
 		if len(v) > 998 || strings.ContainsAny(v, "\x00\r\n") {
 			return fmt.Errorf("%w: %s is not a plausible value", ErrBadFilter, name)
@@ -122,24 +131,36 @@ func (f *Filter) Check(maxSpan time.Duration) error {
 	return nil
 }
 
+// acceptWindow is the range of accept_records a search of attempts in
+// {from}..{to} reads: a message is accepted at most 7 days before its
+// attempts (Postfix's maximal_queue_lifetime is 5 days by default), and
+// its accept record, stamped by the milter's finer clock, may be later
+// than an attempt's whole-second log time (an hour leaves room for clocks
+// that disagree).
+const acceptWindow = "time >= {from:DateTime64(6, 'UTC')} - INTERVAL 7 DAY AND time < {to:DateTime64(6, 'UTC')} + INTERVAL 1 HOUR"
+
 // where renders the filter as a WHERE clause over delivery_events, with
-// every value a parameter.
+// every value a parameter. What only the accept record knows (class,
+// Subject, the application's sender) is matched by trace ID against the
+// accept records of the range, so that a record the milter stored after
+// the log lines counts as soon as it is there.
 func (f *Filter) where() (string, store.Params) {
 	conds := []string{"time >= {from:DateTime64(6, 'UTC')}", "time < {to:DateTime64(6, 'UTC')}"}
 	p := store.Params{"from": f.From, "to": f.To}
-	addr := func(col, name, v string) {
-		if v == "" {
-			return
-		}
-		if strings.HasPrefix(v, "@") {
-			conds = append(conds, "endsWith(lower("+col+"), {"+name+":String})")
-		} else {
-			conds = append(conds, "lower("+col+") = {"+name+":String}")
-		}
+	match := func(col, name, v string) string {
 		p[name] = strings.ToLower(v)
+		if strings.HasPrefix(v, "@") {
+			return "endsWith(lower(" + col + "), {" + name + ":String})"
+		}
+		return "lower(" + col + ") = {" + name + ":String}"
 	}
-	addr("sender", "sender", f.Sender)
-	addr("recipient", "recipient", f.Recipient)
+	if f.Sender != "" {
+		m := match("sender", "sender", f.Sender)
+		conds = append(conds, "("+m+" OR trace_id IN (SELECT trace_id FROM accept_records WHERE "+m+" AND "+acceptWindow+"))")
+	}
+	if f.Recipient != "" {
+		conds = append(conds, match("recipient", "recipient", f.Recipient))
+	}
 	for _, c := range [][2]string{{"pool", f.Pool}, {"source_ip", f.SourceIP}, {"provider", f.Provider}, {"status", f.Status}} {
 		if c[1] != "" {
 			conds = append(conds, c[0]+" = {"+c[0]+":String}")
@@ -150,53 +171,146 @@ func (f *Filter) where() (string, store.Params) {
 		conds = append(conds, "(dsn = {dsn:String} OR startsWith(dsn, {dsnp:String}))")
 		p["dsn"], p["dsnp"] = f.DSN, f.DSN+"."
 	}
+	var accepted []string
 	if f.Class != "" {
-		conds = append(conds, `trace_id IN (SELECT trace_id FROM accept_records
-    WHERE class = {class:String} AND time >= {from:DateTime64(6, 'UTC')} - INTERVAL 7 DAY AND time < {to:DateTime64(6, 'UTC')})`)
+		accepted = append(accepted, "class = {class:String}")
 		p["class"] = f.Class
+	}
+	if f.Subject != "" {
+		accepted = append(accepted, "positionCaseInsensitiveUTF8(subject, {subject:String}) > 0")
+		p["subject"] = f.Subject
+	}
+	if len(accepted) > 0 {
+		conds = append(conds, "trace_id IN (SELECT trace_id FROM accept_records WHERE "+strings.Join(accepted, " AND ")+" AND "+acceptWindow+")")
 	}
 	return strings.Join(conds, " AND "), p
 }
 
 // Row is one delivery attempt in search results and exports.
 type Row struct {
-	Time      time.Time `json:"time"`
-	TraceID   string    `json:"trace_id,omitempty"`
-	Host      string    `json:"host"`
-	QueueID   string    `json:"queue_id"`
-	MessageID string    `json:"message_id"`
-	Sender    string    `json:"sender"`
-	Recipient string    `json:"recipient"`
-	Status    string    `json:"status"`
-	DSN       string    `json:"dsn"`
-	Pool      string    `json:"pool"`
-	SourceIP  string    `json:"source_ip"`
-	Provider  string    `json:"provider"`
-	Category  string    `json:"category"`
-	Relay     string    `json:"relay"`
-	Response  string    `json:"response"`
-	eventID   uint64
+	// Time is the log line's, with the digits it had (see Stamp).
+	Time      Stamp  `json:"time"`
+	TraceID   string `json:"trace_id,omitempty"`
+	Host      string `json:"host"`
+	QueueID   string `json:"queue_id"`
+	MessageID string `json:"message_id"`
+	// Sender is the envelope sender the application gave (the accept
+	// record's), else the log's; EnvelopeSender is the log's from=, the
+	// VERP return path for classes with VERP.
+	Sender    string `json:"sender"`
+	Recipient string `json:"recipient"`
+	Status    string `json:"status"`
+	DSN       string `json:"dsn"`
+	Pool      string `json:"pool"`
+	SourceIP  string `json:"source_ip"`
+	Provider  string `json:"provider"`
+	Category  string `json:"category"`
+	Relay     string `json:"relay"`
+	Response  string `json:"response"`
+	// EnvelopeSender and Subject come last in exports: columns added
+	// later go at the end.
+	EnvelopeSender string `json:"envelope_sender"`
+	Subject        string `json:"subject"` // the accept record's, if any
+	eventID        uint64
 }
 
 // Columns are Row's fields in export order.
 var Columns = []string{"time", "trace_id", "host", "queue_id", "message_id", "sender", "recipient", "status", "dsn",
-	"pool", "source_ip", "provider", "category", "relay", "response"}
+	"pool", "source_ip", "provider", "category", "relay", "response", "envelope_sender", "subject"}
 
 // Values are a row's fields as text, in Columns' order.
 func (r *Row) Values() []string {
-	return []string{r.Time.UTC().Format(time.RFC3339Nano), r.TraceID, r.Host, r.QueueID, r.MessageID, r.Sender, r.Recipient,
-		r.Status, r.DSN, r.Pool, r.SourceIP, r.Provider, r.Category, r.Relay, r.Response}
+	return []string{r.Time.RFC3339(), r.TraceID, r.Host, r.QueueID, r.MessageID, r.Sender, r.Recipient,
+		r.Status, r.DSN, r.Pool, r.SourceIP, r.Provider, r.Category, r.Relay, r.Response, r.EnvelopeSender, r.Subject}
 }
 
-const rowSelect = `SELECT time, event_id, if(trace_id = toUUID('00000000-0000-0000-0000-000000000000'), '', toString(trace_id)),
-       host, queue_id, message_id, sender, recipient, status, dsn, pool, source_ip, provider, category, relay_host, response
-FROM delivery_events WHERE `
+// rowColumns are what a row is read from, in scanRow's order; trace_id
+// last, for joining.
+const rowColumns = `time, time_digits, event_id, if(trace_id = toUUID('00000000-0000-0000-0000-000000000000'), '', toString(trace_id)) AS trace_text,
+       host, queue_id, message_id, sender, recipient, status, dsn, pool, source_ip, provider, category, relay_host, response, trace_id`
 
-func scanRow(rows *store.Rows) (Row, error) {
+const rowSelect = "SELECT " + rowColumns + "\nFROM delivery_events WHERE "
+
+// exportSQL reads the attempts matching where with their accept records'
+// sender and Subject, oldest first, in one streamed query (the embedded
+// store runs one query at a time, so they cannot be looked up while the
+// rows stream). The join's right side holds only the accept records of
+// the messages exported.
+func exportSQL(where string) string {
+	return `SELECT time, time_digits, event_id, trace_text, host, queue_id, message_id, sender, recipient, status, dsn, pool, source_ip,
+       provider, category, relay_host, response, app_sender, app_subject
+FROM (` + rowSelect + where + `) AS d
+LEFT JOIN (SELECT trace_id, any(sender) AS app_sender, any(subject) AS app_subject FROM accept_records
+    WHERE ` + acceptWindow + ` AND trace_id IN (SELECT trace_id FROM delivery_events WHERE ` + where + `)
+    GROUP BY trace_id) AS a USING (trace_id)
+ORDER BY time, event_id`
+}
+
+// scanRow reads a row; extra are the columns after response (trace_id,
+// or the accept record's sender and Subject).
+func scanRow(rows *store.Rows, extra ...any) (Row, error) {
 	var r Row
-	err := rows.Scan(&r.Time, &r.eventID, &r.TraceID, &r.Host, &r.QueueID, &r.MessageID, &r.Sender, &r.Recipient, &r.Status,
-		&r.DSN, &r.Pool, &r.SourceIP, &r.Provider, &r.Category, &r.Relay, &r.Response)
+	err := rows.Scan(append([]any{&r.Time.Time, &r.Time.Digits, &r.eventID, &r.TraceID, &r.Host, &r.QueueID, &r.MessageID, &r.EnvelopeSender,
+		&r.Recipient, &r.Status, &r.DSN, &r.Pool, &r.SourceIP, &r.Provider, &r.Category, &r.Relay, &r.Response}, extra...)...)
+	r.Sender = r.EnvelopeSender
 	return r, err
+}
+
+// fillAccepted gives rows the application's sender and the Subject from
+// their messages' accept records, read by the table's key (host, queue
+// ID) in one query.
+func fillAccepted(ctx context.Context, st store.Store, rows []Row) error {
+	var hosts, qids []string
+	var from, to time.Time
+	seenHost, seenQID := map[string]bool{}, map[string]bool{}
+	for _, r := range rows {
+		if r.TraceID == "" {
+			continue
+		}
+		if !seenHost[r.Host] {
+			seenHost[r.Host] = true
+			hosts = append(hosts, r.Host)
+		}
+		if !seenQID[r.QueueID] {
+			seenQID[r.QueueID] = true
+			qids = append(qids, r.QueueID)
+		}
+		if from.IsZero() || r.Time.Time.Before(from) {
+			from = r.Time.Time
+		}
+		if r.Time.Time.After(to) {
+			to = r.Time.Time
+		}
+	}
+	if len(qids) == 0 {
+		return nil
+	}
+	res, err := st.Query(ctx, `SELECT toString(trace_id), sender, subject FROM accept_records
+WHERE host IN {hosts:Array(String)} AND queue_id IN {qids:Array(String)} AND `+acceptWindow,
+		store.Params{"hosts": hosts, "qids": qids, "from": from, "to": to})
+	if err != nil {
+		return fmt.Errorf("reading the senders: %w", err)
+	}
+	defer res.Close()
+	type accepted struct{ sender, subject string }
+	byTrace := map[string]accepted{}
+	for res.Next() {
+		var id string
+		var a accepted
+		if err := res.Scan(&id, &a.sender, &a.subject); err != nil {
+			return err
+		}
+		byTrace[id] = a
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("reading the senders: %w", err)
+	}
+	for i := range rows {
+		if a, ok := byTrace[rows[i].TraceID]; ok {
+			rows[i].Sender, rows[i].Subject = a.sender, a.subject
+		}
+	}
+	return nil
 }
 
 // Page is one page of search results, newest first. Next is the cursor of
@@ -234,8 +348,9 @@ func Search(ctx context.Context, st store.Store, f Filter, cursor string, limit 
 	}
 	defer rows.Close()
 	page := &Page{Rows: []Row{}}
+	var tid string
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := scanRow(rows, &tid)
 		if err != nil {
 			return nil, err
 		}
@@ -244,10 +359,14 @@ func Search(ctx context.Context, st store.Store, f Filter, cursor string, limit 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("searching: %w", err)
 	}
+	rows.Close() // the embedded store runs one query at a time
 	if len(page.Rows) > limit {
 		page.Rows = page.Rows[:limit]
 		last := page.Rows[limit-1]
-		page.Next = encodeCursor(last.Time, last.eventID)
+		page.Next = encodeCursor(last.Time.Time, last.eventID)
+	}
+	if err := fillAccepted(ctx, st, page.Rows); err != nil {
+		return nil, err
 	}
 	return page, nil
 }
@@ -259,15 +378,19 @@ func Export(ctx context.Context, st store.Store, f Filter, emit func(*Row) error
 		return err
 	}
 	where, p := f.where()
-	rows, err := st.Query(ctx, rowSelect+where+"\nORDER BY time, event_id", p)
+	rows, err := st.Query(ctx, exportSQL(where), p)
 	if err != nil {
 		return fmt.Errorf("exporting: %w", err)
 	}
 	defer rows.Close()
+	var sender, subject string
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := scanRow(rows, &sender, &subject)
 		if err != nil {
 			return err
+		}
+		if sender != "" {
+			r.Sender, r.Subject = sender, subject
 		}
 		if err := emit(&r); err != nil {
 			return err

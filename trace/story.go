@@ -21,11 +21,12 @@ type storyRow struct {
 	a0, a1 []string
 	f      [5]float64
 	order  uint64 // event ID of an attempt
+	digits uint8  // of t1 and t2: the source's precision (time_digits)
 }
 
 func (r *storyRow) attempt() rcptAttempt {
-	// s0 is unused: an attempt has no trace ID of its own.
-	return rcptAttempt{recipient: r.s[1], Attempt: Attempt{Time: r.t1, Status: r.s[2], DSN: r.s[3], Pool: r.s[4], SourceIP: r.s[5],
+	// s0 is the log's envelope sender (an attempt has no trace ID of its own).
+	return rcptAttempt{recipient: r.s[1], Attempt: Attempt{Time: stampOf(r.t1, r.digits), Status: r.s[2], DSN: r.s[3], Pool: r.s[4], SourceIP: r.s[5],
 		Relay: r.s[6], RelayIP: r.s[7], Provider: r.s[8], Category: r.s[9], Response: r.s[10], Delay: round3(r.f[0]),
 		Delays: [4]float64{round3(r.f[1]), round3(r.f[2]), round3(r.f[3]), round3(r.f[4])}, TLS: r.s[11], Service: r.s[12],
 		QueueID: r.qid, QueuedAs: r.s[13], RelayPath: r.s[14]}}
@@ -36,7 +37,8 @@ func (r *storyRow) attempt() rcptAttempt {
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
 // storyPart is one table's branch of the story query. Its columns are in
-// storyRow's order: queue ID, t1, t2, order, s0..s14, a0, a1, f0..f4.
+// storyRow's order: queue ID, t1, t2, order, s0..s14, a0, a1, f0..f4,
+// digits.
 // Plain columns where the table has them, typed empty values where it has
 // not: expressions cost the embedded engine planning time on every query
 // (one version converting every column of four tables took 44 ms where
@@ -56,19 +58,19 @@ const (
 var storyParts = []storyPart{
 	{"accept", "accept_records", "time", "to", []string{"queue_id", "time", noTime, "toUInt64(0)",
 		"toString(trace_id)", "message_id", "sender", "client_ip", "client_name", "helo", "sasl_user", "class", "pool", "subject", "from_header", "''", "''", "''", "''",
-		"recipients", noArray, noFloat, noFloat, noFloat, noFloat, noFloat}, 10},
+		"recipients", noArray, noFloat, noFloat, noFloat, noFloat, noFloat, "toUInt8(6)"}, 10},
 	// A message's record is written again as it changes: the latest
 	// (greatest last_seen) is the one kept.
 	{"message", "messages", "first_seen", "to", []string{"queue_id", "first_seen", "last_seen", "toUInt64(0)",
 		"toString(trace_id)", "message_id", "sender", "origin", "client_host", "client_ip", "sasl_user", "pool", "parent_queue_id", "state", "notification", "''", "''",
-		"queued_from", "arrayStringConcat(queued_as, ' ')", "recipients", "children", noFloat, noFloat, noFloat, noFloat, noFloat}, 1000},
+		"queued_from", "arrayStringConcat(queued_as, ' ')", "recipients", "children", noFloat, noFloat, noFloat, noFloat, noFloat, "time_digits"}, 1000},
 	{"attempt", "delivery_events", "time", "to", []string{"queue_id", "time", noTime, "event_id",
-		"''", "recipient", "status", "dsn", "pool", "source_ip", "relay_host", "relay_ip", "provider", "category", "response", "tls", "service",
-		"queued_as", "relay_path", noArray, noArray, "delay", "delay_before_queue", "delay_in_queue", "delay_connect", "delay_transmit"}, 100000},
+		"sender", "recipient", "status", "dsn", "pool", "source_ip", "relay_host", "relay_ip", "provider", "category", "response", "tls", "service",
+		"queued_as", "relay_path", noArray, noArray, "delay", "delay_before_queue", "delay_in_queue", "delay_connect", "delay_transmit", "time_digits"}, 100000},
 	// Reports may come back weeks after the message left.
 	{"bounce", "bounces", "time", "later", []string{"queue_id", "time", noTime, "event_id",
 		"kind", "matched_by", "recipient", "action", "status", "diagnostic", "remote_mta", "category", "disposition", "inferred_status", "''", "''", "''", "''", "''",
-		noArray, noArray, noFloat, noFloat, noFloat, noFloat, noFloat}, 1000},
+		noArray, noArray, noFloat, noFloat, noFloat, noFloat, noFloat, "time_digits"}, 1000},
 }
 
 // storySQL is the query for a set of parts.
@@ -117,6 +119,7 @@ func readStory(ctx context.Context, st store.Store, host string, qids []string, 
 		for i := range r.f {
 			dst = append(dst, &r.f[i])
 		}
+		dst = append(dst, &r.digits)
 		if err := rows.Scan(dst...); err != nil {
 			return nil, err
 		}

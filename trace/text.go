@@ -8,14 +8,10 @@ import (
 	"time"
 )
 
-// WriteText prints messages as a readable timeline, times in loc.
+// WriteText prints messages as a readable timeline, times in loc, each
+// with the digits its source has (whole seconds from maillog_file, say).
 func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
-	ts := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.In(loc).Format("2006-01-02 15:04:05.000000 MST")
-	}
+	ts := func(t Stamp) string { return t.Show(loc) }
 	for i, m := range msgs {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -33,6 +29,9 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 		}
 		field("Message-ID", m.MessageID)
 		field("Sender", m.Sender)
+		if !strings.EqualFold(m.EnvelopeSender, m.Sender) {
+			field("Envelope sender", m.EnvelopeSender+" (the return path Postfix sent with)")
+		}
 		field("From", m.From)
 		field("Subject", m.Subject)
 		if m.Class != "" || m.Pool != "" {
@@ -84,11 +83,23 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 					status, b.Category, b.MatchedBy, b.Diagnostic)
 			}
 		}
+		if len(m.Timeline) > 0 {
+			fmt.Fprintf(w, "\n  Timeline (causal order; a time without a fraction stands for that whole second):\n")
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			for _, e := range m.Timeline {
+				what := e.Kind
+				if e.QueueID != "" {
+					what += " " + e.QueueID
+				}
+				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\t%s\n", ts(e.Time), e.Clock, what, e.Recipient, e.Status, e.Detail)
+			}
+			tw.Flush()
+		}
 	}
 	return nil
 }
 
-func writeRecipients(w io.Writer, rs []Recipient, ts func(time.Time) string, indent string) {
+func writeRecipients(w io.Writer, rs []Recipient, ts func(Stamp) string, indent string) {
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s%s: %s\n", indent, r.Address, strings.ToUpper(r.Status))
 		for _, a := range r.Attempts {

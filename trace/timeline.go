@@ -19,17 +19,23 @@ type Message struct {
 	Host      string `json:"host"`
 	QueueID   string `json:"queue_id"`
 	MessageID string `json:"message_id,omitempty"`
-	Sender    string `json:"sender"`
-	Subject   string `json:"subject,omitempty"`
-	From      string `json:"from,omitempty"`
-	Class     string `json:"class,omitempty"`
-	Pool      string `json:"pool,omitempty"`
+	// Sender is the envelope sender the application gave (the accept
+	// record's), else the log's. EnvelopeSender is the one Postfix sent
+	// with, from the log: for classes with VERP the signed return path
+	// (mt-...@bounce domain), else the same as Sender.
+	Sender         string `json:"sender"`
+	EnvelopeSender string `json:"envelope_sender,omitempty"`
+	Subject        string `json:"subject,omitempty"`
+	From           string `json:"from,omitempty"`
+	Class          string `json:"class,omitempty"`
+	Pool           string `json:"pool,omitempty"`
 	// Accepted is when the milter saw the message (absent without an
-	// accept record); FirstSeen and LastSeen span its log lines.
-	Accepted  *time.Time `json:"accepted,omitempty"`
-	FirstSeen *time.Time `json:"first_seen,omitempty"`
-	LastSeen  *time.Time `json:"last_seen,omitempty"`
-	Client    *Client    `json:"client,omitempty"`
+	// accept record); FirstSeen and LastSeen span its log lines. Every
+	// time has the digits its source has (see Stamp).
+	Accepted  *Stamp  `json:"accepted,omitempty"`
+	FirstSeen *Stamp  `json:"first_seen,omitempty"`
+	LastSeen  *Stamp  `json:"last_seen,omitempty"`
+	Client    *Client `json:"client,omitempty"`
 	// State is the queue state from the log: queued, removed, expired.
 	State string `json:"state,omitempty"`
 	// Origin is how the message entered Postfix: smtpd, pickup (local
@@ -51,15 +57,17 @@ type Message struct {
 	// -r requeued it. QueueID is then the first; each attempt names its
 	// entry, and a recipient's status is that of its last real attempt.
 	Hops []Hop `json:"hops,omitempty"`
+	// Timeline is every fact above in causal order (see orderEvents).
+	Timeline []Event `json:"timeline"`
 }
 
 // Hop is one queue entry of a message that passed through several.
 type Hop struct {
-	QueueID    string    `json:"queue_id"`
-	QueuedFrom string    `json:"queued_from,omitempty"`
-	FirstSeen  time.Time `json:"first_seen"`
-	LastSeen   time.Time `json:"last_seen"`
-	State      string    `json:"state"`
+	QueueID    string `json:"queue_id"`
+	QueuedFrom string `json:"queued_from,omitempty"`
+	FirstSeen  Stamp  `json:"first_seen"`
+	LastSeen   Stamp  `json:"last_seen"`
+	State      string `json:"state"`
 }
 
 // Sides tells which of the two records of a message exist.
@@ -87,17 +95,17 @@ type Recipient struct {
 
 // Attempt is one delivery attempt as Postfix logged it.
 type Attempt struct {
-	Time     time.Time `json:"time"`
-	Status   string    `json:"status"`
-	DSN      string    `json:"dsn,omitempty"`
-	Pool     string    `json:"pool,omitempty"`
-	SourceIP string    `json:"source_ip,omitempty"`
-	Relay    string    `json:"relay,omitempty"`
-	RelayIP  string    `json:"relay_ip,omitempty"`
-	Provider string    `json:"provider,omitempty"`
-	Category string    `json:"category,omitempty"`
-	Response string    `json:"response"`
-	Delay    float64   `json:"delay"`
+	Time     Stamp   `json:"time"`
+	Status   string  `json:"status"`
+	DSN      string  `json:"dsn,omitempty"`
+	Pool     string  `json:"pool,omitempty"`
+	SourceIP string  `json:"source_ip,omitempty"`
+	Relay    string  `json:"relay,omitempty"`
+	RelayIP  string  `json:"relay_ip,omitempty"`
+	Provider string  `json:"provider,omitempty"`
+	Category string  `json:"category,omitempty"`
+	Response string  `json:"response"`
+	Delay    float64 `json:"delay"`
 	// Delays is Postfix's delays=a/b/c/d: before the queue manager, in the
 	// queue, connection set-up, transmission (seconds).
 	Delays  [4]float64 `json:"delays"`
@@ -116,18 +124,20 @@ type Attempt struct {
 type Notification struct {
 	QueueID    string      `json:"queue_id"`
 	Kind       string      `json:"kind"`
-	Time       time.Time   `json:"time"`
+	Time       Stamp       `json:"time"`
 	Recipients []Recipient `json:"recipients"`
 }
 
 // Bounce is a report that came back for the message: a DSN, a complaint,
 // an auto-reply or a read receipt, per recipient.
 type Bounce struct {
-	Time      time.Time `json:"time"`
-	Kind      string    `json:"kind"`
-	MatchedBy string    `json:"matched_by"`
-	Recipient string    `json:"recipient"`
-	Action    string    `json:"action"`
+	// Time is the report's Date (whole seconds, the sender's clock), or
+	// when it was taken in when it had no plausible Date.
+	Time      Stamp  `json:"time"`
+	Kind      string `json:"kind"`
+	MatchedBy string `json:"matched_by"`
+	Recipient string `json:"recipient"`
+	Action    string `json:"action"`
 	// Status is the status the report states; InferredStatus the one its
 	// words support where it states only a class.
 	Status         string `json:"status"`
@@ -185,7 +195,7 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 	root := -1
 	for i, r := range rows {
 		if r.kind == "message" && (r.s[13] != "" || r.s[14] != "") {
-			m.Hops = append(m.Hops, Hop{QueueID: r.qid, QueuedFrom: r.s[13], FirstSeen: r.t1, LastSeen: r.t2, State: r.s[9]})
+			m.Hops = append(m.Hops, Hop{QueueID: r.qid, QueuedFrom: r.s[13], FirstSeen: stampOf(r.t1, r.digits), LastSeen: stampOf(r.t2, r.digits), State: r.s[9]})
 			if r.s[13] == "" {
 				root = i
 			}
@@ -203,23 +213,24 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 			if m.Sides.Milter {
 				continue
 			}
-			t := r.t1
+			t := stampOf(r.t1, DigitsMicrosecond)
 			m.Accepted, m.Sides.Milter, m.TraceID = &t, true, r.s[0]
 			m.MessageID, m.Sender, m.Class, m.Pool, m.Subject, m.From = r.s[1], r.s[2], r.s[7], r.s[8], r.s[9], r.s[10]
 			m.Client = &Client{IP: r.s[3], Name: r.s[4], Helo: r.s[5], SASLUser: r.s[6]}
 			order = append(r.a0, order...)
 		case "message":
 			if m.FirstSeen != nil {
-				if r.t2.After(*m.LastSeen) {
-					last := r.t2
+				if r.t2.After(m.LastSeen.Time) {
+					last := stampOf(r.t2, r.digits)
 					m.LastSeen = &last
 				}
 				order = append(order, r.a0...)
 				m.State = r.s[9] // the latest entry's state is the message's
 				continue
 			}
-			first, last := r.t1, r.t2
+			first, last := stampOf(r.t1, r.digits), stampOf(r.t2, r.digits)
 			m.FirstSeen, m.LastSeen, m.State, m.Origin = &first, &last, r.s[9], r.s[3]
+			m.EnvelopeSender = r.s[2]
 			if m.TraceID == "" && r.s[0] != (traceid.ID{}).String() {
 				m.TraceID = r.s[0]
 			}
@@ -232,8 +243,11 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 			children = r.a1
 		case "attempt":
 			attempts = append(attempts, r.attempt())
+			if m.EnvelopeSender == "" {
+				m.EnvelopeSender = r.s[0]
+			}
 		case "bounce":
-			m.Bounces = append(m.Bounces, Bounce{Time: r.t1, Kind: r.s[0], MatchedBy: r.s[1], Recipient: r.s[2], Action: r.s[3],
+			m.Bounces = append(m.Bounces, Bounce{Time: stampOf(r.t1, r.digits), Kind: r.s[0], MatchedBy: r.s[1], Recipient: r.s[2], Action: r.s[3],
 				Status: r.s[4], Diagnostic: r.s[5], RemoteMTA: r.s[6], Category: r.s[7], Disposition: r.s[8], InferredStatus: r.s[9],
 				Acknowledgement: acknowledgement(r.s[0], r.s[3])})
 		}
@@ -255,6 +269,10 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 			return nil, err
 		}
 	}
+	if m.Sender == "" {
+		m.Sender = m.EnvelopeSender
+	}
+	m.Timeline = timeline(m)
 	m.Sides.Log = m.FirstSeen != nil || len(attempts) > 0
 	if !m.Sides.Milter {
 		m.Missing = append(m.Missing, "no accept record: the message did not pass mailtrace's milter (it was down, not configured, or the message was generated by Postfix)")
@@ -277,12 +295,12 @@ func readNotifications(ctx context.Context, st store.Store, host string, qids []
 	for _, r := range rows {
 		switch r.kind {
 		case "message":
-			out = append(out, Notification{QueueID: r.qid, Kind: r.s[10], Time: r.t1})
+			out = append(out, Notification{QueueID: r.qid, Kind: r.s[10], Time: stampOf(r.t1, r.digits)})
 		case "attempt":
 			attempts[r.qid] = append(attempts[r.qid], r.attempt())
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Time.Before(out[j].Time.Time) })
 	for i := range out {
 		out[i].Recipients = recipients(nil, attempts[out[i].QueueID])
 	}
@@ -372,7 +390,9 @@ func recipients(order []string, attempts []rcptAttempt) []Recipient {
 		r.Attempts = append(r.Attempts, a.Attempt)
 	}
 	for i := range out {
-		sort.SliceStable(out[i].Attempts, func(a, b int) bool { return out[i].Attempts[a].Time.Before(out[i].Attempts[b].Time) })
+		sort.SliceStable(out[i].Attempts, func(a, b int) bool {
+			return out[i].Attempts[a].Time.Time.Before(out[i].Attempts[b].Time.Time)
+		})
 		for _, a := range out[i].Attempts {
 			if outcome(a.Status) {
 				out[i].Status = a.Status

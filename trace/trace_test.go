@@ -138,7 +138,7 @@ func TestSearchPagesAndExport(t *testing.T) {
 		if seen[k] || r.Time.After(prev) {
 			t.Errorf("row %s repeated or out of order", k)
 		}
-		seen[k], prev = true, r.Time
+		seen[k], prev = true, r.Time.Time
 	}
 	var exported []Row
 	if err := Export(ctx, f.Store, base, func(r *Row) error { exported = append(exported, *r); return nil }); err != nil || len(exported) != 6 {
