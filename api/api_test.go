@@ -28,7 +28,10 @@ type testServer struct {
 	logs *bytes.Buffer
 }
 
-func start(t *testing.T, cfg Config) *testServer {
+func start(t *testing.T, cfg Config) *testServer { return startWrapped(t, cfg, nil) }
+
+// startWrapped serves the API through wrap, when not nil.
+func startWrapped(t *testing.T, cfg Config, wrap func(http.Handler) http.Handler) *testServer {
 	t.Helper()
 	fx := tracetest.New(t)
 	logs := &bytes.Buffer{}
@@ -36,7 +39,11 @@ func start(t *testing.T, cfg Config) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &testServer{Server: ts, fx: fx, logs: logs}
 }

@@ -36,17 +36,31 @@ function showZone() {
 
 const pad = (n, w = 2) => String(n).padStart(w, "0");
 
-// fmtTime shows a time to the millisecond in the chosen zone, with the
-// zone's offset, so that a printed page is unambiguous.
+// fmtTime shows a time in the chosen zone, with the zone's offset so that
+// a printed page is unambiguous, and with exactly the digits of a second
+// the API gave: none for a whole-second log line (maillog_file), six for
+// the milter's clock. The fraction is copied from the text (a JavaScript
+// Date keeps milliseconds only; zone offsets are whole minutes, so the
+// fraction is the same in every zone).
 function fmtTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
+  const m = /T\d\d:\d\d:\d\d(\.\d+)/.exec(iso);
+  const frac = m ? m[1] : "";
   if (useUTC()) {
-    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)} UTC`;
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${frac} UTC`;
   }
   const off = -d.getTimezoneOffset();
   const sign = off >= 0 ? "+" : "-";
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac} ${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
+}
+
+// timeCell shows a time on two lines (date, then time and zone), so that
+// it takes little width in tables.
+function timeCell(iso) {
+  const t = fmtTime(iso);
+  const sp = t.indexOf(" ");
+  return sp < 0 ? t : [el("span", { class: "date" }, t.slice(0, sp)), " ", el("span", { class: "clock" }, t.slice(sp + 1))];
 }
 
 function status(s) { return el("span", { class: "status " + s }, s); }
@@ -74,7 +88,7 @@ async function api(path) {
 
 const filterFields = [
   ["from", "From", "datetime-local"], ["to", "To", "datetime-local"], ["sender", "Sender (or @domain)"],
-  ["recipient", "Recipient (or @domain)"], ["class", "Class"], ["pool", "Pool"], ["source_ip", "Source IP"],
+  ["recipient", "Recipient (or @domain)"], ["subject", "Subject contains"], ["class", "Class"], ["pool", "Pool"], ["source_ip", "Source IP"],
   ["provider", "Provider"], ["status", "Status", ["", "sent", "deferred", "bounced", "expired", "rejected", "handoff", "warning", "discarded", "held"]], ["dsn", "DSN (5, 5.7, 5.7.1)"],
 ];
 
@@ -154,19 +168,29 @@ async function loadPage(params, results, cursor) {
   }
   let table = results.querySelector("table");
   if (!table) {
-    table = el("table", { id: "results-table" }, el("thead", {}, el("tr", {},
-      ["Time", "Recipient", "Status", "DSN", "Sender", "Pool", "Source IP", "Provider", "Response", ""].map((h) => el("th", {}, h)))),
+    // Fixed column widths: the reply takes what is left and is clamped,
+    // so the table fits the window and the links stay in view.
+    table = el("table", { id: "results-table", class: "results" },
+      el("colgroup", {}, ["time", "recipient", "status", "sender", "via", "reply"].map((c) => el("col", { class: "col-" + c }))),
+      el("thead", {}, el("tr", {}, ["Time", "Recipient", "Status", "Sender", "Pool · IP · provider", "Reply (click to expand)"].map((h) => el("th", {}, h)))),
       el("tbody"));
     results.append(table);
   }
   const body = table.querySelector("tbody");
   for (const r of page.rows) {
-    const id = r.trace_id || r.queue_id;
+    const href = "#/trace/" + encodeURIComponent(r.trace_id || r.queue_id);
+    const title = "Trace of this message" + (r.trace_id ? " (" + r.trace_id + ")" : " (queue ID " + r.queue_id + ")");
+    const envelope = r.envelope_sender && r.envelope_sender.toLowerCase() !== (r.sender || "").toLowerCase() ? r.envelope_sender : "";
+    const reply = el("div", { class: "reply", title: "Click to show the whole reply", onclick: () => reply.classList.toggle("expanded") },
+      r.response || "(no reply text)");
     body.append(el("tr", {},
-      el("td", {}, fmtTime(r.time)), el("td", {}, r.recipient), el("td", {}, status(r.status)), el("td", {}, r.dsn),
-      el("td", {}, r.sender), el("td", {}, r.pool), el("td", {}, r.source_ip), el("td", {}, r.provider),
-      el("td", { class: "response" }, r.response),
-      el("td", {}, el("a", { href: "#/trace/" + encodeURIComponent(id), class: "trace-link" }, "trace"))));
+      el("td", { class: "time" }, el("a", { href, class: "trace-link", title }, timeCell(r.time))),
+      el("td", { class: "recipient" }, el("a", { href, class: "rcpt-link", title }, r.recipient),
+        r.subject ? el("div", { class: "sub muted" }, r.subject) : null),
+      el("td", {}, status(r.status), r.dsn ? el("div", { class: "sub" }, r.dsn) : null),
+      el("td", { class: "sender" }, r.sender || el("span", { class: "muted", title: "Postfix's own notifications are sent with the null sender" }, "<> (null sender)"), envelope ? el("div", { class: "sub muted envelope", title: "Envelope sender Postfix sent with (VERP): " + envelope }, "via " + envelope) : null),
+      el("td", { class: "via" }, [r.pool, r.source_ip, r.provider].filter(Boolean).join(" · ")),
+      el("td", { class: "response" }, reply)));
   }
   results.querySelector(".more")?.remove();
   if (page.rows.length === 0 && !cursor) results.append(el("p", { class: "muted" }, "No attempt matches."));
@@ -177,18 +201,50 @@ async function loadPage(params, results, cursor) {
 
 // --- trace ----------------------------------------------------------------
 
-async function renderTrace(id) {
+// renderTrace shows every message an identifier names; range (from, to)
+// bounds a recipient's lookup.
+async function renderTrace(id, range) {
   show(el("p", { class: "muted" }, "Looking up " + id + "…"));
   let data;
+  const q = new URLSearchParams();
+  if (range.get("from")) q.set("from", range.get("from"));
+  if (range.get("to")) q.set("to", range.get("to"));
   try {
-    data = await (await api("/api/v1/trace/" + encodeURIComponent(id))).json();
+    data = await (await api("/api/v1/trace/" + encodeURIComponent(id) + (q.toString() ? "?" + q.toString() : ""))).json();
   } catch (e) {
-    show(el("h1", {}, "Trace"), el("p", { class: "error" }, e.message));
+    show(el("h1", {}, "Trace"), el("p", { class: "error" }, e.message), e.status === 404 ? suggestions(id, range) : null);
     return;
   }
   show(el("h1", {}, "Trace of ", id),
     data.messages.length > 1 ? el("p", { class: "muted" }, `${data.messages.length} messages match.`) : null,
     data.messages.map(renderMessage));
+}
+
+// suggestions offers searches for an identifier that named no message.
+function suggestions(id, range) {
+  const to = range.get("to") || new Date().toISOString();
+  const from = range.get("from") || new Date(Date.parse(to) - 7 * 86400000).toISOString();
+  const search = (field, value) => {
+    const p = new URLSearchParams({ from, to });
+    if (field) p.set(field, value);
+    return "#/search?" + p.toString();
+  };
+  const span = `${fmtTime(from)} – ${fmtTime(to)}`;
+  const items = [];
+  if (id.includes("@")) {
+    const bare = id.replace(/^</, "").replace(/>$/, "");
+    items.push(el("li", {}, el("a", { href: search("recipient", bare), id: "suggest-recipient" }, "Search attempts to " + bare), " (" + span + ")"));
+    items.push(el("li", {}, el("a", { href: search("sender", bare), id: "suggest-sender" }, "Search attempts from " + bare), " (" + span + ")"));
+    const dom = bare.slice(bare.lastIndexOf("@"));
+    items.push(el("li", {}, el("a", { href: search("recipient", dom), id: "suggest-domain" }, "Search attempts to any address " + dom), " (" + span + ")"));
+    if (range.get("from") || range.get("to")) {
+      items.push(el("li", {}, el("a", { href: "#/trace/" + encodeURIComponent(id), id: "suggest-any-time" }, "Look " + id + " up as a Message-ID at any time")));
+    }
+  } else {
+    items.push(el("li", {}, el("a", { href: search("", ""), id: "suggest-search" }, "Search all attempts"), " (" + span + ")",
+      " — a queue ID is known once the collector has read its log lines; a recipient address is looked up with a range"));
+  }
+  return el("div", { class: "card suggestions" }, el("h2", {}, "Try a search instead"), el("ul", {}, items));
 }
 
 function facts(pairs) {
@@ -218,15 +274,23 @@ function renderMessage(m) {
     el("div", { class: "card" },
       el("h2", {}, m.subject || m.message_id || m.queue_id),
       facts([["Trace ID", m.trace_id], ["Queue ID", `${m.queue_id} on ${m.host}`], ["Message-ID", m.message_id],
-        ["Sender", m.sender], ["From", m.from], ["Class / pool", [m.class, m.pool].filter(Boolean).join(" / ")],
+        ["Sender", m.sender],
+        ["Envelope sender", m.envelope_sender && m.envelope_sender.toLowerCase() !== (m.sender || "").toLowerCase() ? m.envelope_sender + " (the return path Postfix sent with)" : ""],
+        ["From", m.from], ["Class / pool", [m.class, m.pool].filter(Boolean).join(" / ")],
         ["Accepted", fmtTime(m.accepted)], ["In the log", m.first_seen ? fmtTime(m.first_seen) + " – " + fmtTime(m.last_seen) : ""],
         ["Client", client], ["Queue state", m.state], ["Report on", m.notification_for]]),
       (m.missing || []).map((x) => el("p", { class: "warning" }, x))),
     el("div", { class: "card" }, el("h2", {}, "Recipients"), m.recipients.map(renderLane)),
+    m.timeline && m.timeline.length ? el("div", { class: "card" }, el("h2", {}, "Timeline"),
+      el("p", { class: "muted" }, "Every fact in causal order. A time without a fraction is a whole second as the log or the report had it (the moment lies within that second)."),
+      el("table", { class: "timeline" }, el("thead", {}, el("tr", {}, ["Time", "Clock", "What", "Recipient", "Status", "Detail"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, m.timeline.map((e) => el("tr", {}, el("td", { class: "time" }, timeCell(e.time)), el("td", {}, e.clock),
+          el("td", {}, e.kind + (e.queue_id ? " " + e.queue_id : "")), el("td", { class: "recipient" }, e.recipient || ""),
+          el("td", {}, e.status ? status(e.status) : ""), el("td", { class: "response" }, e.detail || "")))))) : null,
     m.notifications && m.notifications.length ? el("div", { class: "card" }, el("h2", {}, "Notifications Postfix sent"),
       m.notifications.map((n) => el("div", {}, el("p", {}, `${n.kind} notification ${n.queue_id}, ${fmtTime(n.time)}`), n.recipients.map(renderLane)))) : null,
     m.bounces && m.bounces.length ? el("div", { class: "card" }, el("h2", {}, "Reports that came back"),
-      el("table", {}, el("thead", {}, el("tr", {}, ["Time", "Kind", "Recipient", "Action", "Status", "Diagnostic", "Matched by"].map((h) => el("th", {}, h)))),
+      el("table", { class: "reports" }, el("thead", {}, el("tr", {}, ["Time", "Kind", "Recipient", "Action", "Status", "Diagnostic", "Matched by"].map((h) => el("th", {}, h)))),
         el("tbody", {}, m.bounces.map((b) => el("tr", {}, el("td", {}, fmtTime(b.time)), el("td", {}, b.kind), el("td", {}, b.recipient),
           el("td", {}, b.acknowledgement || b.action), el("td", {}, b.inferred_status ? `${b.status} (words say ${b.inferred_status})` : b.status),
           el("td", { class: "response" }, b.acknowledgement ? b.disposition : b.diagnostic), el("td", {}, b.matched_by)))))) : null);
@@ -267,7 +331,9 @@ function route() {
   showZone();
   const h = location.hash || "#/search";
   if (h.startsWith("#/trace/")) {
-    renderTrace(decodeURIComponent(h.slice("#/trace/".length)));
+    const rest = h.slice("#/trace/".length);
+    const q = rest.indexOf("?");
+    renderTrace(decodeURIComponent(q >= 0 ? rest.slice(0, q) : rest), new URLSearchParams(q >= 0 ? rest.slice(q + 1) : ""));
   } else if (h.startsWith("#/blocks")) {
     renderBlocks();
   } else {
@@ -276,10 +342,19 @@ function route() {
   }
 }
 
+// The lookup box: an address is looked up as a Message-ID and as a
+// recipient within the chosen range; other identifiers at any time.
 document.getElementById("lookup").addEventListener("submit", (e) => {
   e.preventDefault();
   const id = document.getElementById("lookup-id").value.trim();
-  if (id) location.hash = "#/trace/" + encodeURIComponent(id);
+  if (!id) return;
+  let hash = "#/trace/" + encodeURIComponent(id);
+  if (id.includes("@")) {
+    const to = new Date();
+    const from = new Date(to.getTime() - Number(document.getElementById("lookup-days").value) * 86400000);
+    hash += "?" + new URLSearchParams({ from: from.toISOString(), to: to.toISOString() }).toString();
+  }
+  location.hash = hash;
 });
 document.getElementById("token-form").addEventListener("submit", (e) => {
   e.preventDefault();
