@@ -7,7 +7,15 @@
 // identifiers through the id_lookup table: trace ID, Message-ID, queue ID,
 // or a recipient address within a time range.
 //
-// It also searches delivery attempts by sender, recipient, class, pool,
+// Each fact keeps the precision of the clock it comes from (Stamp): the
+// milter's microseconds, the log's whole seconds (maillog_file, BSD syslog)
+// or microseconds (RFC 3339 syslog, journald), a report's Date header. A
+// message's timeline puts its facts in causal order where clocks of
+// different precision cannot (orderEvents).
+//
+// It also searches delivery attempts by sender (the application's, from
+// the accept record, or the log's envelope sender, which is the VERP
+// return path for classes with VERP), recipient, Subject, class, pool,
 // source IP, provider, status and DSN code over a bounded time range, page
 // by page, and exports such a search whole, for compliance.
 //

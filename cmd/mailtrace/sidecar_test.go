@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -220,15 +221,20 @@ milter:
 		t.Fatalf("trace while the sidecar runs: exit %d\n%s", r.code, r.stderr)
 	}
 	var traced struct {
-		TraceID    string `json:"trace_id"`
-		Class      string `json:"class"`
-		Recipients []struct {
+		TraceID        string `json:"trace_id"`
+		Class          string `json:"class"`
+		Sender         string `json:"sender"`
+		EnvelopeSender string `json:"envelope_sender"`
+		Accepted       string `json:"accepted"`
+		Recipients     []struct {
 			Address, Status string
 			Attempts        []struct {
 				SourceIP string `json:"source_ip"`
+				Time     string `json:"time"`
 			}
 		} `json:"recipients"`
-		Sides struct{ Milter, Log bool } `json:"sides"`
+		Sides    struct{ Milter, Log bool }     `json:"sides"`
+		Timeline []struct{ Kind, Clock string } `json:"timeline"`
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &traced); err != nil {
 		t.Fatalf("trace --json: %v\n%s", err, r.stdout)
@@ -237,6 +243,27 @@ milter:
 		len(traced.Recipients) != 2 || traced.Recipients[0].Status != "sent" || traced.Recipients[1].Status != "bounced" ||
 		traced.Recipients[0].Attempts[0].SourceIP != "127.0.0.2" {
 		t.Errorf("trace of the legal message: %s", r.stdout)
+	}
+	// The legal class sends with VERP: the application's sender and the
+	// return path are both there. Postfix's maillog_file has whole
+	// seconds, the milter's clock microseconds, and the timeline starts
+	// with the acceptance.
+	if traced.Sender != "clerk@court.example" || !strings.HasPrefix(traced.EnvelopeSender, "mt-") || !strings.HasSuffix(traced.EnvelopeSender, "@bounces.test.example") {
+		t.Errorf("senders of the legal message: %q and %q", traced.Sender, traced.EnvelopeSender)
+	}
+	wholeSecond, micro := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`), regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
+	if !micro.MatchString(traced.Accepted) || len(traced.Recipients) == 0 || !wholeSecond.MatchString(traced.Recipients[0].Attempts[0].Time) {
+		t.Errorf("times of the legal message: accepted %q, first attempt %+v", traced.Accepted, traced.Recipients)
+	}
+	if len(traced.Timeline) == 0 || traced.Timeline[0].Kind != "accepted" || traced.Timeline[0].Clock != "milter" {
+		t.Errorf("timeline of the legal message: %+v", traced.Timeline)
+	}
+	var bySender struct {
+		Rows []struct{ Sender string } `json:"rows"`
+	}
+	apiJSON(t, "http://127.0.0.1:"+apiPort+"/api/v1/search?sender=%40court.example", &bySender)
+	if len(bySender.Rows) != 2 || bySender.Rows[0].Sender != "clerk@court.example" {
+		t.Errorf("search by the application's domain: %+v", bySender.Rows)
 	}
 
 	if r := run(t, nil, "sql", "--config", cfgPath, "SELECT count() FROM accept_records"); r.code != 0 || r.stdout != "count()\n3\n" {
