@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/traceid"
 )
 
 // Find resolves an identifier and assembles every message it names.
@@ -257,14 +258,26 @@ func scanRow(rows *store.Rows, extra ...any) (Row, error) {
 }
 
 // fillAccepted gives rows the application's sender and the Subject from
-// their messages' accept records, read by the table's key (host, queue
-// ID) in one query.
+// their messages' accept records, read in one query by the table's key
+// (host, queue ID) and only in the partitions that can hold them: a trace
+// ID is a UUIDv7, made by the milter moments before it wrote the accept
+// record, so its time bounds the record's. Records not found so (another
+// kind of ID, a clock set wrong) are looked for in the attempts' window.
 func fillAccepted(ctx context.Context, st store.Store, rows []Row) error {
 	var hosts, qids []string
 	var from, to time.Time
 	seenHost, seenQID := map[string]bool{}, map[string]bool{}
+	widen := func(t time.Time) {
+		if from.IsZero() || t.Before(from) {
+			from = t
+		}
+		if t.After(to) {
+			to = t
+		}
+	}
 	for _, r := range rows {
-		if r.TraceID == "" {
+		id, ok := traceid.Parse(r.TraceID)
+		if !ok {
 			continue
 		}
 		if !seenHost[r.Host] {
@@ -275,35 +288,35 @@ func fillAccepted(ctx context.Context, st store.Store, rows []Row) error {
 			seenQID[r.QueueID] = true
 			qids = append(qids, r.QueueID)
 		}
-		if from.IsZero() || r.Time.Time.Before(from) {
-			from = r.Time.Time
-		}
-		if r.Time.Time.After(to) {
-			to = r.Time.Time
+		if made := id.Time(); !made.IsZero() { // else not a version 7 ID: looked for below
+			widen(made.Add(-acceptAfterID))
+			widen(made.Add(acceptAfterID))
 		}
 	}
 	if len(qids) == 0 {
 		return nil
 	}
-	res, err := st.Query(ctx, `SELECT toString(trace_id), sender, subject FROM accept_records
-WHERE host IN {hosts:Array(String)} AND queue_id IN {qids:Array(String)} AND `+acceptWindow,
-		store.Params{"hosts": hosts, "qids": qids, "from": from, "to": to})
-	if err != nil {
-		return fmt.Errorf("reading the senders: %w", err)
-	}
-	defer res.Close()
-	type accepted struct{ sender, subject string }
 	byTrace := map[string]accepted{}
-	for res.Next() {
-		var id string
-		var a accepted
-		if err := res.Scan(&id, &a.sender, &a.subject); err != nil {
+	if !from.IsZero() {
+		if err := readAccepted(ctx, st, hosts, qids, from, to, byTrace); err != nil {
 			return err
 		}
-		byTrace[id] = a
 	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("reading the senders: %w", err)
+	// A record stamped far from its trace ID's time (a clock set wrong)
+	// is looked for in the attempts' whole window.
+	var missing []string
+	from, to = time.Time{}, time.Time{}
+	for _, r := range rows {
+		if _, ok := byTrace[r.TraceID]; !ok && r.TraceID != "" {
+			missing = append(missing, r.QueueID)
+			widen(r.Time.Time.Add(-7 * 24 * time.Hour))
+			widen(r.Time.Time.Add(time.Hour))
+		}
+	}
+	if len(missing) > 0 {
+		if err := readAccepted(ctx, st, hosts, missing, from, to, byTrace); err != nil {
+			return err
+		}
 	}
 	for i := range rows {
 		if a, ok := byTrace[rows[i].TraceID]; ok {
@@ -312,6 +325,38 @@ WHERE host IN {hosts:Array(String)} AND queue_id IN {qids:Array(String)} AND `+a
 	}
 	return nil
 }
+
+type accepted struct{ sender, subject string }
+
+// readAccepted reads the sender and Subject of accept records by host and
+// queue ID within a window, by trace ID into out.
+func readAccepted(ctx context.Context, st store.Store, hosts, qids []string, from, to time.Time, out map[string]accepted) error {
+	res, err := st.Query(ctx, `SELECT toString(trace_id), sender, subject FROM accept_records
+WHERE host IN {hosts:Array(String)} AND queue_id IN {qids:Array(String)}
+  AND time >= {from:DateTime64(6, 'UTC')} AND time <= {to:DateTime64(6, 'UTC')}`,
+		store.Params{"hosts": hosts, "qids": qids, "from": from, "to": to})
+	if err != nil {
+		return fmt.Errorf("reading the senders: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var id string
+		var a accepted
+		if err := res.Scan(&id, &a.sender, &a.subject); err != nil {
+			return err
+		}
+		out[id] = a
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("reading the senders: %w", err)
+	}
+	return nil
+}
+
+// acceptAfterID bounds how far an accept record's time is from its trace
+// ID's: the milter makes both in one session, and its queue may hold the
+// record a while when the store is slow (the spool keeps the time).
+const acceptAfterID = time.Hour
 
 // Page is one page of search results, newest first. Next is the cursor of
 // the following page, empty on the last.

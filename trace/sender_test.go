@@ -19,7 +19,9 @@ import (
 func TestSearchBySender(t *testing.T) {
 	f := tracetest.New(t)
 	ctx := context.Background()
-	plain, late := traceid.New(), traceid.New()
+	// late's ID was made now, not when its record says: its record is
+	// found by the attempts' window, not by the ID's time.
+	plain, late := tracetest.IDAt(t0.Add(40*time.Minute)), traceid.New()
 	const lateVERP = "mt-aebqaaxwjfmeyszbkqjhkibtgq4tomzzhfqwkaq3@bounces.tax.example"
 	tracetest.Insert(t, f.Store, schema.AcceptRecords,
 		&schema.AcceptRecord{Time: t0.Add(40 * time.Minute), TraceID: plain, Host: "mx1", QueueID: "4XEE1", Sender: "billing@bank.example",

@@ -55,6 +55,10 @@ function fmtTime(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${frac} ${sign}${pad(Math.floor(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
 }
 
+// fmtSeconds shows a time to the second: block incidents are made from
+// log times, whose digits past the second the store does not keep apart.
+function fmtSeconds(iso) { return fmtTime(iso ? iso.replace(/(T\d\d:\d\d:\d\d)\.\d+/, "$1") : iso); }
+
 // timeCell shows a time on two lines (date, then time and zone), so that
 // it takes little width in tables.
 function timeCell(iso) {
@@ -303,10 +307,10 @@ function incidentTable(id, incidents) {
   return el("table", { id },
     el("thead", {}, el("tr", {}, ["Opened", "State", "Kind", "Pool", "Source IP", "Provider / list", "Signals", "Attempts", "Category", "Last signal", "Reply or listing"].map((h) => el("th", {}, h)))),
     el("tbody", {}, incidents.map((i) => el("tr", {},
-      el("td", {}, fmtTime(i.opened_at)),
-      el("td", {}, i.open ? status("open") : [status("closed"), " ", fmtTime(i.closed_at), i.close_reason ? " (" + i.close_reason + ")" : ""]),
+      el("td", {}, fmtSeconds(i.opened_at)),
+      el("td", {}, i.open ? status("open") : [status("closed"), " ", fmtSeconds(i.closed_at), i.close_reason ? " (" + i.close_reason + ")" : ""]),
       el("td", {}, i.kind), el("td", {}, i.pool), el("td", {}, i.source_ip), el("td", {}, i.provider),
-      el("td", {}, i.signals), el("td", {}, i.attempts), el("td", {}, i.category), el("td", {}, fmtTime(i.last_signal)),
+      el("td", {}, i.signals), el("td", {}, i.attempts), el("td", {}, i.category), el("td", {}, fmtSeconds(i.last_signal)),
       el("td", { class: "response" }, i.sample)))));
 }
 

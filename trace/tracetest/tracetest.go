@@ -65,7 +65,7 @@ func New(t testing.TB) *Fixture {
 	if _, err := schema.Migrate(context.Background(), st, schema.Options{Database: st.Database()}, false); err != nil {
 		t.Fatal(err)
 	}
-	f := &Fixture{Store: st, Legal: traceid.New(), Early: traceid.New()}
+	f := &Fixture{Store: st, Legal: IDAt(Accepted), Early: IDAt(T0.Add(time.Hour))}
 	Insert(t, st, schema.AcceptRecords,
 		&schema.AcceptRecord{Time: Accepted, TraceID: f.Legal, Host: "mx1", QueueID: "4XAA1", MessageID: "<n1@court.example>",
 			Sender: Sender, Recipients: []string{"Anna@gmail.test", "bob@outlook.test", "carl@yahoo.test"},
@@ -98,4 +98,15 @@ func New(t testing.TB) *Fixture {
 		ev(31*time.Minute, "4XCC1", "eve@gmail.test", "sent", "2.0.0", "250 ok plain"),
 	)
 	return f
+}
+
+// IDAt is a trace ID made at t, as the milter makes them (UUIDv7: its
+// first 48 bits are t's Unix milliseconds).
+func IDAt(t time.Time) traceid.ID {
+	id := traceid.New()
+	ms := uint64(t.UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	return id
 }
