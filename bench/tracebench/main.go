@@ -91,6 +91,7 @@ func main() {
 	dir := flag.String("store", "/var/tmp/mailtrace-tracebench", "embedded store directory")
 	lib := flag.String("chdb-library", os.Getenv("MAILTRACE_CHDB_LIBRARY"), "libchdb.so")
 	lookups := flag.Int("lookups", 200, "lookups per kind")
+	traces := flag.Bool("traces", true, "measure trace lookups (false: searches only)")
 	flag.Parse()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "chdb://"+*dir, store.Options{ChdbLibrary: *lib})
@@ -134,6 +135,9 @@ func main() {
 		}},
 	}
 	for _, k := range kinds {
+		if !*traces {
+			break
+		}
 		var lat []time.Duration
 		for range *lookups {
 			m := gen(r.IntN(*n), *n)
