@@ -275,14 +275,14 @@ func TestTimeDigitsCarried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := correlate(t, strings.ReplaceAll(`
-	TS mx1 postfix/smtpd[42]: 4Q1ABC23DEF: client=app.example[192.0.2.7]
-	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, size=4321, nrcpt=3 (queue active)
-	TS mx1 postfix/smtp[51]: 4Q1ABC23DEF: to=<a@gmail.example>, relay=x[192.0.2.1]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
-	TS mx1 postfix/smtp[52]: 4Q1ABC23DEF: to=<b@yahoo.example>, relay=x[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 try later)
+	TS mx1 postfix/smtpd[42]: 3F1ABC23DEF: client=app.example[192.0.2.7]
+	TS mx1 postfix/qmgr[44]: 3F1ABC23DEF: from=<n@court.example>, size=4321, nrcpt=3 (queue active)
+	TS mx1 postfix/smtp[51]: 3F1ABC23DEF: to=<a@gmail.example>, relay=x[192.0.2.1]:25, delay=1.2, delays=0.1/0.01/0.3/0.79, dsn=2.0.0, status=sent (250 2.0.0 OK)
+	TS mx1 postfix/smtp[52]: 3F1ABC23DEF: to=<b@yahoo.example>, relay=x[192.0.2.10]:25, delay=1.5, delays=0.1/0.01/1/0.4, dsn=4.7.0, status=deferred (421 4.7.0 try later)
 	TS mx1 postfix/smtpd[42]: NOQUEUE: reject: RCPT from app.example[192.0.2.7]: 550 5.1.1 <c@x.example>: Recipient address rejected; from=<n@court.example> to=<c@x.example> proto=ESMTP helo=<app>
-	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: from=<n@court.example>, status=expired, returned to sender
-	TS mx1 postfix/bounce[53]: 4Q1ABC23DEF: sender non-delivery notification: 4Q1ABC23DEG
-	TS mx1 postfix/qmgr[44]: 4Q1ABC23DEF: removed
+	TS mx1 postfix/qmgr[44]: 3F1ABC23DEF: from=<n@court.example>, status=expired, returned to sender
+	TS mx1 postfix/bounce[53]: 3F1ABC23DEF: sender non-delivery notification: 3F1ABC23DE0
+	TS mx1 postfix/qmgr[44]: 3F1ABC23DEF: removed
 	`, "TS", tt.stamp), nil)
 			var got []string
 			for _, e := range out.events {
