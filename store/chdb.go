@@ -144,6 +144,7 @@ func (s *chdbStore) Query(ctx context.Context, query string, params Params) (*Ro
 		return nil, errors.New("libchdb did not start the query")
 	}
 	if msg := cString(s.lib.resultError(st.handle)); msg != "" {
+		st.failed = true
 		st.close()
 		return nil, errors.New(strings.TrimSpace(msg))
 	}
@@ -164,6 +165,7 @@ type chdbStream struct {
 	columns []Column
 	types   []*chType
 	done    bool
+	failed  bool // the engine reported an error
 	closed  bool
 }
 
@@ -179,7 +181,7 @@ func (st *chdbStream) fetch() error {
 	st.chunk = chdbResult{lib: st.s.lib, res: res}
 	data := st.chunk.bytes()
 	if msg := cString(st.s.lib.resultError(res)); msg != "" && !(len(data) == 0 && strings.Contains(msg, "No active streaming query")) {
-		st.done = true
+		st.done, st.failed = true, true
 		return errors.New(strings.TrimSpace(msg))
 	}
 	if len(data) == 0 {
@@ -229,6 +231,15 @@ func (st *chdbStream) close() error {
 		st.s.lib.streamCancel(st.s.conn, st.handle)
 	}
 	st.s.lib.destroy(st.handle)
+	if st.failed {
+		// libchdb 26.5 keeps what a failed stream had written (its
+		// header) and puts it in front of the session's next result,
+		// streamed or not: seen as a query returning the columns of the
+		// failed one. One throwaway query takes it.
+		if r, err := st.s.lib.query(st.s.conn, []byte("SELECT 1"), "RowBinary"); err == nil {
+			r.free()
+		}
+	}
 	st.s.mu.Unlock()
 	return nil
 }

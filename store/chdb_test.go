@@ -424,3 +424,39 @@ func TestQueryStreams(t *testing.T) {
 		t.Errorf("after a failed query: %d", got)
 	}
 }
+
+// TestFailedQueryLeavesNothingBehind: libchdb keeps what a failed streamed
+// query had written and puts it in front of the next result; the store
+// must not hand that to the next query.
+func TestFailedQueryLeavesNothingBehind(t *testing.T) {
+	st := storetest.Chdb(t)
+	createKV(t, st)
+	ctx := context.Background()
+	if err := st.Insert(ctx, block(t, &kv{id: 1, s: "a"})); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, query string }{
+		{"error after the header", "SELECT id FROM kv WHERE id IN kv"},
+		{"error after rows", "SELECT throwIf(number = 300000) FROM numbers(1000000)"},
+		{"error before running", "SELECT noSuchFunction()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := st.Query(ctx, tt.query, nil)
+			if err == nil {
+				_, err = rows.All()
+			}
+			if err == nil {
+				t.Fatalf("%s did not fail", tt.query)
+			}
+			rows, err = st.Query(ctx, "SELECT toUInt64(43) AS answer", nil)
+			if err != nil {
+				t.Fatalf("the query after a failed one: %v", err)
+			}
+			all, err := rows.All()
+			if cols := rows.Columns(); err != nil || len(cols) != 1 || cols[0].Name != "answer" || len(all) != 1 || all[0][0] != uint64(43) {
+				t.Errorf("the query after a failed one read columns %v, rows %v, %v", cols, all, err)
+			}
+		})
+	}
+}
