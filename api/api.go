@@ -34,6 +34,9 @@ type Config struct {
 	// loopback requires tokens.
 	Listen string  `yaml:"listen"`
 	Tokens []Token `yaml:"tokens"`
+	// SQL bounds /api/v1/sql: the config's sql section, which `mailtrace
+	// sql` takes too. Zero means store.DefaultSQLLimits.
+	SQL store.SQLLimits `yaml:"-"`
 }
 
 // DefaultConfig listens on loopback without tokens.
@@ -51,11 +54,12 @@ func (c *Config) Validate() error {
 
 // Server serves the API and the UI.
 type Server struct {
-	st     store.Store
-	auth   *authenticator
-	logger *slog.Logger
-	mux    *http.ServeMux
-	routes []route
+	st        store.Store
+	auth      *authenticator
+	sqlLimits store.SQLLimits
+	logger    *slog.Logger
+	mux       *http.ServeMux
+	routes    []route
 }
 
 // New builds a server reading st. reg, when not nil, is served at /metrics.
@@ -67,7 +71,13 @@ func New(st store.Store, cfg Config, reg *prometheus.Registry, logger *slog.Logg
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{st: st, auth: auth, logger: logger, mux: http.NewServeMux()}
+	if cfg.SQL == (store.SQLLimits{}) {
+		cfg.SQL = store.DefaultSQLLimits()
+	}
+	if err := cfg.SQL.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{st: st, auth: auth, sqlLimits: cfg.SQL, logger: logger, mux: http.NewServeMux()}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

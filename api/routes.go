@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -260,14 +261,54 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request, q url.Values) error
 		format = "tsv"
 	}
 	w.Header().Set("Content-Type", map[string]string{"tsv": "text/tab-separated-values", "csv": "text/csv", "json": "application/x-ndjson"}[format])
-	err := store.QueryReadOnly(r.Context(), s.st, q.Get("query"), format, w)
-	if err != nil && !isWritten(w) {
+	// The first 64 KiB wait, so that a query that fails early (a limit
+	// reached by an aggregate, say) gets an error answer instead of a
+	// header line and a cut.
+	out := &heldWriter{w: w, limit: 64 << 10}
+	err := store.QueryReadOnly(r.Context(), s.st, q.Get("query"), format, s.sqlLimits, out)
+	if err == nil {
+		return out.flush()
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	if !out.flushed {
+		// A refusal, a syntax error, a limit the query reached: all say
+		// what to change in the query.
 		return fmt.Errorf("%w: %v", errBadRequest, err)
 	}
-	return err
+	// Part of the answer is out: end the response abruptly, so that the
+	// client sees an error rather than a shorter answer.
+	s.logger.Error("sql answer cut short", "err", err)
+	panic(http.ErrAbortHandler)
 }
 
-func isWritten(w http.ResponseWriter) bool {
-	rec, ok := w.(*statusRecorder)
-	return ok && rec.wrote
+// heldWriter keeps the first limit bytes of an answer, then writes
+// through.
+type heldWriter struct {
+	w       http.ResponseWriter
+	limit   int
+	held    []byte
+	flushed bool
+}
+
+func (h *heldWriter) Write(b []byte) (int, error) {
+	if !h.flushed && len(h.held)+len(b) <= h.limit {
+		h.held = append(h.held, b...)
+		return len(b), nil
+	}
+	if err := h.flush(); err != nil {
+		return 0, err
+	}
+	return h.w.Write(b)
+}
+
+func (h *heldWriter) flush() error {
+	if h.flushed {
+		return nil
+	}
+	h.flushed = true
+	_, err := h.w.Write(h.held)
+	h.held = nil
+	return err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/mailtrace/mailtrace/milter"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	Milter milter.Config `yaml:"milter"`
 	// API serves traces, searches, exports and the web UI.
 	API api.Config `yaml:"api"`
+	// SQL bounds every analyst's query, through `mailtrace sql` and
+	// /api/v1/sql alike.
+	SQL store.SQLLimits `yaml:"sql"`
 	// Pools are the dedicated-IP pools: each has a Postfix transport
 	// smtp-NAME bound to its source IP, logging as syslog_name
 	// (default postfix-NAME).
@@ -100,7 +104,7 @@ func Default() Config {
 	return Config{Store: DefaultStore, RetentionDays: schema.DefaultRetentionDays, LogLevel: "info",
 		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
 		Milter:    milter.DefaultConfig(), API: api.DefaultConfig(), Bounces: bounce.DefaultConfig(),
-		Blocks: block.DefaultConfig()}
+		Blocks: block.DefaultConfig(), SQL: store.DefaultSQLLimits()}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -211,6 +215,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: classify: %w", err)
 	}
 	if err := c.API.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.SQL.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	switch c.LogLevel {

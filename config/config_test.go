@@ -50,6 +50,14 @@ func TestLoad(t *testing.T) {
 		{name: "api beyond loopback without tokens", path: write("t.yaml", "api: {listen: 0.0.0.0:8025}\n"), wantErr: "api.tokens"},
 		{name: "api with tokens", path: write("u.yaml", "api:\n  listen: 0.0.0.0:8025\n  tokens: [{name: alice, role: analyst, sha256: "+strings.Repeat("ab", 32)+"}]\n"),
 			check: func(c Config) bool { return len(c.API.Tokens) == 1 && c.API.Tokens[0].Name == "alice" }},
+		{name: "sql limits", path: write("x.yaml", "sql:\n  max_execution_time: 2m\n  max_memory: 512MiB\n  max_result_rows: 5000\n  max_threads: 3\n"),
+			check: func(c Config) bool {
+				return c.SQL.MaxExecutionTime == 2*time.Minute && c.SQL.MaxMemory == 512<<20 && c.SQL.MaxResultRows == 5000 && c.SQL.MaxThreads == 3
+			}},
+		{name: "sql memory in bytes", path: write("y.yaml", "sql: {max_memory: 1073741824}\n"),
+			check: func(c Config) bool { return c.SQL.MaxMemory == 1<<30 && c.SQL.MaxExecutionTime == 30*time.Second }},
+		{name: "sql memory unit unknown", path: write("z.yaml", "sql: {max_memory: 2 gigs}\n"), wantErr: "KiB, MiB, GiB"},
+		{name: "sql limit too small", path: write("za.yaml", "sql: {max_execution_time: 10ms}\n"), wantErr: "sql.max_execution_time"},
 		{name: "bad milter listen", path: write("r.yaml", "milter: {listen: 8894}\n"), wantErr: "inet:127.0.0.1:8894"},
 		{name: "env milter listen", path: write("s.yaml", ""), env: map[string]string{"MAILTRACE_MILTER_LISTEN": "inet:127.0.0.1:9999"},
 			check: func(c Config) bool { return c.Milter.Listen == "inet:127.0.0.1:9999" }},

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -90,4 +91,58 @@ func BenchmarkEncodeDeliveryEvents(b *testing.B) {
 		n += len(events)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkSQLCheck measures what the check of an analyst's query costs,
+// beside running it: the engine's parse (EXPLAIN AST) of each text that
+// runs, the store's table list, and for a query with SETTINGS the query
+// tree too.
+func BenchmarkSQLCheck(b *testing.B) {
+	st := storetest.Chdb(b)
+	ctx := context.Background()
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database()}, false); err != nil {
+		b.Fatal(err)
+	}
+	queries := []struct{ name, query string }{
+		{"small", "SELECT status, count() FROM delivery_events GROUP BY status"},
+		{"joins and subqueries", "WITH b AS (SELECT trace_id, category FROM bounces WHERE category != '') " +
+			"SELECT d.recipient, d.status, b.category, (SELECT count() FROM accept_records) AS total FROM delivery_events AS d " +
+			"LEFT JOIN b USING (trace_id) WHERE d.trace_id IN (SELECT trace_id FROM messages WHERE origin = 'client') " +
+			"AND d.provider IN ('google', 'microsoft') ORDER BY d.recipient LIMIT 100"},
+		{"with SETTINGS", "SELECT count() FROM delivery_events SETTINGS max_threads = 1"},
+	}
+	for _, q := range queries {
+		b.Run("check json/"+q.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := store.CheckSQL(ctx, st, q.query, "json"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("check tsv/"+q.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := store.CheckSQL(ctx, st, q.query, "tsv"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("QueryReadOnly tsv/"+q.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := store.QueryReadOnly(ctx, st, q.query, "tsv", store.DefaultSQLLimits(), io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("unchecked query/"+q.name, func(b *testing.B) {
+			for b.Loop() {
+				rows, err := st.Query(ctx, q.query, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := rows.All(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -118,6 +118,24 @@ func (s *chdbStore) Exec(ctx context.Context, query string, params Params) error
 	return s.exec(q)
 }
 
+// explain runs an EXPLAIN statement, which libchdb does not stream, and
+// returns its lines.
+func (s *chdbStore) explain(ctx context.Context, query string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.run([]byte(query), "TSVRaw")
+	if err != nil {
+		return nil, err
+	}
+	defer r.free()
+	out := strings.TrimSuffix(string(r.bytes()), "\n")
+	if out == "" {
+		return nil, nil
+	}
+	return strings.Split(out, "\n"), nil
+}
+
 // Query streams the result: libchdb hands it over in chunks of about a
 // megabyte, each a RowBinaryWithNamesAndTypes block, so that a result of
 // any size is read in bounded memory. The session runs one statement at a

@@ -45,7 +45,7 @@ var kvTable = &store.Table{Name: "kv", Columns: []store.Column{
 
 func (r *kv) AppendRow(e *store.Encoder) { e.UInt32(r.id); e.String(r.s); e.StringArray(r.arr) }
 
-func createKV(t *testing.T, st store.Store) {
+func createKV(t testing.TB, st store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.Exec(ctx, "DROP TABLE IF EXISTS kv", nil); err != nil {
@@ -58,7 +58,7 @@ func createKV(t *testing.T, st store.Store) {
 	}
 }
 
-func block(t *testing.T, rows ...store.Row) *store.Block {
+func block(t testing.TB, rows ...store.Row) *store.Block {
 	return encode(t, kvTable, rows...)
 }
 
@@ -285,7 +285,7 @@ func TestQueryReadOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
-		err := store.QueryReadOnly(ctx, st, tt.query, tt.format, &out)
+		err := store.QueryReadOnly(ctx, st, tt.query, tt.format, store.DefaultSQLLimits(), &out)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("%s: error %v, want %q", tt.query, err, tt.wantErr)

@@ -184,6 +184,24 @@ func (s *clickhouseStore) Query(ctx context.Context, query string, params Params
 	return &Rows{columns: cols, next: next, close: rows.Close}, nil
 }
 
+// explain runs an EXPLAIN statement and returns its lines.
+func (s *clickhouseStore) explain(ctx context.Context, query string) ([]string, error) {
+	rows, err := s.conn.Query(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, err
+		}
+		out = append(out, line)
+	}
+	return out, rows.Err()
+}
+
 // normalize gives server values the Go types the embedded backend returns.
 func normalize(v reflect.Value) any {
 	if v.Kind() == reflect.Pointer {

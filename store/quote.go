@@ -236,6 +236,12 @@ func SplitStatements(text string) []string {
 // consumed up to. It reports an error when a literal or comment does not
 // end, which callers that must not misjudge a query treat as a refusal.
 func scanSQL(q string, visit func(i int) int) error {
+	return lexSQL(q, visit, nil)
+}
+
+// lexSQL is scanSQL that also hands quoted to every quoted identifier
+// (`name` or "name"), with its quotes; an error from quoted ends the scan.
+func lexSQL(q string, visit func(i int) int, quoted func(name string, at int) error) error {
 	for i := 0; i < len(q); i++ {
 		switch c := q[i]; {
 		case c == '\'' || c == '"' || c == '`':
@@ -248,8 +254,14 @@ func scanSQL(q string, visit func(i int) int) error {
 			if j >= len(q) {
 				return fmt.Errorf("unterminated %c quote at byte %d", c, i)
 			}
+			if c != '\'' && quoted != nil {
+				if err := quoted(q[i:j+1], i); err != nil {
+					return err
+				}
+			}
 			i = j
-		case c == '-' && strings.HasPrefix(q[i:], "--"), c == '#':
+		case c == '-' && strings.HasPrefix(q[i:], "--"), c == '#' && (strings.HasPrefix(q[i:], "# ") || strings.HasPrefix(q[i:], "#!")):
+			// ClickHouse reads # as a comment only before a space or !.
 			nl := strings.IndexByte(q[i:], '\n')
 			if nl < 0 {
 				return nil

@@ -67,7 +67,9 @@ func checkMigrated(ctx context.Context, st store.Store) error {
 // serveAPI serves the API until ctx ends.
 func serveAPI(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
 	logger = logger.With("part", "api")
-	s, err := api.New(st, cfg.API, reg, logger)
+	apiCfg := cfg.API
+	apiCfg.SQL = cfg.SQL
+	s, err := api.New(st, apiCfg, reg, logger)
 	if err != nil {
 		return err
 	}

@@ -158,6 +158,24 @@ func TestMigrateAndSQL(t *testing.T) {
 	if r = run(t, env, "sql", tables); r.stdout != "name\ndelivery_events\n" {
 		t.Errorf("delivery_events gone after refused writes: %q %q", r.stdout, r.stderr)
 	}
+	// What the store holds must not leave it, and a hostile value must not
+	// reach the terminal raw.
+	key := filepath.Join(t.TempDir(), "verp-1.key")
+	os.WriteFile(key, []byte("the-verp-signing-key\n"), 0o600)
+	for q, want := range map[string]string{
+		"SELECT * FROM file('" + key + "', 'LineAsString')":                  "refused: table function file() reads files; mailtrace sql reads mailtrace's tables",
+		"SELECT file('" + key + "')":                                         "refused: function file() reads files on the server",
+		"SELECT * FROM url('http://127.0.0.1:9465/metrics', 'LineAsString')": "refused: table function url() reaches other hosts",
+		"SELECT * FROM system.processes":                                     "refused: system.processes is not open to analysts",
+	} {
+		r = run(t, env, "sql", q)
+		if r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stdout+r.stderr, "the-verp-signing-key") {
+			t.Errorf("sql %q: exit %d, stdout %q, stderr %q; want it refused saying %q", q, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	if r = run(t, env, "sql", "SELECT concat('red', char(27), '[31m', char(7)) AS s"); r.code != 0 || r.stdout != "s\nred\\x1B[31m\\x07\n" {
+		t.Errorf("sql with control characters in a value: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 func TestConfigFile(t *testing.T) {

@@ -43,7 +43,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, base, err := storeOrAPI(ctx, cfg, "", stderr, " (needs an admin token in MAILTRACE_API_TOKEN when tokens are configured)")
+	st, base, err := storeOrAPI(ctx, cfg, "", stderr, " (sql needs the admin role: an admin token in MAILTRACE_API_TOKEN, or api.anonymous_role: admin)")
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,9 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer st.Close()
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	if err := store.QueryReadOnly(ctx, st, query, *format, w); err != nil {
+	// The same checks and limits as /api/v1/sql: this is the path for
+	// analysts on this machine, not a maintenance console.
+	if err := store.QueryReadOnly(ctx, st, query, *format, cfg.SQL, w); err != nil {
 		w.Flush()
 		return err
 	}
