@@ -6,7 +6,10 @@
 //
 // Requests need a bearer token with a role (analyst, admin) whenever
 // tokens are configured, and always when the listen address is not
-// loopback. Every request is logged with who made it.
+// loopback; without tokens, requests have the analyst role unless
+// api.anonymous_role says admin. Every request is logged with who made it.
+// /api/v1/sql takes an admin's read-only query through store.QueryReadOnly,
+// which decides what it may read and bounds it.
 package api
 
 import (
@@ -34,6 +37,10 @@ type Config struct {
 	// loopback requires tokens.
 	Listen string  `yaml:"listen"`
 	Tokens []Token `yaml:"tokens"`
+	// AnonymousRole is the role of requests without a token when no
+	// tokens are configured (then the API listens on loopback only):
+	// analyst by default; admin lets every local user run SQL.
+	AnonymousRole string `yaml:"anonymous_role"`
 	// SQL bounds /api/v1/sql: the config's sql section, which `mailtrace
 	// sql` takes too. Zero means store.DefaultSQLLimits.
 	SQL store.SQLLimits `yaml:"-"`
@@ -48,7 +55,7 @@ func (c *Config) Validate() error {
 	if c.Listen == "off" {
 		return nil
 	}
-	_, err := newAuthenticator(c.Listen, c.Tokens)
+	_, err := newAuthenticator(c.Listen, c.Tokens, c.AnonymousRole)
 	return err
 }
 
@@ -64,7 +71,7 @@ type Server struct {
 
 // New builds a server reading st. reg, when not nil, is served at /metrics.
 func New(st store.Store, cfg Config, reg *prometheus.Registry, logger *slog.Logger) (*Server, error) {
-	auth, err := newAuthenticator(cfg.Listen, cfg.Tokens)
+	auth, err := newAuthenticator(cfg.Listen, cfg.Tokens, cfg.AnonymousRole)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +83,9 @@ func New(st store.Store, cfg Config, reg *prometheus.Registry, logger *slog.Logg
 	}
 	if err := cfg.SQL.Validate(); err != nil {
 		return nil, err
+	}
+	if auth.open && auth.anonymousRole == RoleAdmin {
+		logger.Warn("requests without a token have the admin role (api.anonymous_role: admin): every local user may run SQL on the store", "listen", cfg.Listen)
 	}
 	s := &Server{st: st, auth: auth, sqlLimits: cfg.SQL, logger: logger, mux: http.NewServeMux()}
 	s.routes = s.routeTable()
@@ -129,15 +139,20 @@ func (s *Server) wrap(rt route) http.Handler {
 				"status", rec.status, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 		}()
 		if rt.role != "" {
-			c := s.auth.identify(r)
+			c, why := s.auth.identify(r)
 			if c == nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="mailtrace"`)
-				writeError(rec, http.StatusUnauthorized, "a bearer token is required (Authorization: Bearer TOKEN)")
+				writeError(rec, http.StatusUnauthorized, why)
 				return
 			}
 			who = c.name
 			if !c.may(rt.role) {
-				writeError(rec, http.StatusForbidden, fmt.Sprintf("%s has role %s; this needs %s", c.name, c.role, rt.role))
+				msg := fmt.Sprintf("%s has role %s; this needs %s", c.name, c.role, rt.role)
+				if c.name == anonymous {
+					msg += ": configure a token with role " + rt.role + " in api.tokens and send it (mailtrace commands take it from MAILTRACE_API_TOKEN), " +
+						"or set api.anonymous_role: " + rt.role + " to give it to every local user"
+				}
+				writeError(rec, http.StatusForbidden, msg)
 				return
 			}
 		}

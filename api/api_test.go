@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -107,20 +109,165 @@ func TestAuth(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "who=alice") || !strings.Contains(ts.logs.String(), "who=root") {
 		t.Errorf("requests not logged with who made them:\n%s", ts.logs.String())
 	}
-	// Loopback without tokens: open.
-	s, err := New(ts.fx.Store, DefaultConfig(), nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	// What a refused request is told.
+	messages := []struct {
+		name, path, token string
+		code              int
+		says              string
+	}{
+		{"no token", search, "", 401, "a bearer token is required"},
+		{"a wrong token", search, "wrong-token-0123456789", 401, "token not accepted: it matches none of the tokens in api.tokens"},
+		{"another kind of Authorization", search, "", 401, "a bearer token is required"},
+		{"an analyst asking for SQL", sql, analystToken, 403, "alice has role analyst; this needs admin"},
+		{"a query reading a file", "/api/v1/sql?query=" + url.QueryEscape("SELECT * FROM file('/etc/mailtrace/verp-1.key', 'LineAsString')"),
+			adminToken, 400, "refused: table function file() reads files; mailtrace sql reads mailtrace's tables"},
+		{"a query reaching a host", "/api/v1/sql?query=" + url.QueryEscape("SELECT * FROM url('http://127.0.0.1:9465/metrics', 'LineAsString')"),
+			adminToken, 400, "refused: table function url() reaches other hosts"},
 	}
-	open := httptest.NewServer(s.Handler())
-	defer open.Close()
-	if res, err := http.Get(open.URL + search); err != nil || res.StatusCode != 200 {
-		t.Errorf("loopback without tokens: %v %v", res.StatusCode, err)
+	for _, tt := range messages {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", ts.URL+tt.path, nil)
+			switch {
+			case tt.name == "another kind of Authorization":
+				req.Header.Set("Authorization", "Basic YWxpY2U6c2VjcmV0")
+			case tt.token != "":
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var body struct{ Error string }
+			json.NewDecoder(res.Body).Decode(&body)
+			if res.StatusCode != tt.code || !strings.Contains(body.Error, tt.says) {
+				t.Errorf("GET %s: %d %q, want %d saying %q", tt.path, res.StatusCode, body.Error, tt.code, tt.says)
+			}
+		})
 	}
 }
 
+func TestAnonymousLoopback(t *testing.T) {
+	ts := start(t, withTokens)
+	from := url.QueryEscape(tracetest.T0.Add(-time.Hour).Format(time.RFC3339))
+	search := "/api/v1/search?from=" + from
+	sql := "/api/v1/sql?query=" + url.QueryEscape("SELECT count() FROM delivery_events")
+	serve := func(t *testing.T, cfg Config) (*httptest.Server, *bytes.Buffer) {
+		logs := &bytes.Buffer{}
+		s, err := New(ts.fx.Store, cfg, nil, slog.New(slog.NewTextHandler(logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		t.Cleanup(srv.Close)
+		return srv, logs
+	}
+	get := func(t *testing.T, srv *httptest.Server, path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+
+	t.Run("analyst by default", func(t *testing.T) {
+		srv, logs := serve(t, DefaultConfig())
+		if code, body := get(t, srv, search, ""); code != 200 {
+			t.Errorf("search without a token: %d %s", code, body)
+		}
+		code, body := get(t, srv, sql, "")
+		if code != 403 || !strings.Contains(body, "anonymous (loopback) has role analyst; this needs admin") ||
+			!strings.Contains(body, "api.anonymous_role: admin") || !strings.Contains(body, "MAILTRACE_API_TOKEN") {
+			t.Errorf("sql without a token: %d %s; want 403 saying why and what to do", code, body)
+		}
+		if strings.Contains(logs.String(), "admin role") {
+			t.Errorf("the default logged an admin warning:\n%s", logs)
+		}
+		if code, body := get(t, srv, search, adminToken); code != 401 || !strings.Contains(body, "token not accepted: this API has no tokens configured") {
+			t.Errorf("a token sent to an API without tokens: %d %s", code, body)
+		}
+	})
+	t.Run("admin when the config says so", func(t *testing.T) {
+		cfg := DefaultConfig()
+		cfg.AnonymousRole = RoleAdmin
+		srv, logs := serve(t, cfg)
+		if code, body := get(t, srv, sql, ""); code != 200 || strings.TrimSpace(body) != "count()\n6" {
+			t.Errorf("sql without a token, anonymous_role admin: %d %s", code, body)
+		}
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "api.anonymous_role: admin") {
+			t.Errorf("no startup warning for anonymous admins:\n%s", logs)
+		}
+	})
+	t.Run("config errors", func(t *testing.T) {
+		tests := []struct {
+			name string
+			cfg  Config
+			want string
+		}{
+			{"unknown anonymous role", Config{Listen: "127.0.0.1:1", AnonymousRole: "root"}, `api.anonymous_role "root": use analyst (the default) or admin`},
+			{"anonymous role with tokens", Config{Listen: "127.0.0.1:1", AnonymousRole: RoleAdmin, Tokens: withTokens.Tokens}, "remove api.anonymous_role"},
+			{"one secret under two roles", Config{Listen: "127.0.0.1:1", Tokens: []Token{
+				{Name: "alice", Role: RoleAnalyst, Token: analystToken}, {Name: "root", Role: RoleAdmin, Token: analystToken}}},
+				"api.tokens[0] (alice, role analyst) and api.tokens[1] (root, role admin) have the same secret"},
+			{"one secret twice, once as its digest", Config{Listen: "127.0.0.1:1", Tokens: []Token{
+				{Name: "noc", Role: RoleAdmin, Token: adminToken}, {Name: "noc-again", Role: RoleAdmin, SHA256: sha256Hex(adminToken)}}},
+				"api.tokens[0] (noc, role admin) and api.tokens[1] (noc-again, role admin) have the same secret"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if err := tt.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("Validate() = %v, want %q", err, tt.want)
+				}
+				if _, err := New(nil, tt.cfg, nil, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("New() = %v, want %q", err, tt.want)
+				}
+			})
+		}
+	})
+}
+
+// TestSQLErrors: a query that fails before its answer begins gets an
+// error answer; one that fails after part of it went out ends the
+// response abruptly, so that no client takes the part for the whole.
+func TestSQLErrors(t *testing.T) {
+	ts := start(t, withTokens)
+	early := "/api/v1/sql?query=" + url.QueryEscape("SELECT throwIf(count() > 0, 'no rows wanted') FROM delivery_events")
+	if code, body := ts.get(t, early, adminToken); code != 400 || !strings.Contains(string(body), "no rows wanted") {
+		t.Errorf("a query failing early: %d %s", code, body)
+	}
+	late := "/api/v1/sql?query=" + url.QueryEscape("SELECT number, throwIf(number = 400000, 'late') FROM numbers(500000)")
+	req, _ := http.NewRequest("GET", ts.URL+late, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err == nil {
+		var body []byte
+		body, err = io.ReadAll(res.Body)
+		res.Body.Close()
+		if err == nil {
+			t.Errorf("a query failing after 64 KiB of answer: %d and %d bytes read without an error", res.StatusCode, len(body))
+		}
+	}
+	if !strings.Contains(ts.logs.String(), "sql answer cut short") {
+		t.Errorf("the cut is not logged:\n%s", ts.logs)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	ts := start(t, DefaultConfig())
+	// Every route answers without a token, the admin's one too.
+	everyone := DefaultConfig()
+	everyone.AnonymousRole = RoleAdmin
+	ts := start(t, everyone)
 	code, body := ts.get(t, "/api/v1/openapi.json", "")
 	if code != 200 {
 		t.Fatal(code)

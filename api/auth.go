@@ -12,7 +12,9 @@ import (
 )
 
 // Roles. An analyst reads traces, searches and exports; an admin also runs
-// read-only SQL.
+// read-only SQL. Requests without a token, which the API takes only on
+// loopback and only when no tokens are configured, are analysts unless
+// api.anonymous_role says admin.
 const (
 	RoleAnalyst = "analyst"
 	RoleAdmin   = "admin"
@@ -35,14 +37,30 @@ type caller struct {
 	name, role string
 }
 
+// anonymous is the name requests without a token are logged under.
+const anonymous = "anonymous (loopback)"
+
 // authenticator checks bearer tokens in constant time.
 type authenticator struct {
 	tokens []Token
-	open   bool // loopback without tokens: everyone is admin
+	// open: no tokens are configured and the API listens on loopback
+	// only; requests without a token have anonymousRole.
+	open          bool
+	anonymousRole string
 }
 
-func newAuthenticator(listen string, tokens []Token) (*authenticator, error) {
-	a := &authenticator{}
+func newAuthenticator(listen string, tokens []Token, anonymousRole string) (*authenticator, error) {
+	a := &authenticator{anonymousRole: RoleAnalyst}
+	switch anonymousRole {
+	case "":
+	case RoleAnalyst, RoleAdmin:
+		if len(tokens) > 0 {
+			return nil, fmt.Errorf("api.anonymous_role is set, but api.tokens are configured and then every request needs a token; remove api.anonymous_role")
+		}
+		a.anonymousRole = anonymousRole
+	default:
+		return nil, fmt.Errorf("api.anonymous_role %q: use analyst (the default) or admin", anonymousRole)
+	}
 	for i, t := range tokens {
 		if t.Name == "" {
 			return nil, fmt.Errorf("api.tokens[%d]: give each token a name (it is logged with every request)", i)
@@ -67,6 +85,14 @@ func newAuthenticator(listen string, tokens []Token) (*authenticator, error) {
 			t.digestBytes = sha256.Sum256([]byte(t.Token))
 		default:
 			return nil, fmt.Errorf("api.tokens[%d] (%s): give sha256, file, or a token of at least 16 characters", i, t.Name)
+		}
+		// One secret under two entries would make the role it grants
+		// depend on the order of the list.
+		for j, u := range a.tokens {
+			if u.digestBytes == t.digestBytes {
+				return nil, fmt.Errorf("api.tokens[%d] (%s, role %s) and api.tokens[%d] (%s, role %s) have the same secret; give each entry a token of its own",
+					j, u.Name, u.Role, i, t.Name, t.Role)
+			}
 		}
 		a.tokens = append(a.tokens, t)
 	}
@@ -93,18 +119,25 @@ func Loopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// identify returns the caller of a request, or nil when its token (if
-// any) matches none.
-func (a *authenticator) identify(r *http.Request) *caller {
-	if a.open {
-		return &caller{name: "anonymous (loopback)", role: RoleAdmin}
-	}
+// identify returns the caller of a request, or why it is not accepted.
+func (a *authenticator) identify(r *http.Request) (*caller, string) {
+	const required = "a bearer token is required (Authorization: Bearer TOKEN)"
 	h := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return nil
+	if h == "" {
+		if a.open {
+			return &caller{name: anonymous, role: a.anonymousRole}, ""
+		}
+		return nil, required
 	}
-	digest := sha256.Sum256([]byte(strings.TrimSpace(secret)))
+	scheme, secret, ok := strings.Cut(h, " ")
+	secret = strings.TrimSpace(secret)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return nil, required + "; this request has an Authorization header of another kind"
+	}
+	if a.open {
+		return nil, "token not accepted: this API has no tokens configured (api.tokens); send the request without one"
+	}
+	digest := sha256.Sum256([]byte(secret))
 	var found *caller
 	// Every token is compared, so the time taken does not tell which
 	// one matched or how much of it.
@@ -113,7 +146,10 @@ func (a *authenticator) identify(r *http.Request) *caller {
 			found = &caller{name: a.tokens[i].Name, role: a.tokens[i].Role}
 		}
 	}
-	return found
+	if found == nil {
+		return nil, "token not accepted: it matches none of the tokens in api.tokens"
+	}
+	return found, ""
 }
 
 func (c *caller) may(role string) bool {

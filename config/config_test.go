@@ -50,6 +50,9 @@ func TestLoad(t *testing.T) {
 		{name: "api beyond loopback without tokens", path: write("t.yaml", "api: {listen: 0.0.0.0:8025}\n"), wantErr: "api.tokens"},
 		{name: "api with tokens", path: write("u.yaml", "api:\n  listen: 0.0.0.0:8025\n  tokens: [{name: alice, role: analyst, sha256: "+strings.Repeat("ab", 32)+"}]\n"),
 			check: func(c Config) bool { return len(c.API.Tokens) == 1 && c.API.Tokens[0].Name == "alice" }},
+		{name: "api anonymous role", path: write("v.yaml", "api: {anonymous_role: admin}\n"),
+			check: func(c Config) bool { return c.API.AnonymousRole == "admin" }},
+		{name: "api unknown anonymous role", path: write("w.yaml", "api: {anonymous_role: root}\n"), wantErr: "api.anonymous_role"},
 		{name: "sql limits", path: write("x.yaml", "sql:\n  max_execution_time: 2m\n  max_memory: 512MiB\n  max_result_rows: 5000\n  max_threads: 3\n"),
 			check: func(c Config) bool {
 				return c.SQL.MaxExecutionTime == 2*time.Minute && c.SQL.MaxMemory == 512<<20 && c.SQL.MaxResultRows == 5000 && c.SQL.MaxThreads == 3

@@ -158,13 +158,18 @@ func apiGet(ctx context.Context, base, path string, q url.Values, w io.Writer) e
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	res, err := http.DefaultClient.Do(req)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the API ended its answer before it began (%v); the server's log says why", err)
+	}
 	if err != nil {
 		return fmt.Errorf("asking the API: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode == http.StatusOK {
-		_, err := io.Copy(w, res.Body)
-		return err
+		if _, err := io.Copy(w, res.Body); err != nil {
+			return fmt.Errorf("the API's answer was cut short (%v); the server's log says why", err)
+		}
+		return nil
 	}
 	var body struct {
 		Error string `json:"error"`
@@ -174,7 +179,7 @@ func apiGet(ctx context.Context, base, path string, q url.Values, w io.Writer) e
 	case http.StatusNotFound:
 		return errNotFound
 	case http.StatusUnauthorized:
-		return errors.New("the API needs a token: set MAILTRACE_API_TOKEN")
+		return fmt.Errorf("API %s: %s (mailtrace commands send the token in MAILTRACE_API_TOKEN)", res.Status, body.Error)
 	}
 	return fmt.Errorf("API %s: %s", res.Status, body.Error)
 }
