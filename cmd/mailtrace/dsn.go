@@ -199,7 +199,7 @@ func escapeText(s string) string {
 }
 
 // escapeStrings escapes every exported string in v (a settable struct,
-// slice or string), copying slices first so that what v shares with
+// pointer, slice or string), copying pointees and slices first so that what v shares with
 // others is left as it was.
 func escapeStrings(v reflect.Value) {
 	switch v.Kind() {
@@ -211,6 +211,14 @@ func escapeStrings(v reflect.Value) {
 				escapeStrings(v.Field(i))
 			}
 		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.New(v.Type().Elem())
+		c.Elem().Set(v.Elem())
+		v.Set(c)
+		escapeStrings(c.Elem())
 	case reflect.Slice:
 		if v.IsNil() || v.Type().Elem().Kind() == reflect.Uint8 {
 			return

@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"blocks":   {"list block incidents: open ones, or --all opened in a range (--json)", runBlocks},
 	"classify": {"show how a receiver's reply is classified: category, block signal, provider (--mx HOST)", runClassify},
 	"dsn":      {"read bounce reports from files: dsn parse FILE... [--json] shows them, dsn ingest FILE... stores them", runDSN},
+	"reports":  {"read DMARC aggregate/failure and SMTP TLS reports: reports parse FILE... [--json], reports ingest FILE..., reports list", runReports},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
 }
 
