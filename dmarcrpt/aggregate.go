@@ -2,15 +2,11 @@ package dmarcrpt
 
 import (
 	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/text/encoding/htmlindex"
 )
 
 // Namespaces of the aggregate report schemas.
@@ -136,153 +132,43 @@ var (
 // already bounded in size by their reader; this bounds plain ones.
 const MaxRecords = 2_000_000
 
-// raw shapes, matched by local name in any namespace.
-type rawMetadata struct {
-	OrgName          string   `xml:"org_name"`
-	Email            string   `xml:"email"`
-	ExtraContactInfo string   `xml:"extra_contact_info"`
-	ReportID         string   `xml:"report_id"`
-	Begin            string   `xml:"date_range>begin"`
-	End              string   `xml:"date_range>end"`
-	Errors           []string `xml:"error"`
-	Generator        string   `xml:"generator"`
-}
-
-type rawPolicy struct {
-	Domain          string `xml:"domain"`
-	DiscoveryMethod string `xml:"discovery_method"`
-	ADKIM           string `xml:"adkim"`
-	ASPF            string `xml:"aspf"`
-	P               string `xml:"p"`
-	SP              string `xml:"sp"`
-	NP              string `xml:"np"`
-	Pct             string `xml:"pct"`
-	Testing         string `xml:"testing"`
-	FO              string `xml:"fo"`
-}
-
-type rawRecord struct {
-	SourceIP    string      `xml:"row>source_ip"`
-	Count       string      `xml:"row>count"`
-	Disposition string      `xml:"row>policy_evaluated>disposition"`
-	DKIM        string      `xml:"row>policy_evaluated>dkim"`
-	SPF         string      `xml:"row>policy_evaluated>spf"`
-	Reasons     []rawReason `xml:"row>policy_evaluated>reason"`
-	HeaderFrom  string      `xml:"identifiers>header_from"`
-	EnvFrom     string      `xml:"identifiers>envelope_from"`
-	EnvTo       string      `xml:"identifiers>envelope_to"`
-	DKIMResults []rawAuth   `xml:"auth_results>dkim"`
-	SPFResults  []rawAuth   `xml:"auth_results>spf"`
-}
-
-type rawReason struct {
-	Type    string `xml:"type"`
-	Comment string `xml:"comment"`
-}
-
-type rawAuth struct {
-	Domain      string `xml:"domain"`
-	Selector    string `xml:"selector"`
-	Scope       string `xml:"scope"`
-	Result      string `xml:"result"`
-	HumanResult string `xml:"human_result"`
-}
-
-// ReadAggregate reads an aggregate report (uncompressed XML) from r,
-// calling onRecord for each record in order; an error from onRecord stops
-// the reading and is returned. The Feedback is complete once it returns
-// without error.
-func ReadAggregate(r io.Reader, onRecord func(*Record) error) (*Feedback, error) {
-	d := xml.NewDecoder(r)
-	d.CharsetReader = charsetReader
-	d.Strict = true
-	fb := &Feedback{}
+// ReadAggregate reads an aggregate report (uncompressed XML), calling
+// onRecord for each record in order; an error from onRecord stops the
+// reading and is returned. The record passed is reused for the next one:
+// copy what is kept. The Feedback is complete once it returns without
+// error.
+func ReadAggregate(data []byte, onRecord func(*Record) error) (*Feedback, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	data, err := toUTF8(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotAggregate, err)
+	}
+	s := &xmlScanner{data: data}
 	// Find the root: XSD text or other elements may come before or around it.
-	var root xml.StartElement
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return nil, fmt.Errorf("%w: no <feedback> element", ErrNotAggregate)
-		}
+		tok, err := s.next()
 		if err != nil {
 			return nil, fmt.Errorf("%w: the XML does not parse: %v", ErrNotAggregate, err)
 		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "feedback" {
-			root = se
+		if tok == tokEOF {
+			return nil, fmt.Errorf("%w: no <feedback> element", ErrNotAggregate)
+		}
+		if tok == tokStart && string(s.name) == "feedback" {
 			break
 		}
 	}
-	fb.Namespace = root.Name.Space
-	var seenMetadata, seenPolicy bool
-	var rec Record
-	var raw rawRecord
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			if err == io.EOF {
-				err = errors.New("the document ends inside <feedback>")
-			}
-			return nil, fmt.Errorf("%w: the XML does not parse: %v", ErrInvalid, err)
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			if t.Name.Local == "feedback" {
-				return fb, finish(fb, seenMetadata, seenPolicy)
-			}
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "version":
-				var v string
-				if err := d.DecodeElement(&v, &t); err != nil {
-					return nil, fmt.Errorf("%w: <version>: %v", ErrInvalid, err)
-				}
-				fb.Version = strings.TrimSpace(v)
-			case "report_metadata":
-				var m rawMetadata
-				if err := d.DecodeElement(&m, &t); err != nil {
-					return nil, fmt.Errorf("%w: <report_metadata>: %v", ErrInvalid, err)
-				}
-				if fb.Metadata, err = m.metadata(); err != nil {
-					return nil, err
-				}
-				seenMetadata = true
-			case "policy_published":
-				var p rawPolicy
-				if err := d.DecodeElement(&p, &t); err != nil {
-					return nil, fmt.Errorf("%w: <policy_published>: %v", ErrInvalid, err)
-				}
-				fb.Policy = p.policy()
-				seenPolicy = true
-			case "record":
-				raw = rawRecord{}
-				if err := d.DecodeElement(&raw, &t); err != nil {
-					return nil, fmt.Errorf("%w: record %d: %v", ErrInvalid, fb.Records+1, err)
-				}
-				if fb.Records >= MaxRecords {
-					return nil, fmt.Errorf("%w: more than %d in one report", ErrTooMany, MaxRecords)
-				}
-				fb.Records++
-				if err := raw.record(&rec); err != nil {
-					return nil, fmt.Errorf("%w: record %d: %v", ErrInvalid, fb.Records, err)
-				}
-				if onRecord != nil {
-					if err := onRecord(&rec); err != nil {
-						return nil, err
-					}
-				}
-			default:
-				if err := d.Skip(); err != nil { // extension, or elements of no schema
-					return nil, fmt.Errorf("%w: <%s>: %v", ErrInvalid, t.Name.Local, err)
-				}
-			}
-		}
+	fb := &Feedback{Namespace: rootNamespace(s.data, s.pos)}
+	r := aggReader{s: s, fb: fb, rootDepth: len(s.stack), onRecord: onRecord}
+	if err := r.run(); err != nil {
+		return nil, err
 	}
+	return fb, finish(fb, r.seenMetadata, r.seenPolicy)
 }
 
 // ParseAggregate reads a whole report into memory: its header and records.
 func ParseAggregate(data []byte) (*Feedback, []Record, error) {
 	var recs []Record
-	fb, err := ReadAggregate(bytes.NewReader(data), func(r *Record) error {
+	fb, err := ReadAggregate(data, func(r *Record) error {
 		c := *r
 		c.Reasons = append([]Reason(nil), r.Reasons...)
 		c.DKIMResults = append([]DKIMResult(nil), r.DKIMResults...)
@@ -290,7 +176,301 @@ func ParseAggregate(data []byte) (*Feedback, []Record, error) {
 		recs = append(recs, c)
 		return nil
 	})
-	return fb, recs, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return fb, recs, nil
+}
+
+// rootNamespace is the default namespace the <feedback> start tag ending
+// before pos declares (xmlns="..." or xmlns:PREFIX="..." for a prefixed
+// root).
+func rootNamespace(data []byte, pos int) string {
+	start := bytes.LastIndexByte(data[:pos], '<')
+	if start < 0 {
+		return ""
+	}
+	tag := data[start:pos]
+	prefix := ""
+	if name := bytes.Fields(tag[1:]); len(name) > 0 {
+		if i := bytes.IndexByte(name[0], ':'); i >= 0 {
+			prefix = ":" + string(name[0][:i])
+		}
+	}
+	attr := []byte("xmlns" + prefix + "=")
+	for i := 0; ; {
+		j := bytes.Index(tag[i:], attr)
+		if j < 0 {
+			return ""
+		}
+		i += j
+		if c := tag[i-1]; isSpace(c) {
+			v := tag[i+len(attr):]
+			if len(v) > 1 && (v[0] == '"' || v[0] == '\'') {
+				if end := bytes.IndexByte(v[1:], v[0]); end >= 0 {
+					return string(v[1 : 1+end])
+				}
+			}
+			return ""
+		}
+		i += len(attr)
+	}
+}
+
+// aggReader walks the elements under <feedback>, by their path.
+type aggReader struct {
+	s            *xmlScanner
+	fb           *Feedback
+	rootDepth    int
+	onRecord     func(*Record) error
+	path         []string // local names below the root
+	text         []byte
+	meta         rawMetadata
+	seenMetadata bool
+	seenPolicy   bool
+	rec          Record
+	inRecord     bool
+	count        string
+}
+
+type rawMetadata struct {
+	OrgName, Email, ExtraContactInfo, ReportID, Begin, End, Generator string
+	Errors                                                            []string
+}
+
+func (r *aggReader) run() error {
+	s := r.s
+	for {
+		tok, err := s.next()
+		if err != nil {
+			return fmt.Errorf("%w: the XML does not parse: %v", ErrInvalid, err)
+		}
+		switch tok {
+		case tokEOF:
+			return fmt.Errorf("%w: the document ends inside <feedback>", ErrInvalid)
+		case tokText:
+			r.text = append(r.text, s.text...)
+		case tokStart:
+			r.path = append(r.path, internName(s.name))
+			r.text = r.text[:0]
+			r.start()
+		case tokEnd:
+			if len(s.stack) < r.rootDepth {
+				return nil // </feedback>
+			}
+			if err := r.end(); err != nil {
+				return err
+			}
+			r.path = r.path[:len(r.path)-1]
+			r.text = r.text[:0]
+		}
+	}
+}
+
+// names interns the element names of the schemas, so that paths cost no
+// allocation.
+var names = map[string]string{}
+
+func init() {
+	for _, n := range []string{"version", "report_metadata", "org_name", "email", "extra_contact_info", "report_id",
+		"date_range", "begin", "end", "error", "generator", "policy_published", "domain", "discovery_method", "adkim",
+		"aspf", "p", "sp", "np", "pct", "testing", "fo", "record", "row", "source_ip", "count", "policy_evaluated",
+		"disposition", "dkim", "spf", "reason", "type", "comment", "identifiers", "envelope_to", "envelope_from",
+		"header_from", "auth_results", "selector", "scope", "result", "human_result", "extension"} {
+		names[n] = n
+	}
+}
+
+func internName(b []byte) string {
+	if n, ok := names[string(b)]; ok {
+		return n
+	}
+	return "?" // an element of no schema: nothing under it is read
+}
+
+func (r *aggReader) start() {
+	p := r.path
+	switch {
+	case len(p) == 1 && p[0] == "record":
+		r.inRecord = true
+		r.count = ""
+		r.rec = Record{Reasons: r.rec.Reasons[:0], DKIMResults: r.rec.DKIMResults[:0], SPFResults: r.rec.SPFResults[:0]}
+	case len(p) == 1 && p[0] == "report_metadata":
+		r.meta = rawMetadata{}
+	case len(p) == 3 && p[0] == "record" && p[1] == "auth_results" && p[2] == "dkim":
+		r.rec.DKIMResults = append(r.rec.DKIMResults, DKIMResult{})
+	case len(p) == 3 && p[0] == "record" && p[1] == "auth_results" && p[2] == "spf":
+		r.rec.SPFResults = append(r.rec.SPFResults, SPFResult{})
+	case len(p) == 4 && p[0] == "record" && p[2] == "policy_evaluated" && p[3] == "reason":
+		r.rec.Reasons = append(r.rec.Reasons, Reason{})
+	}
+}
+
+func (r *aggReader) end() error {
+	p := r.path
+	t := r.text
+	switch p[0] {
+	case "version":
+		if len(p) == 1 {
+			r.fb.Version = cleanB(t)
+		}
+	case "report_metadata":
+		m := &r.meta
+		switch {
+		case len(p) == 1:
+			var err error
+			if r.fb.Metadata, err = m.metadata(); err != nil {
+				return err
+			}
+			r.seenMetadata = true
+		case len(p) == 2:
+			switch p[1] {
+			case "org_name":
+				m.OrgName = cleanB(t)
+			case "email":
+				m.Email = cleanB(t)
+			case "extra_contact_info":
+				m.ExtraContactInfo = cleanB(t)
+			case "report_id":
+				m.ReportID = cleanB(t)
+			case "error":
+				if e := cleanB(t); e != "" && len(m.Errors) < 100 {
+					m.Errors = append(m.Errors, e)
+				}
+			case "generator":
+				m.Generator = cleanB(t)
+			}
+		case len(p) == 3 && p[1] == "date_range":
+			switch p[2] {
+			case "begin":
+				m.Begin = string(t)
+			case "end":
+				m.End = string(t)
+			}
+		}
+	case "policy_published":
+		pp := &r.fb.Policy
+		if len(p) == 1 {
+			r.seenPolicy = true
+			return nil
+		}
+		if len(p) != 2 {
+			return nil
+		}
+		switch p[1] {
+		case "domain":
+			pp.Domain = lowerDomainB(t)
+		case "discovery_method":
+			pp.DiscoveryMethod = lowerB(t)
+		case "adkim":
+			pp.ADKIM = lowerB(t)
+		case "aspf":
+			pp.ASPF = lowerB(t)
+		case "p":
+			pp.P = lowerB(t)
+		case "sp":
+			pp.SP = lowerB(t)
+		case "np":
+			pp.NP = lowerB(t)
+		case "pct":
+			pp.Pct = cleanB(t)
+		case "testing":
+			pp.Testing = lowerB(t)
+		case "fo":
+			pp.FO = cleanB(t)
+		}
+	case "record":
+		return r.endRecord(p, t)
+	}
+	return nil
+}
+
+func (r *aggReader) endRecord(p []string, t []byte) error {
+	rec := &r.rec
+	switch len(p) {
+	case 1:
+		r.fb.Records++
+		if r.fb.Records > MaxRecords {
+			return fmt.Errorf("%w: more than %d in one report", ErrTooMany, MaxRecords)
+		}
+		if cs := strings.TrimSpace(r.count); cs != "" {
+			n, err := strconv.ParseUint(cs, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%w: record %d: <count> %q is not a number of messages", ErrInvalid, r.fb.Records, clip(cs))
+			}
+			rec.Count = n
+		}
+		r.inRecord = false
+		if r.onRecord != nil {
+			return r.onRecord(rec)
+		}
+	case 3:
+		switch p[1] {
+		case "row":
+			switch p[2] {
+			case "source_ip":
+				rec.SourceIP = cleanB(t)
+			case "count":
+				r.count = string(t)
+			}
+		case "identifiers":
+			switch p[2] {
+			case "header_from":
+				rec.HeaderFrom = lowerDomainB(t)
+			case "envelope_from":
+				rec.EnvelopeFrom = cleanB(t)
+			case "envelope_to":
+				rec.EnvelopeTo = cleanB(t)
+			}
+		}
+	case 4:
+		switch {
+		case p[1] == "row" && p[2] == "policy_evaluated":
+			switch p[3] {
+			case "disposition":
+				rec.Disposition = Disposition(lowerB(t))
+			case "dkim":
+				rec.DKIM = Verdict(lowerB(t))
+			case "spf":
+				rec.SPF = Verdict(lowerB(t))
+			}
+		case p[1] == "auth_results" && p[2] == "dkim" && len(rec.DKIMResults) > 0:
+			d := &rec.DKIMResults[len(rec.DKIMResults)-1]
+			switch p[3] {
+			case "domain":
+				d.Domain = lowerDomainB(t)
+			case "selector":
+				d.Selector = cleanB(t)
+			case "result":
+				d.Result = AuthResult(lowerB(t))
+			case "human_result":
+				d.HumanResult = cleanB(t)
+			}
+		case p[1] == "auth_results" && p[2] == "spf" && len(rec.SPFResults) > 0:
+			sr := &rec.SPFResults[len(rec.SPFResults)-1]
+			switch p[3] {
+			case "domain":
+				sr.Domain = lowerDomainB(t)
+			case "scope":
+				sr.Scope = lowerB(t)
+			case "result":
+				sr.Result = AuthResult(lowerB(t))
+			case "human_result":
+				sr.HumanResult = cleanB(t)
+			}
+		}
+	case 5:
+		if p[1] == "row" && p[2] == "policy_evaluated" && p[3] == "reason" && len(rec.Reasons) > 0 {
+			x := &rec.Reasons[len(rec.Reasons)-1]
+			switch p[4] {
+			case "type":
+				x.Type = lowerB(t)
+			case "comment":
+				x.Comment = cleanB(t)
+			}
+		}
+	}
+	return nil
 }
 
 func finish(fb *Feedback, seenMetadata, seenPolicy bool) error {
@@ -306,13 +486,8 @@ func finish(fb *Feedback, seenMetadata, seenPolicy bool) error {
 }
 
 func (m *rawMetadata) metadata() (Metadata, error) {
-	out := Metadata{OrgName: clean(m.OrgName), Email: clean(m.Email), ExtraContactInfo: clean(m.ExtraContactInfo),
-		ReportID: clean(m.ReportID), Generator: clean(m.Generator)}
-	for _, e := range m.Errors {
-		if e = clean(e); e != "" {
-			out.Errors = append(out.Errors, e)
-		}
-	}
+	out := Metadata{OrgName: m.OrgName, Email: m.Email, ExtraContactInfo: m.ExtraContactInfo,
+		ReportID: m.ReportID, Generator: m.Generator, Errors: m.Errors}
 	var err error
 	if out.Begin, err = unixTime(m.Begin); err != nil {
 		return out, fmt.Errorf("%w: <date_range><begin>: %v", ErrInvalid, err)
@@ -343,40 +518,6 @@ func unixTime(s string) (time.Time, error) {
 	return time.Unix(n, 0).UTC(), nil
 }
 
-func (p *rawPolicy) policy() PolicyPublished {
-	return PolicyPublished{Domain: lowerDomain(p.Domain), DiscoveryMethod: lower(p.DiscoveryMethod),
-		ADKIM: lower(p.ADKIM), ASPF: lower(p.ASPF), P: lower(p.P), SP: lower(p.SP), NP: lower(p.NP),
-		Pct: clean(p.Pct), Testing: lower(p.Testing), FO: clean(p.FO)}
-}
-
-// record fills rec from the raw record, reusing its slices.
-func (r *rawRecord) record(rec *Record) error {
-	count := uint64(0)
-	if c := strings.TrimSpace(r.Count); c != "" {
-		n, err := strconv.ParseUint(c, 10, 64)
-		if err != nil {
-			return fmt.Errorf("<count> %q is not a number of messages", clip(c))
-		}
-		count = n
-	}
-	*rec = Record{SourceIP: clean(r.SourceIP), Count: count, Disposition: Disposition(lower(r.Disposition)),
-		DKIM: Verdict(lower(r.DKIM)), SPF: Verdict(lower(r.SPF)),
-		HeaderFrom: lowerDomain(r.HeaderFrom), EnvelopeFrom: clean(r.EnvFrom), EnvelopeTo: clean(r.EnvTo),
-		Reasons: rec.Reasons[:0], DKIMResults: rec.DKIMResults[:0], SPFResults: rec.SPFResults[:0]}
-	for _, x := range r.Reasons {
-		rec.Reasons = append(rec.Reasons, Reason{Type: lower(x.Type), Comment: clean(x.Comment)})
-	}
-	for _, a := range r.DKIMResults {
-		rec.DKIMResults = append(rec.DKIMResults, DKIMResult{Domain: lowerDomain(a.Domain), Selector: clean(a.Selector),
-			Result: AuthResult(lower(a.Result)), HumanResult: clean(a.HumanResult)})
-	}
-	for _, a := range r.SPFResults {
-		rec.SPFResults = append(rec.SPFResults, SPFResult{Domain: lowerDomain(a.Domain), Scope: lower(a.Scope),
-			Result: AuthResult(lower(a.Result)), HumanResult: clean(a.HumanResult)})
-	}
-	return nil
-}
-
 // maxValue bounds every text kept from a report.
 const maxValue = 1024
 
@@ -401,12 +542,45 @@ func lower(s string) string {
 
 func lowerDomain(s string) string { return strings.TrimSuffix(lower(s), ".") }
 
-// charsetReader decodes the charsets reporters declare besides UTF-8
-// (ISO-8859-1, windows-1252, ...).
-func charsetReader(label string, input io.Reader) (io.Reader, error) {
-	enc, err := htmlindex.Get(label)
-	if err != nil {
-		return nil, fmt.Errorf("unknown charset %q", clip(label))
+// The same on bytes, allocating only the string kept.
+func trimB(b []byte) []byte { return bytes.TrimSpace(b) }
+
+func cleanB(b []byte) string {
+	b = trimB(b)
+	if len(b) > maxValue {
+		b = b[:maxValue]
 	}
-	return enc.NewDecoder().Reader(input), nil
+	return string(b)
+}
+
+// common words, so that the usual results cost no allocation
+var words = map[string]string{}
+
+func init() {
+	for _, w := range []string{"none", "pass", "fail", "softfail", "neutral", "policy", "temperror", "permerror",
+		"quarantine", "reject", "r", "s", "y", "n", "mfrom", "helo", "psl", "treewalk", "forwarded", "local_policy",
+		"mailing_list", "trusted_forwarder", "sampled_out", "policy_test_mode", "other"} {
+		words[w] = w
+	}
+}
+
+func lowerB(b []byte) string {
+	b = trimB(b)
+	if w, ok := words[string(b)]; ok {
+		return w
+	}
+	return lower(string(b))
+}
+
+func lowerDomainB(b []byte) string {
+	b = bytes.TrimSuffix(trimB(b), []byte("."))
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return lowerDomain(string(b))
+		}
+	}
+	if len(b) > maxValue {
+		b = b[:maxValue]
+	}
+	return string(b)
 }
