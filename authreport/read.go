@@ -135,6 +135,11 @@ func Read(source string, raw []byte) []Report {
 // looksLikeMessage tells a mail message (a header field first) from a
 // report document.
 func looksLikeMessage(raw []byte) bool {
+	if bytes.HasPrefix(raw, []byte("From ")) { // an mbox separator line
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			raw = raw[i+1:]
+		}
+	}
 	line := raw
 	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
 		line = raw[:i]
@@ -144,7 +149,7 @@ func looksLikeMessage(raw []byte) bool {
 		return false
 	}
 	for _, c := range line[:colon] {
-		if c <= ' ' || c >= 0x7f {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}
