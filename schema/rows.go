@@ -255,7 +255,8 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 }
 
 // Tables lists the tables rows are written to.
-var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents, UnknownLines}
+var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents, UnknownLines,
+	AuthReports, DMARCRecords, TLSResults, DMARCFailures, SourceNames}
 
 // MessageRecord is the collector's view of one message, from the log.
 type MessageRecord struct {
@@ -435,4 +436,271 @@ func (r *Incident) AppendRow(e *store.Encoder) {
 	e.String(r.Sample)
 	e.String(r.CloseReason)
 	e.DateTime64(r.UpdatedAt, 6)
+}
+
+// day is a Date value: days since 1970-01-01.
+func day(t time.Time) uint16 {
+	d := t.UTC().Unix() / 86400
+	if d < 0 {
+		return 0
+	}
+	return uint16(d)
+}
+
+// seconds is a DateTime value.
+func seconds(t time.Time) uint32 {
+	s := t.UTC().Unix()
+	if s < 0 || s > 1<<32-1 {
+		return 0
+	}
+	return uint32(s)
+}
+
+// AuthReport is one report about our sender authentication taken in, or
+// refused (Error), in the auth_reports table.
+type AuthReport struct {
+	ReceivedAt time.Time
+	Kind       string // dmarc-aggregate, dmarc-failure, tlsrpt, unknown
+	Org        string
+	ReportKey  string // the report ID, or sha256:HEX for a refused report
+	ReportID   string
+	Reporter   string // the reporter's address
+	Provider   string
+	Domain     string
+	Begin, End time.Time
+	Records    uint32
+	Messages   uint64
+	Source     string // file or message, and the attachment within it
+	SHA256     string
+	Error      string
+	Raw        []byte // a refused document, kept aside
+}
+
+// AuthReports is the auth_reports table.
+var AuthReports = &store.Table{Name: "auth_reports", Columns: []store.Column{
+	{Name: "received_at", Type: dt6}, {Name: "kind", Type: "LowCardinality(String)"}, {Name: "org", Type: "String"},
+	{Name: "report_key", Type: "String"}, {Name: "report_id", Type: "String"}, {Name: "reporter", Type: "String"},
+	{Name: "provider", Type: "LowCardinality(String)"}, {Name: "domain", Type: "String"},
+	{Name: "begin", Type: "DateTime('UTC')"}, {Name: "end", Type: "DateTime('UTC')"}, {Name: "records", Type: "UInt32"},
+	{Name: "messages", Type: "UInt64"}, {Name: "source", Type: "String"}, {Name: "sha256", Type: "String"},
+	{Name: "error", Type: "String"}, {Name: "raw", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *AuthReport) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.ReceivedAt, 6)
+	e.String(r.Kind)
+	e.String(r.Org)
+	e.String(r.ReportKey)
+	e.String(r.ReportID)
+	e.String(r.Reporter)
+	e.String(r.Provider)
+	e.String(r.Domain)
+	e.UInt32(seconds(r.Begin))
+	e.UInt32(seconds(r.End))
+	e.UInt32(r.Records)
+	e.UInt64(r.Messages)
+	e.String(r.Source)
+	e.String(r.SHA256)
+	e.String(r.Error)
+	e.String(string(r.Raw))
+}
+
+// DMARCRecord is one record of a DMARC aggregate report.
+type DMARCRecord struct {
+	Day                                     time.Time // of the report's begin
+	Org, ReportID                           string
+	RecordIndex                             uint32
+	Provider, Domain                        string
+	Begin, End                              time.Time
+	PolicyP, PolicySP, PolicyNP             string
+	PolicyTesting                           string
+	SourceIP, Pool                          string // Pool is "" for a source in no pool
+	Count                                   uint64
+	Disposition, DKIMEval, SPFEval          string
+	HeaderFrom, EnvelopeFrom, EnvelopeTo    string
+	DKIMDomains, DKIMSelectors, DKIMResults []string
+	SPFDomains, SPFScopes, SPFResults       []string
+	Reasons                                 []string
+	DKIMPass, SPFPass                       bool
+	DKIMAligned, SPFAligned, DMARCPass      bool
+	ReceivedAt                              time.Time
+}
+
+// DMARCRecords is the dmarc_records table.
+var DMARCRecords = &store.Table{Name: "dmarc_records", Columns: []store.Column{
+	{Name: "day", Type: "Date"}, {Name: "org", Type: "String"}, {Name: "report_id", Type: "String"},
+	{Name: "record_index", Type: "UInt32"}, {Name: "provider", Type: "LowCardinality(String)"},
+	{Name: "domain", Type: "LowCardinality(String)"}, {Name: "begin", Type: "DateTime('UTC')"}, {Name: "end", Type: "DateTime('UTC')"},
+	{Name: "policy_p", Type: "LowCardinality(String)"}, {Name: "policy_sp", Type: "LowCardinality(String)"},
+	{Name: "policy_np", Type: "LowCardinality(String)"}, {Name: "policy_testing", Type: "LowCardinality(String)"},
+	{Name: "source_ip", Type: "String"}, {Name: "pool", Type: "LowCardinality(String)"}, {Name: "count", Type: "UInt64"},
+	{Name: "disposition", Type: "LowCardinality(String)"}, {Name: "dkim_eval", Type: "LowCardinality(String)"},
+	{Name: "spf_eval", Type: "LowCardinality(String)"}, {Name: "header_from", Type: "LowCardinality(String)"},
+	{Name: "envelope_from", Type: "String"}, {Name: "envelope_to", Type: "String"},
+	{Name: "dkim_domains", Type: "Array(String)"}, {Name: "dkim_selectors", Type: "Array(String)"},
+	{Name: "dkim_results", Type: "Array(String)"}, {Name: "spf_domains", Type: "Array(String)"},
+	{Name: "spf_scopes", Type: "Array(String)"}, {Name: "spf_results", Type: "Array(String)"},
+	{Name: "reasons", Type: "Array(String)"}, {Name: "dkim_pass", Type: "Bool"}, {Name: "spf_pass", Type: "Bool"},
+	{Name: "dkim_aligned", Type: "Bool"}, {Name: "spf_aligned", Type: "Bool"}, {Name: "dmarc_pass", Type: "Bool"},
+	{Name: "received_at", Type: dt6},
+}}
+
+// AppendRow implements store.Row.
+func (r *DMARCRecord) AppendRow(e *store.Encoder) {
+	e.UInt16(day(r.Day))
+	e.String(r.Org)
+	e.String(r.ReportID)
+	e.UInt32(r.RecordIndex)
+	e.String(r.Provider)
+	e.String(r.Domain)
+	e.UInt32(seconds(r.Begin))
+	e.UInt32(seconds(r.End))
+	e.String(r.PolicyP)
+	e.String(r.PolicySP)
+	e.String(r.PolicyNP)
+	e.String(r.PolicyTesting)
+	e.String(r.SourceIP)
+	e.String(r.Pool)
+	e.UInt64(r.Count)
+	e.String(r.Disposition)
+	e.String(r.DKIMEval)
+	e.String(r.SPFEval)
+	e.String(r.HeaderFrom)
+	e.String(r.EnvelopeFrom)
+	e.String(r.EnvelopeTo)
+	e.StringArray(r.DKIMDomains)
+	e.StringArray(r.DKIMSelectors)
+	e.StringArray(r.DKIMResults)
+	e.StringArray(r.SPFDomains)
+	e.StringArray(r.SPFScopes)
+	e.StringArray(r.SPFResults)
+	e.StringArray(r.Reasons)
+	e.Bool(r.DKIMPass)
+	e.Bool(r.SPFPass)
+	e.Bool(r.DKIMAligned)
+	e.Bool(r.SPFAligned)
+	e.Bool(r.DMARCPass)
+	e.DateTime64(r.ReceivedAt, 6)
+}
+
+// TLSResult is one policy of a TLS report (FailureIndex 0, with its
+// summary) or one of its failure-details entries (FailureIndex 1...).
+type TLSResult struct {
+	Day                       time.Time
+	Org, ReportID             string
+	PolicyIndex, FailureIndex uint16
+	Provider                  string
+	Begin, End                time.Time
+	PolicyType, PolicyDomain  string
+	MXHost                    []string
+	Successful, Failed        uint64
+	ResultType                string
+	SendingMTAIP, Pool        string
+	ReceivingMXHostname       string
+	ReceivingIP               string
+	FailedSessionCount        uint64
+	AdditionalInfo            string
+	FailureReasonCode         string
+	ReceivedAt                time.Time
+}
+
+// TLSResults is the tlsrpt_results table.
+var TLSResults = &store.Table{Name: "tlsrpt_results", Columns: []store.Column{
+	{Name: "day", Type: "Date"}, {Name: "org", Type: "String"}, {Name: "report_id", Type: "String"},
+	{Name: "policy_index", Type: "UInt16"}, {Name: "failure_index", Type: "UInt16"}, {Name: "provider", Type: "LowCardinality(String)"},
+	{Name: "begin", Type: "DateTime('UTC')"}, {Name: "end", Type: "DateTime('UTC')"},
+	{Name: "policy_type", Type: "LowCardinality(String)"}, {Name: "policy_domain", Type: "LowCardinality(String)"},
+	{Name: "mx_host", Type: "Array(String)"}, {Name: "successful", Type: "UInt64"}, {Name: "failed", Type: "UInt64"},
+	{Name: "result_type", Type: "LowCardinality(String)"}, {Name: "sending_mta_ip", Type: "String"},
+	{Name: "pool", Type: "LowCardinality(String)"}, {Name: "receiving_mx_hostname", Type: "String"},
+	{Name: "receiving_ip", Type: "String"}, {Name: "failed_session_count", Type: "UInt64"},
+	{Name: "additional_info", Type: "String"}, {Name: "failure_reason_code", Type: "String"}, {Name: "received_at", Type: dt6},
+}}
+
+// AppendRow implements store.Row.
+func (r *TLSResult) AppendRow(e *store.Encoder) {
+	e.UInt16(day(r.Day))
+	e.String(r.Org)
+	e.String(r.ReportID)
+	e.UInt16(r.PolicyIndex)
+	e.UInt16(r.FailureIndex)
+	e.String(r.Provider)
+	e.UInt32(seconds(r.Begin))
+	e.UInt32(seconds(r.End))
+	e.String(r.PolicyType)
+	e.String(r.PolicyDomain)
+	e.StringArray(r.MXHost)
+	e.UInt64(r.Successful)
+	e.UInt64(r.Failed)
+	e.String(r.ResultType)
+	e.String(r.SendingMTAIP)
+	e.String(r.Pool)
+	e.String(r.ReceivingMXHostname)
+	e.String(r.ReceivingIP)
+	e.UInt64(r.FailedSessionCount)
+	e.String(r.AdditionalInfo)
+	e.String(r.FailureReasonCode)
+	e.DateTime64(r.ReceivedAt, 6)
+}
+
+// DMARCFailure is one DMARC failure report.
+type DMARCFailure struct {
+	Arrival                          time.Time
+	Org, ReportID                    string
+	SourceIP, Pool                   string
+	ReportedDomain                   string
+	AuthFailure, IdentityAlignment   string
+	OriginalMailFrom, OriginalRcptTo string
+	DKIMDomain, DKIMSelector         string
+	DeliveryResult, AuthResults      string
+	ReceivedAt                       time.Time
+}
+
+// DMARCFailures is the dmarc_failures table.
+var DMARCFailures = &store.Table{Name: "dmarc_failures", Columns: []store.Column{
+	{Name: "arrival", Type: dt6}, {Name: "org", Type: "String"}, {Name: "report_id", Type: "String"},
+	{Name: "source_ip", Type: "String"}, {Name: "pool", Type: "LowCardinality(String)"},
+	{Name: "reported_domain", Type: "LowCardinality(String)"}, {Name: "auth_failure", Type: "LowCardinality(String)"},
+	{Name: "identity_alignment", Type: "LowCardinality(String)"}, {Name: "original_mail_from", Type: "String"},
+	{Name: "original_rcpt_to", Type: "String"}, {Name: "dkim_domain", Type: "String"}, {Name: "dkim_selector", Type: "String"},
+	{Name: "delivery_result", Type: "LowCardinality(String)"}, {Name: "auth_results", Type: "String"}, {Name: "received_at", Type: dt6},
+}}
+
+// AppendRow implements store.Row.
+func (r *DMARCFailure) AppendRow(e *store.Encoder) {
+	e.DateTime64(r.Arrival, 6)
+	e.String(r.Org)
+	e.String(r.ReportID)
+	e.String(r.SourceIP)
+	e.String(r.Pool)
+	e.String(r.ReportedDomain)
+	e.String(r.AuthFailure)
+	e.String(r.IdentityAlignment)
+	e.String(r.OriginalMailFrom)
+	e.String(r.OriginalRcptTo)
+	e.String(r.DKIMDomain)
+	e.String(r.DKIMSelector)
+	e.String(r.DeliveryResult)
+	e.String(r.AuthResults)
+	e.DateTime64(r.ReceivedAt, 6)
+}
+
+// SourceName is the reverse DNS of a report source in no pool.
+type SourceName struct {
+	SourceIP, PTR, Error string
+	LookedUpAt           time.Time
+}
+
+// SourceNames is the source_names table.
+var SourceNames = &store.Table{Name: "source_names", Columns: []store.Column{
+	{Name: "source_ip", Type: "String"}, {Name: "ptr", Type: "String"}, {Name: "error", Type: "String"}, {Name: "looked_up_at", Type: dt6},
+}}
+
+// AppendRow implements store.Row.
+func (r *SourceName) AppendRow(e *store.Encoder) {
+	e.String(r.SourceIP)
+	e.String(r.PTR)
+	e.String(r.Error)
+	e.DateTime64(r.LookedUpAt, 6)
 }

@@ -312,8 +312,8 @@ func TestClusterRenderingParses(t *testing.T) {
 			t.Errorf("does not parse: %v\n%s", err, s)
 		}
 	}
-	if distributed != 10 || replicated != 11 {
-		t.Errorf("%d Distributed and %d Replicated tables, want 10 and 11", distributed, replicated)
+	if distributed != 15 || replicated != 16 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 15 and 16", distributed, replicated)
 	}
 }
 
