@@ -3,6 +3,7 @@ module github.com/mailtrace/mailtrace
 go 1.26.0
 
 require (
+	blitiri.com.ar/go/spf v1.6.0
 	github.com/ClickHouse/clickhouse-go/v2 v2.51.0
 	github.com/d--j/go-milter v0.10.2
 	github.com/ebitengine/purego v0.11.3

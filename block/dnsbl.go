@@ -1,18 +1,17 @@
 package block
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/mailtrace/mailtrace/resolver"
 )
 
 // Target is one of our sending IPs to check.
@@ -23,11 +22,10 @@ type Target struct {
 // Checker looks our IPs up in DNS blocklists (RFC 5782).
 type Checker struct {
 	zones    []string
-	resolver string
+	resolver *resolver.Resolver
 	interval time.Duration
 	targets  []Target
 	det      *Detector
-	client   *dns.Client
 	log      *slog.Logger
 }
 
@@ -37,12 +35,9 @@ func NewChecker(c DNSBLConfig, targets []Target, det *Detector, logger *slog.Log
 	if len(c.Zones) == 0 || len(targets) == 0 {
 		return nil, nil
 	}
-	resolver := c.Resolver
-	if resolver == "" {
-		var err error
-		if resolver, err = systemResolver("/etc/resolv.conf"); err != nil {
-			return nil, fmt.Errorf("blocks.dnsbl: %w; set blocks.dnsbl.resolver", err)
-		}
+	res, err := resolver.New(c.Resolver, 5*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("blocks.dnsbl: %w; set blocks.dnsbl.resolver", err)
 	}
 	if c.Interval <= 0 {
 		c.Interval = 15 * time.Minute
@@ -50,24 +45,7 @@ func NewChecker(c DNSBLConfig, targets []Target, det *Detector, logger *slog.Log
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Checker{zones: c.Zones, resolver: resolver, interval: c.Interval, targets: targets, det: det,
-		client: &dns.Client{Timeout: 5 * time.Second}, log: logger}, nil
-}
-
-// systemResolver is the first nameserver of resolv.conf.
-func systemResolver(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == "nameserver" {
-			return net.JoinHostPort(fields[1], "53"), nil
-		}
-	}
-	return "", errors.New("no nameserver in " + path)
+	return &Checker{zones: c.Zones, resolver: res, interval: c.Interval, targets: targets, det: det, log: logger}, nil
 }
 
 // Run checks every target in every zone now and then at each interval,
@@ -120,10 +98,7 @@ func (c *Checker) Lookup(ctx context.Context, ip, zone string) (bool, string, st
 	if err != nil {
 		return false, "", "", err
 	}
-	m := new(dns.Msg)
-	m.SetQuestion(name, dns.TypeA)
-	m.RecursionDesired = true
-	r, _, err := c.client.ExchangeContext(ctx, m, c.resolver)
+	r, err := c.resolver.Exchange(ctx, name, dns.TypeA)
 	if err != nil {
 		return false, "", "", err
 	}
@@ -153,10 +128,7 @@ func (c *Checker) Lookup(ctx context.Context, ip, zone string) (bool, string, st
 		return false, "", "", nil
 	}
 	txt := ""
-	mt := new(dns.Msg)
-	mt.SetQuestion(name, dns.TypeTXT)
-	mt.RecursionDesired = true
-	if rt, _, err := c.client.ExchangeContext(ctx, mt, c.resolver); err == nil {
+	if rt, err := c.resolver.Exchange(ctx, name, dns.TypeTXT); err == nil {
 		for _, rr := range rt.Answer {
 			if t, ok := rr.(*dns.TXT); ok {
 				txt = strings.Join(t.Txt, "")
