@@ -26,7 +26,20 @@ const (
 	ByHeader    = "header"
 	ByMessageID = "message_id"
 	Unmatched   = "none"
+	// ToReports marks mail handed to the reports' intake (DMARC and TLS
+	// reports), not a bounce.
+	ToReports = "auth-reports"
 )
+
+// ReportRouter takes the DMARC and TLS reports that arrive with the
+// bounces (the rua=, ruf= and TLS-RPT addresses are routed to the same
+// intake as the bounce domain).
+type ReportRouter interface {
+	// Wants tells mail that is a report.
+	Wants(raw []byte, envelopeRcpts []string) bool
+	// Take stores it; an error means it is to be offered again.
+	Take(ctx context.Context, source string, raw []byte) error
+}
 
 // Intake parses, matches and stores reports.
 type Intake struct {
@@ -34,6 +47,7 @@ type Intake struct {
 	signer     *verp.Signer // nil without VERP
 	classifier *reply.Classifier
 	metrics    *Metrics
+	reports    ReportRouter
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -43,12 +57,14 @@ type Options struct {
 	Signer     *verp.Signer
 	Classifier *reply.Classifier // default: the shipped rules
 	Metrics    *Metrics          // optional
+	Reports    ReportRouter      // optional: DMARC and TLS reports go there
 	Logger     *slog.Logger
 }
 
 // NewIntake makes an intake storing into st.
 func NewIntake(st store.Store, opts Options) *Intake {
-	in := &Intake{st: st, signer: opts.Signer, classifier: opts.Classifier, metrics: opts.Metrics, log: opts.Logger, now: time.Now}
+	in := &Intake{st: st, signer: opts.Signer, classifier: opts.Classifier, metrics: opts.Metrics, reports: opts.Reports,
+		log: opts.Logger, now: time.Now}
 	if in.classifier == nil {
 		in.classifier = reply.Default()
 	}
@@ -72,6 +88,14 @@ type Result struct {
 // Delivered-To/X-Original-To/To headers are read). An error means the
 // report was not stored and should be offered again.
 func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string) (*Result, error) {
+	if in.reports != nil && in.reports.Wants(raw, envelopeRcpts) {
+		res := &Result{Report: &dsn.Report{Kind: ToReports, SHA256: sha256.Sum256(raw), Recipients: []dsn.Recipient{}}, MatchedBy: ToReports}
+		source := "intake"
+		if len(envelopeRcpts) > 0 {
+			source = "mail to " + strings.Join(envelopeRcpts, ",")
+		}
+		return res, in.reports.Take(ctx, source, raw)
+	}
 	res := in.Parse(raw)
 	if len(envelopeRcpts) == 0 {
 		envelopeRcpts = res.Report.DeliveredTo

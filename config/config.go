@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/api"
+	"github.com/mailtrace/mailtrace/authreport"
 	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/senderauth"
 	"github.com/mailtrace/mailtrace/store"
 
 	"go.yaml.in/yaml/v3"
@@ -68,6 +70,16 @@ type Config struct {
 	Bounces bounce.Config `yaml:"bounces"`
 	// Blocks sets how block incidents are detected and announced.
 	Blocks block.Config `yaml:"blocks"`
+	// DNSResolver is the resolver (host:port) for every DNS lookup: sender
+	// authentication checks, report sources' names, and DNS blocklists
+	// unless blocks.dnsbl.resolver names another. Default: the first
+	// nameserver of /etc/resolv.conf.
+	DNSResolver string `yaml:"dns_resolver"`
+	// Reports sets where DMARC and TLS reports arrive.
+	Reports authreport.Config `yaml:"reports"`
+	// Auth describes the sending domains and the DKIM signer for
+	// `mailtrace doctor auth`.
+	Auth senderauth.Config `yaml:"auth"`
 }
 
 // Collector configures how the Postfix log is read.
@@ -209,6 +221,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	if err := c.Bounces.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Reports.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Auth.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := c.Classify.Classifier(); err != nil {
