@@ -32,6 +32,10 @@ var filterParams = []param{
 }
 
 func (s *Server) routeTable() []route {
+	return append(s.baseRoutes(), s.reportRoutes()...)
+}
+
+func (s *Server) baseRoutes() []route {
 	return []route{
 		{method: "GET", path: "/healthz", summary: "The process is up.", produces: "application/json",
 			handler: func(w http.ResponseWriter, r *http.Request, _ url.Values) error {

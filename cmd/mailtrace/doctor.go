@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/postfixconf"
@@ -21,16 +20,33 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c.register(fs)
 	pfDir := fs.String("postfix-config", "/etc/postfix", "Postfix configuration directory to check")
 	print := fs.Bool("print-postfix", false, "print the main.cf, master.cf and milter_header_checks lines for this config instead of checking")
+	printRecords := fs.Bool("print-records", false, "with auth: print the SPF, DMARC and TLS-RPT records that fit the config instead of checking")
 	noStore := fs.Bool("skip-store", false, "do not check the store")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace doctor [--postfix-config DIR] [--print-postfix] [--skip-store]")
+		fmt.Fprintln(stderr, "       mailtrace doctor auth [--postfix-config DIR] [--print-records] [--skip-store]")
 		fmt.Fprintln(stderr, "Checks that Postfix sends every message through mailtrace's milter and out through its pool,")
 		fmt.Fprintln(stderr, "that the log is readable and the store reachable; prints the lines that fix what is wrong.")
+		fmt.Fprintln(stderr, "auth checks SPF, DKIM, DMARC, reverse DNS, HELO and TLS for every class's domains and every")
+		fmt.Fprintln(stderr, "pool's IP over DNS (dns_resolver), and prints the DNS record or Postfix line for each problem;")
+		fmt.Fprintln(stderr, "the plain doctor runs these checks too once auth.classes names the From domains.")
 		fs.PrintDefaults()
 	}
-	cfg, err := c.loadNoArgs(fs, args, stderr, nil)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 || fs.NArg() == 1 && fs.Arg(0) != "auth" {
+		return fmt.Errorf("%w: doctor takes no argument but auth (see mailtrace doctor -h)", errUsage)
+	}
+	cfg, err := c.load()
 	if err != nil {
 		return err
+	}
+	if fs.Arg(0) == "auth" {
+		return runDoctorAuth(ctx, cfg, *pfDir, *printRecords, *noStore, stdout)
+	}
+	if *printRecords {
+		return fmt.Errorf("%w: --print-records goes with doctor auth", errUsage)
 	}
 	setup := postfixSetup(cfg)
 	if *print {
@@ -50,17 +66,14 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*noStore {
 		findings = append(findings, checkStore(ctx, cfg))
 	}
-	problems := 0
-	for _, f := range findings {
-		fmt.Fprintf(stdout, "%-4s  %s\n", f.Severity, f.Message)
-		if f.Severity != postfixconf.OK && f.Fix != "" {
-			fmt.Fprintf(stdout, "      fix, in %s\n", strings.ReplaceAll(strings.TrimRight(f.Fix, "\n"), "\n", "\n        "))
+	if authConfigured(cfg) {
+		more, err := authFindings(ctx, cfg, pc, !*noStore)
+		if err != nil {
+			return err
 		}
-		if f.Severity == postfixconf.Problem {
-			problems++
-		}
+		findings = append(findings, more...)
 	}
-	if problems > 0 {
+	if problems := printFindings(stdout, findings); problems > 0 {
 		return fmt.Errorf("%d problem(s) found in %s; after fixing them run `postfix reload`", problems, *pfDir)
 	}
 	fmt.Fprintln(stdout, "no problems found")

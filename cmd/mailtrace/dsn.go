@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mailtrace/mailtrace/authreport"
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/dsn"
@@ -246,6 +247,15 @@ func newIntake(cfg config.Config, st store.Store, reg prometheus.Registerer, log
 	opts := bounce.Options{Signer: signer, Classifier: classifier, Logger: logger}
 	if reg != nil {
 		opts.Metrics = bounce.NewMetrics(reg)
+	}
+	if st != nil {
+		// DMARC and TLS reports arrive with the bounces; they go to their
+		// own intake (the rua=, ruf= and TLS-RPT addresses, or by their form).
+		reports, err := newReportIntake(cfg, st, reg, logger)
+		if err != nil {
+			return nil, err
+		}
+		opts.Reports = authreport.NewRouter(cfg.Reports, reports)
 	}
 	return bounce.NewIntake(st, opts), nil
 }

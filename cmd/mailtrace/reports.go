@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/mailtrace/mailtrace/authreport"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
 )
 
 // runReports reads the reports receivers send back about our sender
@@ -71,16 +77,29 @@ func runReports(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // readReportFile reads the reports of one file.
 func readReportFile(path string) []authreport.Report {
-	f, err := os.Open(path)
-	if err != nil {
-		return []authreport.Report{{Source: path, Kind: authreport.KindUnknown, Err: err}}
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, authreport.MaxMessage+1))
+	raw, err := readCappedFile(path)
 	if err != nil {
 		return []authreport.Report{{Source: path, Kind: authreport.KindUnknown, Err: err}}
 	}
 	return authreport.Read(path, raw)
+}
+
+// readCappedFile reads a report file, refusing one over
+// authreport.MaxMessage.
+func readCappedFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, authreport.MaxMessage+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > authreport.MaxMessage {
+		return nil, authreport.ErrMessageLarge
+	}
+	return raw, nil
 }
 
 // printAuthReport writes one report. Reports come from strangers: every
@@ -117,10 +136,164 @@ func printAuthReport(w io.Writer, rep *authreport.Report, asJSON bool) {
 	}
 }
 
-func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON bool, stdout, stderr io.Writer) error {
-	return errors.New("TODO")
+// ingestReports stores the reports of each file, once.
+func ingestReports(ctx context.Context, c common, files []string, stdout, stderr io.Writer) error {
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openMigrated(ctx, cfg)
+	if err != nil {
+		if errors.Is(err, store.ErrInUse) {
+			return fmt.Errorf("%w: a running mailtrace holds the store; hand the reports to it instead: copy them into its bounces.maildir, or deliver them to its LMTP listener (%s)", err, cfg.Bounces.Listen)
+		}
+		return err
+	}
+	defer st.Close()
+	in, err := newReportIntake(cfg, st, nil, newLogger(cfg.LogLevel, stderr))
+	if err != nil {
+		return err
+	}
+	var refused, failed int
+	for _, path := range files {
+		raw, err := readCappedFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailtrace: %s: %s\n", escapeText(path), escapeText(err.Error()))
+			failed++
+			continue
+		}
+		results, err := in.Ingest(ctx, path, raw)
+		for _, r := range results {
+			j := r.Report.JSON()
+			escapeStrings(reflect.ValueOf(&j).Elem())
+			fmt.Fprintf(stdout, "%s: %s %s", j.File, j.Kind, r.Outcome)
+			if j.Error != "" {
+				fmt.Fprintf(stdout, ": %s (kept aside in auth_reports)", j.Error)
+				refused++
+			} else {
+				fmt.Fprintf(stdout, " (%q, report %s)", j.Org, j.ReportID)
+			}
+			fmt.Fprintln(stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "mailtrace: %s: %s\n", escapeText(path), escapeText(err.Error()))
+			failed++
+		}
+	}
+	var problems []string
+	if failed > 0 {
+		problems = append(problems, fmt.Sprintf("%d of %d file(s) not stored: give them again once the store answers (what was stored is not stored twice)", failed, len(files)))
+	}
+	if refused > 0 {
+		problems = append(problems, fmt.Sprintf("%d report(s) refused, each with its reason", refused))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
 }
 
-func ingestReports(ctx context.Context, c common, files []string, stdout, stderr io.Writer) error {
-	return errors.New("TODO")
+// reportsView is what `reports list` and GET /api/v1/reports show.
+type reportsView struct {
+	Reports        []authreport.Listing       `json:"reports"`
+	Summary        []authreport.DayPool       `json:"summary"`
+	UnknownSources []authreport.UnknownSource `json:"unknown_sources"`
+	Coverage       []authreport.Coverage      `json:"coverage"`
+}
+
+// listReports shows what is stored: per reporter, day and pool, unknown
+// sources, coverage, and the reports received.
+func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON bool, stdout, stderr io.Writer) error {
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	var rg authreport.Range
+	if rg.To, err = trace.ParseTime(to); err != nil {
+		return fmt.Errorf("%w: --to %v", errUsage, err)
+	}
+	if rg.To.IsZero() {
+		rg.To = time.Now()
+	}
+	if rg.From, err = trace.ParseTime(from); err != nil {
+		return fmt.Errorf("%w: --from %v", errUsage, err)
+	}
+	if rg.From.IsZero() {
+		rg.From = rg.To.Add(-30 * 24 * time.Hour)
+	}
+	st, base, err := storeOrAPI(ctx, cfg, apiURL, stderr, "")
+	if err != nil {
+		return err
+	}
+	var v reportsView
+	if st != nil {
+		defer st.Close()
+		if v.Reports, err = authreport.List(ctx, st, rg); err == nil {
+			if v.Summary, err = authreport.Summary(ctx, st, rg); err == nil {
+				if v.UnknownSources, err = authreport.UnknownSources(ctx, st, rg); err == nil {
+					v.Coverage, err = authreport.CoverageOf(ctx, st, rg)
+				}
+			}
+		}
+	} else {
+		var buf bytes.Buffer
+		q := url.Values{"from": {rg.From.UTC().Format(time.RFC3339Nano)}, "to": {rg.To.UTC().Format(time.RFC3339Nano)}}
+		if err = apiGet(ctx, base, "/api/v1/reports", q, &buf); err == nil {
+			if err = json.Unmarshal(buf.Bytes(), &v); err != nil {
+				err = fmt.Errorf("reading the API's answer: %w", err)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		escapeStrings(reflect.ValueOf(&v).Elem())
+		return enc.Encode(v)
+	}
+	escapeStrings(reflect.ValueOf(&v).Elem())
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "DMARC, %s to %s: per reporter, day and pool (messages; DKIM and SPF passed, aligned; DMARC passed)\n",
+		rg.From.UTC().Format("2006-01-02"), rg.To.UTC().Format("2006-01-02"))
+	fmt.Fprintln(tw, "DAY\tREPORTER\tDOMAIN\tPOOL\tMESSAGES\tDKIM\tSPF\tDKIM ALIGNED\tSPF ALIGNED\tDMARC")
+	for _, d := range v.Summary {
+		pool := d.Pool
+		if pool == "" {
+			pool = "(none)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", d.Day, d.Org, d.Domain, pool, d.Messages, d.DKIMPass, d.SPFPass, d.DKIMAligned, d.SPFAligned, d.DMARCPass)
+	}
+	tw.Flush()
+	if len(v.UnknownSources) > 0 {
+		fmt.Fprintln(stdout, "\nUnknown sources: IPs in no pool sending as your domains")
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SOURCE IP\tPTR\tMESSAGES\tDMARC PASS\tFROM\tREPORTERS\tFIRST\tLAST")
+		for _, u := range v.UnknownSources {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", u.SourceIP, u.PTR, u.Messages, u.DMARCPass, strings.Join(u.Domains, ","), strings.Join(u.Reporters, ","), u.FirstDay, u.LastDay)
+		}
+		tw.Flush()
+	}
+	if len(v.Coverage) > 0 {
+		fmt.Fprintln(stdout, "\nCoverage: what a reporter counted from your pools against your deliveries to it that day")
+		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DAY\tREPORTER\tPROVIDER\tREPORTED\tFROM POOLS\tDELIVERED\tRATIO")
+		for _, c := range v.Coverage {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.2f\n", c.Day, c.Org, c.Provider, c.Reported, c.FromPools, c.Delivered, c.Ratio)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(stdout, "\n%d report(s) received in the range", len(v.Reports))
+	refused := 0
+	for _, r := range v.Reports {
+		if r.Error != "" {
+			refused++
+		}
+	}
+	if refused > 0 {
+		fmt.Fprintf(stdout, ", %d refused (SELECT source, error FROM auth_reports WHERE error != '')", refused)
+	}
+	fmt.Fprintln(stdout)
+	return nil
 }
