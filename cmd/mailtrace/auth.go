@@ -99,7 +99,7 @@ func runDoctorAuth(ctx context.Context, cfg config.Config, pfDir string, printRe
 	}
 	if !authConfigured(cfg) {
 		more = append([]postfixconf.Finding{{Severity: postfixconf.Warning,
-			Fix: "mailtrace.yaml:\nauth:\n  classes:\n    - {name: legal, from_domain: notices.example.com}",
+			Fix:     "mailtrace.yaml:\nauth:\n  classes:\n    - {name: legal, from_domain: notices.example.com}",
 			Message: "auth.classes names no From domain: SPF, DKIM and DMARC of the classes are not checked"}}, more...)
 	}
 	findings = append(findings, more...)
