@@ -43,6 +43,9 @@ type Result struct {
 	// category names no single code or the codes decided. A report's
 	// reader uses it where the report gives only a class.
 	Inferred string `json:"inferred,omitempty"`
+	// Auth names the sender authentication requirement the receiver
+	// refused the mail for (a text rule's auth), or is empty.
+	Auth AuthRequirement `json:"auth,omitempty"`
 }
 
 // Decider names the evidence that decided a category.
@@ -199,7 +202,7 @@ func (c *Classifier) ClassifyReply(in Reply) Result {
 		if i := c.firstPattern(t.text, temporary); i >= 0 {
 			rule := c.rules[c.ruleOf[i]]
 			decide(rule.Category, t.by)
-			r.Pattern = c.patterns[i]
+			r.Pattern, r.Auth = c.patterns[i], rule.Auth
 			if rule.Block != nil {
 				r.Block = *rule.Block
 			}

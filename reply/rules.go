@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -58,9 +59,30 @@ type TextRule struct {
 	// Block overrides the category's default: a rate limit "due to IP
 	// reputation" is a block signal, "too many connections" is not.
 	Block *bool `yaml:"block"`
+	// Auth names the sender authentication requirement a refusal says
+	// failed (see AuthRequirement); empty for other replies.
+	Auth AuthRequirement `yaml:"auth"`
 	// Patterns are matched case-insensitively as plain substrings.
 	Patterns []string `yaml:"patterns"`
 }
+
+// AuthRequirement is what a receiver refused our mail for lacking: the
+// requirements Gmail, Yahoo and Microsoft set for bulk senders.
+type AuthRequirement string
+
+const (
+	AuthPTR             AuthRequirement = "ptr"             // forward-confirmed reverse DNS (Gmail 4.7.23, 5.7.25)
+	AuthSPF             AuthRequirement = "spf"             // SPF did not pass (4.7.27)
+	AuthTLS             AuthRequirement = "tls"             // not sent over TLS (4.7.29)
+	AuthDKIM            AuthRequirement = "dkim"            // DKIM did not pass (4.7.30)
+	AuthDMARC           AuthRequirement = "dmarc"           // no DMARC policy, or refused by it (4.7.31)
+	AuthAlignment       AuthRequirement = "alignment"       // From not aligned with SPF or DKIM (4.7.32)
+	AuthUnauthenticated AuthRequirement = "unauthenticated" // neither SPF nor DKIM (5.7.26; Yahoo)
+	AuthLevel           AuthRequirement = "auth-level"      // Microsoft 5.7.515: below the required authentication level
+)
+
+// AuthRequirements lists every requirement.
+var AuthRequirements = []AuthRequirement{AuthPTR, AuthSPF, AuthTLS, AuthDKIM, AuthDMARC, AuthAlignment, AuthUnauthenticated, AuthLevel}
 
 // Provider is a receiving mailbox provider.
 type Provider struct {
@@ -130,6 +152,9 @@ func (r *Rules) check() error {
 		}
 		if len(t.Patterns) == 0 {
 			return fmt.Errorf("text rule %d (%s): no patterns", i+1, t.Category)
+		}
+		if t.Auth != "" && !slices.Contains(AuthRequirements, t.Auth) {
+			return fmt.Errorf("text rule %d (%s): auth %q is not one of %v", i+1, t.Category, t.Auth, AuthRequirements)
 		}
 		for _, p := range t.Patterns {
 			if strings.TrimSpace(p) == "" {
