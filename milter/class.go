@@ -29,6 +29,11 @@ type Class struct {
 	// verp: true. A receipt says what the client did with the message
 	// (displayed, deleted...), never that a person read it.
 	ReadReceipt bool `yaml:"read_receipt"`
+	// Bulk marks marketing mail, which Gmail and Yahoo require to carry
+	// one-click unsubscribe (RFC 8058); the milter counts its messages
+	// that do not (mailtrace_milter_unsubscribe_missing_total). Mail goes
+	// through unchanged either way.
+	Bulk bool `yaml:"bulk"`
 }
 
 // Rule picks a class for the messages it matches. Every condition given

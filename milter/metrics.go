@@ -5,6 +5,9 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics are the milter's Prometheus metrics.
 type Metrics struct {
 	Messages *prometheus.CounterVec // stamped, by class and pool
+	// UnsubscribeMissing counts messages of bulk classes without one-click
+	// unsubscribe (RFC 8058), by class and pool.
+	UnsubscribeMissing *prometheus.CounterVec
 	Errors   *prometheus.CounterVec // internal failures, by stage
 	Decision prometheus.Histogram   // time spent deciding and stamping one message
 	Sessions prometheus.Gauge       // open Postfix connections
@@ -17,6 +20,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_milter_messages_total",
 			Help: "Messages the milter stamped, by class and pool."}, []string{"class", "pool"}),
+		UnsubscribeMissing: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_milter_unsubscribe_missing_total",
+			Help: "Messages of bulk classes (bulk: true) without one-click unsubscribe: a List-Unsubscribe header with an https URI and List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), which Gmail and Yahoo require of marketing mail; by class and pool."}, []string{"class", "pool"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mailtrace_milter_errors_total",
 			Help: "Internal failures of the milter, by stage (classify, end_of_message); mail still got the on_error answer."}, []string{"stage"}),
 		Decision: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mailtrace_milter_decision_seconds",
@@ -26,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Postfix connections open to the milter."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.Errors, m.Decision, m.Sessions)
+		reg.MustRegister(m.Messages, m.UnsubscribeMissing, m.Errors, m.Decision, m.Sessions)
 	}
 	return m
 }

@@ -123,7 +123,7 @@ func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Res
 		if lname != "x-mailtrace-class" {
 			return gomilter.RespContinue, nil
 		}
-	case "message-id", "subject", "from", "disposition-notification-to":
+	case "message-id", "subject", "from", "disposition-notification-to", "list-unsubscribe", "list-unsubscribe-post":
 	default:
 		if !s.f.classifier.headers[lname] {
 			return gomilter.RespContinue, nil
@@ -258,6 +258,9 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 		Class: s.class.Name, Pool: s.class.Pool, Subject: first("subject"), FromHeader: first("from")}
 	s.f.recorder.Record(rec)
 	s.f.metrics.Messages.WithLabelValues(s.class.Name, s.class.Pool).Inc()
+	if s.class.Bulk && !oneClickUnsubscribe(s.headers) {
+		s.f.metrics.UnsubscribeMissing.WithLabelValues(s.class.Name, s.class.Pool).Inc()
+	}
 	if s.moreRecipients > 0 {
 		s.f.logger.Warn("message has more recipients than an accept record lists", "queue_id", s.queueID,
 			"listed", len(s.recipients), "more", s.moreRecipients)
@@ -306,4 +309,19 @@ func (s *session) Unknown(cmd string, m gomilter.Modifier) (*gomilter.Response, 
 
 func (s *session) Cleanup(m gomilter.Modifier) {
 	s.f.metrics.Sessions.Dec()
+}
+
+// oneClickUnsubscribe tells a message that offers one-click unsubscribe
+// (RFC 8058 section 3.1): a List-Unsubscribe header with an https URI and
+// List-Unsubscribe-Post: List-Unsubscribe=One-Click.
+func oneClickUnsubscribe(headers map[string][]string) bool {
+	https := false
+	for _, v := range headers["list-unsubscribe"] {
+		https = https || strings.Contains(strings.ToLower(v), "<https://")
+	}
+	post := false
+	for _, v := range headers["list-unsubscribe-post"] {
+		post = post || strings.EqualFold(strings.Join(strings.Fields(v), ""), "List-Unsubscribe=One-Click")
+	}
+	return https && post
 }

@@ -9,8 +9,7 @@ import (
 // read from the rest of the config.
 type Config struct {
 	// Classes give each class's From domain and, for classes without VERP,
-	// its envelope (MAIL FROM) domain. A class marked bulk is marketing
-	// mail, which must carry one-click unsubscribe (RFC 8058).
+	// its envelope (MAIL FROM) domain.
 	Classes []ClassDomains `yaml:"classes"`
 	// DKIM says where the signer keeps its keys.
 	DKIM DKIMConfig `yaml:"dkim"`
@@ -21,7 +20,6 @@ type ClassDomains struct {
 	Name           string `yaml:"name"`
 	FromDomain     string `yaml:"from_domain"`
 	EnvelopeDomain string `yaml:"envelope_domain"`
-	Bulk           bool   `yaml:"bulk"`
 }
 
 // DKIMConfig names the DKIM signer's configuration (mailtrace does not

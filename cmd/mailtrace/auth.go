@@ -39,7 +39,7 @@ func authSetup(cfg config.Config, pc *postfixconf.Postconf) senderauth.Setup {
 	for _, cl := range cfg.Milter.Classes {
 		d := domains[cl.Name]
 		s.Classes = append(s.Classes, senderauth.Class{Name: cl.Name, Pool: cl.Pool, VERP: cl.VERP,
-			FromDomain: d.FromDomain, EnvelopeDomain: d.EnvelopeDomain, Bulk: d.Bulk})
+			FromDomain: d.FromDomain, EnvelopeDomain: d.EnvelopeDomain, Bulk: cl.Bulk})
 	}
 	for _, p := range cfg.Pools {
 		s.Pools = append(s.Pools, senderauth.Pool{Name: p.Name, SourceIP: p.SourceIP, HeloName: p.HeloName})

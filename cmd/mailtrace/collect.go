@@ -21,6 +21,7 @@ import (
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/senderauth"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -92,9 +93,19 @@ func followLogs(ctx context.Context, cfg config.Config, st store.Store, reg *pro
 	}()
 	// Live logs announce queued messages, so that they can be found before
 	// they leave the queue.
+	classes := map[string]string{}
+	for _, cl := range cfg.Milter.Classes {
+		classes[cl.Name] = cl.Pool
+	}
+	refusals := senderauth.NewRefusals(reg, classifier, classes)
+	observe := func(e *schema.DeliveryEvent) {
+		blocks.detector.Observe(e)
+		refusals.Observe(e)
+	}
 	liveOptions := func(source string) collector.PipelineOptions {
 		o := pipelineOptions(cfg, loc, classifier, logger.With("log", source))
 		o.Announce, o.Metrics, o.Observer, o.RetentionDays = true, metrics, blocks.detector.Observe, retention
+		o.Announce, o.Metrics, o.Observer = true, metrics, observe
 		return o
 	}
 	var wg sync.WaitGroup
