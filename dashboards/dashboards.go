@@ -20,6 +20,7 @@ var Boards = []Board{
 	{"bounces.json", Bounces},
 	{"trace.json", Trace},
 	{"operations.json", Operations},
+	{"authentication.json", Authentication},
 }
 
 // JSON renders a dashboard as Grafana's provisioning loads it.

@@ -220,6 +220,25 @@ func fill(t *testing.T, f *tracetest.Fixture) {
 			LastSignal: t0.Add(10 * time.Minute), Signals: 5, Attempts: 8, Category: "reputation", Sample: "421 4.7.0 [TSS04] try later", UpdatedAt: t0.Add(10 * time.Minute)},
 		&schema.Incident{ID: traceid.New(), Kind: "dnsbl", Pool: "legal", SourceIP: "203.0.113.10", Provider: "zen.spamhaus.org", OpenedAt: t0,
 			ClosedAt: t0.Add(time.Hour), LastSignal: t0, Signals: 1, Category: "127.0.0.2", CloseReason: "delisted", UpdatedAt: t0.Add(time.Hour)})
+	// Reports: Google's aggregate report for the day (our legal pool, and a
+	// source in no pool), a TLS report with a failure, a refused report.
+	day := t0.Truncate(24 * time.Hour)
+	agg := schema.DMARCRecord{Day: day, Org: "google.com", ReportID: "r1", Provider: "google", Domain: "example.com", Begin: day,
+		End: day.Add(24*time.Hour - time.Second), PolicyP: "none", HeaderFrom: "example.com", ReceivedAt: t0.Add(time.Hour)}
+	ours, stranger := agg, agg
+	ours.SourceIP, ours.Pool, ours.Count, ours.DKIMPass, ours.SPFPass, ours.DKIMAligned, ours.SPFAligned, ours.DMARCPass = "203.0.113.10", "legal", 3, true, true, true, true, true
+	stranger.RecordIndex, stranger.SourceIP, stranger.Count = 1, "198.51.100.99", 2
+	tracetest.Insert(t, f.Store, schema.DMARCRecords, &ours, &stranger)
+	tracetest.Insert(t, f.Store, schema.SourceNames, &schema.SourceName{SourceIP: "198.51.100.99", PTR: "host.unknown.example", LookedUpAt: t0.Add(time.Hour)})
+	tlsPolicy := schema.TLSResult{Day: day, Org: "Google Inc.", ReportID: "t1", Provider: "google", Begin: day, End: day.Add(24 * time.Hour),
+		PolicyType: "sts", PolicyDomain: "example.com", MXHost: []string{"mx.example.com"}, Successful: 10, Failed: 1, ReceivedAt: t0.Add(time.Hour)}
+	tlsFailure := tlsPolicy
+	tlsFailure.FailureIndex, tlsFailure.ResultType, tlsFailure.SendingMTAIP, tlsFailure.FailedSessionCount = 1, "certificate-expired", "209.85.220.41", 1
+	tracetest.Insert(t, f.Store, schema.TLSResults, &tlsPolicy, &tlsFailure)
+	tracetest.Insert(t, f.Store, schema.AuthReports,
+		&schema.AuthReport{ReceivedAt: t0.Add(time.Hour), Kind: "dmarc-aggregate", Org: "google.com", ReportKey: "r1", ReportID: "r1", Provider: "google",
+			Domain: "example.com", Begin: day, End: day.Add(24*time.Hour - time.Second), Records: 2, Messages: 5},
+		&schema.AuthReport{ReceivedAt: t0.Add(time.Hour), Kind: "unknown", ReportKey: "sha256:00", Error: "authreport: decompresses to more than 20 MiB"})
 }
 
 // TestQueriesRunOnTheStore expands every panel's and variable's SQL as

@@ -40,6 +40,9 @@ GROUP BY time, source_ip ORDER BY time`, 12))
 		promQuery(`max by (pool, source_ip, provider) (mailtrace_block_active{pool=~"${pool:regex}", provider=~"${provider:regex}"})`, "{{provider}} blocks {{source_ip}}"),
 		promQuery(`max by (pool, source_ip, zone) (mailtrace_dnsbl_listed{pool=~"${pool:regex}"})`, "{{source_ip}} on {{zone}}").RefId("B")))
 
+	b.WithPanel(promTimeseries("Authentication refusals (Prometheus)", "Attempts refused or deferred for failed sender authentication, per pool, provider and requirement (the Authentication dashboard has the reports).", "ops", 24,
+		promQuery(`sum by (pool, provider, requirement) (rate(mailtrace_auth_refusals_total{pool=~"${pool:regex}", provider=~"${provider:regex}"}[$__rate_interval]))`, "{{pool}} {{provider}} {{requirement}}")))
+
 	b.WithRow(dashboard.NewRowBuilder("What receivers say"))
 	b.WithPanel(chTable("Top rejection texts", "The most frequent refusals (raw attempts, drill-down): the provider's own words name the list or policy.", `SELECT provider, source_ip, category, dsn, any(response) AS example, count() AS attempts
 FROM delivery_events
