@@ -343,3 +343,40 @@ func TestWebUI(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "ui-not-found.html"), []byte(notFound), 0o644)
 	}
 }
+
+// The reports page shows what DMARC reports say per reporter, day and
+// pool, the unknown sources and the reports received, refused ones with
+// their reason.
+func TestReportsPage(t *testing.T) {
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Skip("chromium is not installed (make setup installs Debian's chromium)")
+	}
+	ts := start(t, DefaultConfig())
+	now := time.Now().UTC()
+	day := now.Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	base := schema.DMARCRecord{Day: day, Org: "google.com", ReportID: "r1", Provider: "google", Domain: "example.com", Begin: day,
+		End: day.Add(24*time.Hour - time.Second), HeaderFrom: "example.com", ReceivedAt: now}
+	ours, stranger := base, base
+	ours.SourceIP, ours.Pool, ours.Count, ours.DKIMPass, ours.DKIMAligned, ours.DMARCPass = "203.0.113.10", "legal", 4, true, true, true
+	stranger.RecordIndex, stranger.SourceIP, stranger.Count = 1, "198.51.100.99", 7
+	tracetest.Insert(t, ts.fx.Store, schema.DMARCRecords, &ours, &stranger)
+	tracetest.Insert(t, ts.fx.Store, schema.SourceNames, &schema.SourceName{SourceIP: "198.51.100.99", PTR: "spoofer.example.net", LookedUpAt: now})
+	tracetest.Insert(t, ts.fx.Store, schema.AuthReports,
+		&schema.AuthReport{ReceivedAt: now, Kind: "dmarc-aggregate", Org: "google.com", ReportKey: "r1", ReportID: "r1", Domain: "example.com", Records: 2, Messages: 11},
+		&schema.AuthReport{ReceivedAt: now, Kind: "unknown", ReportKey: "sha256:00", Error: "authreport: decompresses to more than 20 MiB (a decompression bomb?)"})
+	page := chromium(t, ts.URL+"/#/reports", filepath.Join(artifacts(t), "ui-reports.png"))
+	summary, rest, _ := strings.Cut(page, `id="reports-unknown"`)
+	for _, want := range []string{`id="reports-summary"`, "google.com", "legal", "no pool", "100.0%", "0.0%"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("reports page, summary, lacks %q", want)
+		}
+	}
+	for _, want := range []string{"198.51.100.99", "spoofer.example.net", `id="reports-received"`, "decompression bomb", "r1"} {
+		if !strings.Contains(rest, want) {
+			t.Errorf("reports page lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		os.WriteFile(filepath.Join(artifacts(t), "ui-reports.html"), []byte(page), 0o644)
+	}
+}

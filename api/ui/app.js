@@ -340,6 +340,8 @@ function route() {
     renderTrace(decodeURIComponent(q >= 0 ? rest.slice(0, q) : rest), new URLSearchParams(q >= 0 ? rest.slice(q + 1) : ""));
   } else if (h.startsWith("#/blocks")) {
     renderBlocks();
+  } else if (h.startsWith("#/reports")) {
+    renderReports(); // reports.js
   } else {
     const q = h.indexOf("?");
     renderSearch(new URLSearchParams(q >= 0 ? h.slice(q + 1) : ""));
