@@ -8,9 +8,9 @@ type Metrics struct {
 	// UnsubscribeMissing counts messages of bulk classes without one-click
 	// unsubscribe (RFC 8058), by class and pool.
 	UnsubscribeMissing *prometheus.CounterVec
-	Errors   *prometheus.CounterVec // internal failures, by stage
-	Decision prometheus.Histogram   // time spent deciding and stamping one message
-	Sessions prometheus.Gauge       // open Postfix connections
+	Errors             *prometheus.CounterVec // internal failures, by stage
+	Decision           prometheus.Histogram   // time spent deciding and stamping one message
+	Sessions           prometheus.Gauge       // open Postfix connections
 }
 
 // NewMetrics creates the milter's metrics and registers them with reg
