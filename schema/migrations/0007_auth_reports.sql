@@ -1,4 +1,4 @@
--- Reports receivers send back about our sender authentication (migration 7).
+-- Reports receivers send back about our sender authentication.
 --
 -- auth_reports: one row per report taken in (DMARC aggregate, DMARC
 -- failure, SMTP TLS), or refused (error says why; raw keeps the document,
