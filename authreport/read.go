@@ -180,7 +180,10 @@ func parseDocument(name string, data []byte, hint string) Report {
 	case body[0] == '{':
 		rep.Kind = KindTLS
 		rep.TLS, rep.Err = tlsrpt.Parse(body)
-	case body[0] == '<':
+	case body[0] == '<' || bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		if body[0] != '<' {
+			body = data // UTF-16: the reader decodes it
+		}
 		rep.Kind = KindAggregate
 		rep.Aggregate, rep.Records, rep.Err = dmarcrpt.ParseAggregate(body)
 		if rep.Err != nil {
@@ -235,6 +238,15 @@ func readMessage(source string, raw []byte) []Report {
 	}
 	w := walker{source: source}
 	w.walk(e, 0)
+	if len(w.out) == 0 {
+		// Some reporters put the report itself in a text part.
+		for _, t := range w.texts {
+			if body := bytes.TrimSpace(t.body); bytes.HasPrefix(body, []byte("<?xml")) || bytes.HasPrefix(body, []byte("<feedback")) ||
+				bytes.HasPrefix(body, []byte("{")) && bytes.Contains(body, []byte(`"report-id"`)) {
+				w.out = append(w.out, parseDocument(t.source, body, ""))
+			}
+		}
+	}
 	var found, failed []Report
 	for _, r := range w.out {
 		r.MessageID, r.From, r.Date = meta.MessageID, meta.From, meta.Date
@@ -269,7 +281,13 @@ type walker struct {
 	parts  int
 	types  []string
 	out    []Report
+	texts  []textPart // text/plain parts, in case the report is inline
 	err    error
+}
+
+type textPart struct {
+	source string
+	body   []byte
 }
 
 func (w *walker) walk(e *message.Entity, depth int) {
@@ -320,6 +338,10 @@ func (w *walker) walk(e *message.Entity, depth int) {
 			}
 		}
 		w.out = append(w.out, rep)
+	case ct == "text/plain" || ct == "":
+		if body, err := readBody(e); err == nil && len(body) > 0 {
+			w.texts = append(w.texts, textPart{source: source, body: body})
+		}
 	case candidate(ct):
 		body, err := readBody(e)
 		if err != nil {

@@ -206,3 +206,30 @@ func TestErrorsAreSentinels(t *testing.T) {
 		t.Errorf("nested: %v", r.Err)
 	}
 }
+
+// Tolerated oddities: the report inline in a text part, UTF-16, fractional
+// seconds, NUL padding after a TLS report.
+func TestReadOddities(t *testing.T) {
+	utf16 := []byte{0xff, 0xfe}
+	for _, r := range strings.Replace(aggXML, `encoding="UTF-8"`, `encoding="UTF-16"`, 1) {
+		utf16 = append(utf16, byte(r), byte(r>>8))
+	}
+	tests := []struct {
+		name string
+		raw  []byte
+		kind Kind
+	}{
+		{"inline in the text", []byte("From: dmarc@small.example\r\nSubject: Report Domain: example.com\r\nContent-Type: text/plain\r\n\r\n" + aggXML), KindAggregate},
+		{"UTF-16 with its mark", utf16, KindAggregate},
+		{"fractional seconds", []byte(strings.Replace(aggXML, "<begin>1767225600</begin>", "<begin>1767225600.0</begin>", 1)), KindAggregate},
+		{"NUL padding", append([]byte(tlsJSON), 0, 0, 0), KindTLS},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reps := Read("f", tt.raw)
+			if len(reps) != 1 || reps[0].Err != nil || reps[0].Kind != tt.kind || reps[0].ID() == "" {
+				t.Fatalf("%+v", reps)
+			}
+		})
+	}
+}

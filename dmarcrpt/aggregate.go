@@ -510,7 +510,12 @@ func unixTime(s string) (time.Time, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a number of seconds since 1970", s)
+		// A few reporters write fractional seconds.
+		f, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || f != f || f < 0 || f > 1<<40 {
+			return time.Time{}, fmt.Errorf("%q is not a number of seconds since 1970", clip(s))
+		}
+		n = int64(f)
 	}
 	if n < 0 || n > 1<<40 {
 		return time.Time{}, fmt.Errorf("%d is out of range", n)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // A small XML tokenizer for reports. encoding/xml reads about 20,000
@@ -233,8 +234,17 @@ func (s *xmlScanner) unescape(raw []byte) ([]byte, error) {
 	return s.buf, nil
 }
 
-// toUTF8 converts a document whose XML declaration names another charset.
+// toUTF8 converts a document in UTF-16 (with its byte-order mark) or
+// whose XML declaration names another charset.
 func toUTF8(data []byte) ([]byte, error) {
+	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		out, err := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+		if err != nil {
+			return nil, fmt.Errorf("the XML is not valid UTF-16: %v", err)
+		}
+		// Its declaration still says UTF-16; the text is UTF-8 now.
+		return bytes.Replace(out, []byte(`encoding="UTF-16"`), []byte(`encoding="UTF-8"`), 1), nil
+	}
 	if !bytes.HasPrefix(data, []byte("<?xml")) {
 		return data, nil
 	}
@@ -258,7 +268,7 @@ func toUTF8(data []byte) ([]byte, error) {
 	}
 	label := string(bytes.ToLower(bytes.TrimSpace(rest[1 : 1+j])))
 	switch label {
-	case "utf-8", "utf8", "us-ascii", "ascii", "":
+	case "utf-8", "utf8", "us-ascii", "ascii", "", "utf-16", "utf16":
 		return data, nil
 	}
 	enc, err := htmlindex.Get(label)

@@ -177,7 +177,8 @@ func Parse(data []byte) (*Report, error) {
 		return nil, fmt.Errorf("%w: %d bytes of JSON, more than %d", ErrInvalid, len(data), MaxSize)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a byte-order mark
-	trimmed := bytes.TrimSpace(data)
+	// NUL bytes after the document (padding some reporters leave) are not part of it.
+	trimmed := bytes.TrimSpace(bytes.TrimRight(data, "\x00"))
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrNotReport)
 	}
