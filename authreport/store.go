@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,10 @@ type Intake struct {
 	metrics    *Metrics
 	log        *slog.Logger
 	now        func() time.Time
+	// lookups run one at a time, after the report is stored and
+	// acknowledged: a slow resolver never holds up the intake.
+	lookups sync.WaitGroup
+	lookMu  sync.Mutex
 }
 
 // NewIntake makes an intake storing into st.
@@ -165,9 +170,22 @@ func (in *Intake) Put(ctx context.Context, rep *Report, raw []byte) (Outcome, er
 		in.log.Info("report stored", "kind", rep.Kind, "org", row.Org, "report_id", row.ReportID, "records", row.Records)
 	}
 	in.count(rep.Kind, oc)
-	in.lookUpSources(ctx, unknown)
+	if len(unknown) > 0 {
+		in.lookups.Add(1)
+		go func() {
+			defer in.lookups.Done()
+			in.lookMu.Lock()
+			defer in.lookMu.Unlock()
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			in.lookUpSources(lctx, unknown)
+		}()
+	}
 	return oc, nil
 }
+
+// Wait waits for the reverse DNS lookups of the reports stored so far.
+func (in *Intake) Wait() { in.lookups.Wait() }
 
 // Reporter is the address the report names as its sender's contact.
 func (r *Report) Reporter() string {
@@ -372,7 +390,9 @@ const maxLookups = 50
 
 // lookUpSources looks up, after the report is stored and outside any
 // parse, the reverse DNS of sources in no pool that the store has no name
-// for yet, and keeps it. Failures are kept as the name's error.
+// for yet, and keeps it. A source without a PTR record is kept as such; a
+// lookup that failed (timeout, SERVFAIL) is not kept, so that a later
+// report tries again.
 func (in *Intake) lookUpSources(ctx context.Context, ips []string) {
 	if len(ips) == 0 {
 		return
@@ -396,9 +416,6 @@ func (in *Intake) lookUpSources(ctx context.Context, ips []string) {
 		if known[ip] {
 			continue
 		}
-		if in.metrics != nil {
-			in.metrics.UnknownSources.Inc()
-		}
 		if looked >= maxLookups {
 			continue // looked up with a later report that names it
 		}
@@ -414,10 +431,14 @@ func (in *Intake) lookUpSources(ctx context.Context, ips []string) {
 			case err != nil && resolver.IsNotFound(err):
 				n.Error = "no PTR record"
 			case err != nil:
-				n.Error = err.Error()
+				in.log.Debug("reverse DNS of a report source", "ip", ip, "err", err)
+				continue
 			default:
 				n.PTR = strings.TrimSuffix(strings.Join(names, ","), ".")
 			}
+		}
+		if in.metrics != nil {
+			in.metrics.UnknownSources.Inc()
 		}
 		n.AppendRow(enc)
 	}

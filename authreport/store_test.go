@@ -75,6 +75,7 @@ func TestIntakeStores(t *testing.T) {
 			}
 		}
 	}
+	in.Wait() // for the reverse DNS lookups
 	counts := map[string]uint64{
 		"SELECT count() FROM auth_reports":                                       4,
 		"SELECT count() FROM auth_reports WHERE error != '' AND length(raw) > 0": 1,
@@ -132,5 +133,26 @@ func TestIntakeStores(t *testing.T) {
 	// The unknown source was looked up once, however often it is reported.
 	if n := dns.Queries(); n != 1 {
 		t.Errorf("%d DNS queries, want 1", n)
+	}
+}
+
+// A resolver that does not answer never holds up storing, and a failed
+// lookup is not kept: a later report tries again.
+func TestLookupsDoNotHoldUp(t *testing.T) {
+	st := migratedStore(t)
+	ctx := context.Background()
+	dns := dnstest.Start(t)
+	dns.Drop("99.100.51.198.in-addr.arpa")
+	res, _ := resolver.New(dns.Address, 500*time.Millisecond)
+	in := NewIntake(st, Options{Resolver: res})
+	if _, err := in.Ingest(ctx, "r.xml", []byte(twoSources)); err != nil {
+		t.Fatal(err)
+	}
+	in.Wait()
+	if n := storetest.Count(t, st, "SELECT count() FROM source_names WHERE source_ip = '198.51.100.99'"); n != 0 {
+		t.Errorf("a lookup that timed out was kept (%d rows)", n)
+	}
+	if n := storetest.Count(t, st, "SELECT count() FROM source_names WHERE source_ip = '203.0.113.10' AND error = 'no PTR record'"); n != 1 {
+		t.Errorf("a source without PTR: %d rows", n)
 	}
 }

@@ -155,6 +155,7 @@ func ingestReports(ctx context.Context, c common, files []string, stdout, stderr
 		return err
 	}
 	var refused, failed int
+	defer in.Wait() // the sources' reverse DNS, looked up after storing
 	for _, path := range files {
 		raw, err := readCappedFile(path)
 		if err != nil {
