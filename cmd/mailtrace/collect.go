@@ -168,7 +168,11 @@ func startBlocks(ctx context.Context, cfg config.Config, st store.Store, reg pro
 			targets = append(targets, block.Target{Pool: p.Name, IP: p.SourceIP})
 		}
 	}
-	checker, err := block.NewChecker(cfg.Blocks.DNSBL, targets, b.detector, logger)
+	dnsbl := cfg.Blocks.DNSBL
+	if dnsbl.Resolver == "" {
+		dnsbl.Resolver = cfg.DNSResolver // the project's resolver, unless the lists need their own
+	}
+	checker, err := block.NewChecker(dnsbl, targets, b.detector, logger)
 	if err != nil {
 		return nil, err
 	}
