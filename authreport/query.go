@@ -161,14 +161,16 @@ type Listing struct {
 	Error      string    `json:"error"`
 }
 
-// ListSQL lists the reports received in a range, newest first.
+// ListSQL lists the reports about a range, or received in it (refused
+// ones have no period), newest first.
 const ListSQL = `SELECT received_at, kind, org, report_id, provider, domain, begin, end, records, messages, source, error
 FROM auth_reports FINAL
-WHERE received_at >= {from:DateTime64(6, 'UTC')} AND received_at < {to:DateTime64(6, 'UTC')}
+WHERE (begin < {to:DateTime64(6, 'UTC')} AND end >= {from:DateTime64(6, 'UTC')})
+   OR (received_at >= {from:DateTime64(6, 'UTC')} AND received_at < {to:DateTime64(6, 'UTC')})
 ORDER BY received_at DESC
 LIMIT 1000`
 
-// List is the reports received in a range, refused ones too.
+// List is the reports about a range or received in it, refused ones too.
 func List(ctx context.Context, st store.Store, rg Range) ([]Listing, error) {
 	rows, err := st.Query(ctx, ListSQL, rg.params())
 	if err != nil {

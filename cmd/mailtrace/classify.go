@@ -58,6 +58,9 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		provider = "(unknown)"
 	}
 	fmt.Fprintf(stdout, "category:   %s\nblock:      %s\nprovider:   %s\n", category, block, provider)
+	if r.Auth != "" {
+		fmt.Fprintf(stdout, "auth:       %s failed (sender authentication; see mailtrace doctor auth)\n", r.Auth)
+	}
 	switch r.By {
 	case reply.ByText:
 		fmt.Fprintf(stdout, "decided by: text pattern %q\n", r.Pattern)

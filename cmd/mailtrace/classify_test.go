@@ -21,6 +21,8 @@ func TestClassifyCommand(t *testing.T) {
 		{[]string{"--mx", "a.mx.example.org", "550 5.1.1 <x@example.org>"},
 			[]string{"category:   bad-mailbox", "block:      no", "provider:   inhouse", "enhanced status code 5.1.1"}},
 		{[]string{"--json", "--rcpt", "x@gmail.com", "250 2.0.0 OK"}, []string{`"category": ""`, `"provider": "google"`}},
+		{[]string{"--mx", "gmail-smtp-in.l.google.com", "421-4.7.30 Your email has been rate limited because DKIM authentication didn't pass for this message. 421 4.7.30 gsmtp"},
+			[]string{"category:   policy-related", "auth:       dkim failed", "provider:   google"}},
 	} {
 		r := run(t, nil, append([]string{"classify", "--config", cfg}, tc.args...)...)
 		if r.code != 0 {

@@ -285,7 +285,7 @@ func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON 
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(stdout, "\n%d report(s) received in the range", len(v.Reports))
+	fmt.Fprintf(stdout, "\n%d report(s) about or received in the range", len(v.Reports))
 	refused := 0
 	for _, r := range v.Reports {
 		if r.Error != "" {
