@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +70,7 @@ func authFindings(ctx context.Context, cfg config.Config, pc *postfixconf.Postco
 		return nil, err
 	}
 	findings := authSetup(cfg, pc).Check(ctx, r)
+	findings = append(findings, unsubscribeFindings(ctx, cfg)...)
 	if withStore {
 		if st, err := openReadOnly(ctx, cfg); err == nil {
 			findings = append(findings, senderauth.CheckComplaints(ctx, st, time.Now())...)
@@ -145,4 +150,50 @@ func newReportIntake(cfg config.Config, st store.Store, reg prometheus.Registere
 		opts.Metrics = authreport.NewMetrics(reg)
 	}
 	return authreport.NewIntake(st, opts), nil
+}
+
+// unsubscribeRE reads a series of the milter's count of bulk messages
+// without one-click unsubscribe from the metrics text format.
+var unsubscribeRE = regexp.MustCompile(`^mailtrace_milter_unsubscribe_missing_total\{(?:.*,)?class="([^"]*)"(?:,.*)?,?pool="([^"]*)".*\} ([0-9.e+]+)$`)
+
+// unsubscribeFindings asks the running sidecar's metrics (metrics_listen)
+// how many messages of bulk classes left without one-click unsubscribe
+// since it started; nothing when it does not answer.
+func unsubscribeFindings(ctx context.Context, cfg config.Config) []postfixconf.Finding {
+	bulk := false
+	for _, c := range cfg.Milter.Classes {
+		bulk = bulk || c.Bulk
+	}
+	if !bulk || cfg.MetricsListen == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+cfg.MetricsListen+"/metrics", nil)
+	if err != nil {
+		return nil
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return []postfixconf.Finding{{Severity: postfixconf.OK, Message: "one-click unsubscribe of bulk classes not read: no sidecar answers at " + cfg.MetricsListen}}
+	}
+	defer res.Body.Close()
+	var out []postfixconf.Finding
+	sc := bufio.NewScanner(io.LimitReader(res.Body, 16<<20))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		m := unsubscribeRE.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.ParseFloat(m[3], 64)
+		if n > 0 {
+			out = append(out, postfixconf.Finding{Severity: postfixconf.Warning, Message: fmt.Sprintf(
+				"class %s (pool %s): %.0f messages since the sidecar started lacked one-click unsubscribe (List-Unsubscribe with an https URI and List-Unsubscribe-Post: List-Unsubscribe=One-Click, RFC 8058), which Gmail and Yahoo require of marketing mail",
+				m[1], m[2], n)})
+		} else {
+			out = append(out, postfixconf.Finding{Severity: postfixconf.OK, Message: fmt.Sprintf("class %s: every message carries one-click unsubscribe", m[1])})
+		}
+	}
+	return out
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +133,31 @@ auth:
 	}
 	if r := run(t, nil, "doctor", "elsewhere", "--config", cfg); r.code != 2 {
 		t.Errorf("doctor with a wrong argument: exit %d", r.code)
+	}
+}
+
+// The doctor warns of bulk classes whose messages lack one-click
+// unsubscribe, from the running sidecar's metrics.
+func TestDoctorUnsubscribe(t *testing.T) {
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "# TYPE mailtrace_milter_unsubscribe_missing_total counter\n"+
+			`mailtrace_milter_unsubscribe_missing_total{class="marketing",pool="bulk"} 12`+"\n"+
+			`mailtrace_milter_unsubscribe_missing_total{class="newsletter",pool="bulk"} 0`+"\n")
+	}))
+	defer metrics.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mailtrace.yaml")
+	os.WriteFile(cfg, []byte("metrics_listen: "+strings.TrimPrefix(metrics.URL, "http://")+`
+dns_resolver: 127.0.53.1:9
+milter:
+  default_class: marketing
+  classes:
+    - {name: marketing, pool: bulk, bulk: true}
+    - {name: newsletter, pool: bulk, bulk: true}
+`), 0o600)
+	r := run(t, nil, "doctor", "auth", "--config", cfg, "--skip-store", "--postfix-config", filepath.Join(dir, "nopostfix"))
+	if !strings.Contains(r.stdout, "warn  class marketing (pool bulk): 12 messages since the sidecar started lacked one-click unsubscribe") ||
+		!strings.Contains(r.stdout, "ok    class newsletter: every message carries one-click unsubscribe") {
+		t.Errorf("doctor auth:\n%s%s", r.stdout, r.stderr)
 	}
 }
