@@ -364,7 +364,7 @@ func TestReportsPage(t *testing.T) {
 	tracetest.Insert(t, ts.fx.Store, schema.AuthReports,
 		&schema.AuthReport{ReceivedAt: now, Kind: "dmarc-aggregate", Org: "google.com", ReportKey: "r1", ReportID: "r1", Domain: "example.com", Records: 2, Messages: 11},
 		&schema.AuthReport{ReceivedAt: now, Kind: "unknown", ReportKey: "sha256:00", Error: "authreport: decompresses to more than 20 MiB (a decompression bomb?)"})
-	page := chromium(t, ts.URL+"/#/reports", filepath.Join(artifacts(t), "ui-reports.png"))
+	page := chromium(t, ts.URL+"/#/reports", filepath.Join(artifacts(t), "ui-reports.png"), 1280)
 	summary, rest, _ := strings.Cut(page, `id="reports-unknown"`)
 	for _, want := range []string{`id="reports-summary"`, "google.com", "legal", "no pool", "100.0%", "0.0%"} {
 		if !strings.Contains(summary, want) {
