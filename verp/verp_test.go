@@ -2,6 +2,7 @@ package verp
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -110,6 +111,82 @@ func TestForgeries(t *testing.T) {
 	}
 }
 
+func TestPoolAddress(t *testing.T) {
+	s := mustNew(t, "mt", newKey, oldKey)
+	id := traceid.New()
+	addr := s.PoolAddress(id, "legal")
+	if !strings.HasPrefix(addr, "mt-legal-") || !strings.HasSuffix(addr, "@bounces.example.com") {
+		t.Fatalf("PoolAddress = %q, want mt-legal-TOKEN@bounces.example.com", addr)
+	}
+	for _, in := range []string{addr, "<" + strings.ToUpper(addr) + ">"} {
+		got, pool, err := s.ParsePool(in)
+		if err != nil || got != id || pool != "legal" {
+			t.Errorf("ParsePool(%q) = %s, %q, %v; want %s, legal", in, got, pool, err, id)
+		}
+	}
+	// Mail sent before pools were named in the address still verifies.
+	old := mustNew(t, "mt", oldKey).Address(id)
+	if got, pool, err := s.ParsePool(old); err != nil || got != id || pool != "" {
+		t.Errorf("ParsePool(old form %q) = %s, %q, %v; want %s and no pool", old, got, pool, err, id)
+	}
+	// The regexp that routes the pool matches its addresses only.
+	re := regexp.MustCompile(strings.Trim(s.Routing("legal"), "/"))
+	if !re.MatchString(addr) || re.MatchString(s.PoolAddress(id, "bulk")) || re.MatchString(s.Address(id)) {
+		t.Errorf("Routing(legal) = %s matches the wrong addresses", s.Routing("legal"))
+	}
+	local, _, _ := strings.Cut(addr, "@")
+	token := local[len(local)-tokenLen:]
+	tests := []struct {
+		name string
+		addr string
+		want error
+	}{
+		{"pool swapped", "mt-bulk-" + token + "@bounces.example.com", ErrBadSignature},
+		{"pool dropped", "mt-" + token + "@bounces.example.com", ErrMalformed},
+		{"pool added to an old address", "mt-legal-" + old[3:], ErrMalformed},
+		{"pool with a dash", "mt-le-gal-" + token + "@bounces.example.com", ErrNotVERP},
+		{"no dash after the pool", "mt-legal" + token + "@bounces.example.com", ErrNotVERP},
+		{"empty pool", "mt--" + token + "@bounces.example.com", ErrNotVERP},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, pool, err := s.ParsePool(tt.addr); !errors.Is(err, tt.want) {
+				t.Errorf("ParsePool(%q) = %s, %q, %v; want %v", tt.addr, got, pool, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckPool(t *testing.T) {
+	s := mustNew(t, "mt", oldKey)
+	tests := []struct {
+		name, pool string
+		ok         bool
+	}{
+		{"letters", "legal", true},
+		{"digits", "pool2", true},
+		{"longest", strings.Repeat("p", MaxPool("mt")), true},
+		{"too long", strings.Repeat("p", MaxPool("mt")+1), false},
+		{"empty", "", false},
+		{"dash", "bulk-eu", false},
+		{"underscore", "bulk_eu", false},
+		{"uppercase", "Legal", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.CheckPool(tt.pool)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckPool(%q) = %v", tt.pool, err)
+			}
+			if tt.ok {
+				if local, _, _ := strings.Cut(s.PoolAddress(traceid.New(), tt.pool), "@"); len(local) > 64 {
+					t.Errorf("local part %d octets", len(local))
+				}
+			}
+		})
+	}
+}
+
 func TestNewRefusesBadSettings(t *testing.T) {
 	tests := []struct {
 		prefix, domain string
@@ -133,18 +210,23 @@ func TestNewRefusesBadSettings(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	s := mustNew(f, "mt", newKey, oldKey)
 	f.Add(s.Address(traceid.New()))
+	f.Add(s.PoolAddress(traceid.New(), "legal"))
+	f.Add("mt-legal-aaaa@bounces.example.com")
 	f.Add("mt-aaaa@bounces.example.com")
 	f.Add("<>")
 	f.Fuzz(func(t *testing.T, addr string) {
-		id, err := s.Parse(addr)
+		id, pool, err := s.ParsePool(addr)
 		if err != nil {
 			return
 		}
 		// Anything accepted is what one of the keys signs for that trace
-		// ID, up to case, brackets, spaces and the domain's root dot.
+		// ID and pool, up to case, brackets, spaces and the domain's root dot.
 		got := strings.ToLower(strings.TrimSuffix(strings.Trim(strings.TrimSpace(addr), "<>"), "."))
-		newAddr := s.Address(id)
-		oldAddr := (&Signer{prefix: s.prefix, domain: s.domain, keys: []Key{oldKey}}).Address(id)
+		old := &Signer{prefix: s.prefix, domain: s.domain, keys: []Key{oldKey}}
+		newAddr, oldAddr := s.Address(id), old.Address(id)
+		if pool != "" {
+			newAddr, oldAddr = s.PoolAddress(id, pool), old.PoolAddress(id, pool)
+		}
 		if got != newAddr && got != oldAddr && !sameDecoding(got, newAddr, oldAddr) {
 			t.Fatalf("%q accepted as %s but neither key signs it (%s, %s)", addr, id, newAddr, oldAddr)
 		}
@@ -157,7 +239,13 @@ func FuzzParse(f *testing.F) {
 func sameDecoding(got string, signed ...string) bool {
 	token := func(addr string) []byte {
 		local, _, _ := strings.Cut(addr, "@")
-		_, tok, _ := strings.Cut(local, "-")
+		if len(local) < tokenLen {
+			return nil
+		}
+		prefix, tok := local[:len(local)-tokenLen], local[len(local)-tokenLen:]
+		if !strings.HasPrefix(signed[0], prefix) {
+			return nil
+		}
 		b, err := encoding.DecodeString(tok)
 		if err != nil {
 			return nil
