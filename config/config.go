@@ -122,6 +122,17 @@ func Default() Config {
 // Load reads the file at path (DefaultPath when path is empty, and then a
 // missing file is fine) over the defaults, then applies the environment.
 func Load(path string) (Config, error) {
+	c, err := Read(path)
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Read is Load without Validate: it reads no secret file and checks
+// nothing the file does not say itself, for commands that only print what
+// the configuration calls for (doctor --print-postfix).
+func Read(path string) (Config, error) {
 	c := Default()
 	explicit := path != ""
 	if !explicit {
@@ -144,10 +155,7 @@ func Load(path string) (Config, error) {
 	default:
 		return c, fmt.Errorf("config: %w", err)
 	}
-	if err := c.applyEnv(); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	return c, c.applyEnv()
 }
 
 func (c *Config) applyEnv() error {
@@ -210,7 +218,7 @@ func (c *Config) Validate() error {
 		pools[p.Name] = true
 	}
 	for _, cl := range c.Milter.Classes {
-		if len(c.Pools) > 0 && !pools[cl.Pool] {
+		if len(c.Pools) > 0 && cl.Pool != "" && !pools[cl.Pool] {
 			return fmt.Errorf("config: milter class %q leaves through pool %q, which is not in pools; add {name: %s, source_ip: ...} to pools", cl.Name, cl.Pool, cl.Pool)
 		}
 	}

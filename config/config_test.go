@@ -143,7 +143,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Pools) != 4 || len(c.Milter.Classes) != 4 || len(c.Milter.Rules) != 4 || c.Milter.VERP.Domain == "" {
+	if len(c.Pools) != 3 || len(c.Milter.Classes) != 4 || len(c.Milter.Rules) != 4 || c.Milter.VERP.Domain == "" {
 		t.Fatalf("example config read as %+v", c)
 	}
 }

@@ -222,11 +222,13 @@ milter:
   verp:
     domain: bounces.demo.example
     keys: [{id: 1, secret_file: %s}]
+  # A pool is named in the VERP return path, which Postfix routes by:
+  # every class that leaves through a pool has verp: true.
   classes:
     - {name: legal, pool: legal, verp: true}
-    - {name: collections, pool: collections}
-    - {name: transactional, pool: legal}
-    - {name: marketing, pool: bulk}
+    - {name: collections, pool: collections, verp: true}
+    - {name: transactional, pool: legal, verp: true}
+    - {name: marketing, pool: bulk, verp: true}
   rules:
     - {name: court, class: legal, sender: ["@court.example"]}
     - {name: dunning, class: collections, sender: ["@dunning.example"]}

@@ -10,12 +10,19 @@ import (
 )
 
 // Class is a kind of mail with its own delivery treatment: legal notices,
-// collections, transactional, marketing... Each class leaves through one
-// dedicated-IP pool.
+// collections, transactional, marketing... A class with VERP leaves through
+// its dedicated-IP pool; one without leaves as Postfix routes it.
 type Class struct {
 	Name string `yaml:"name"`
-	// Pool is the dedicated-IP pool; Postfix routes X-Mailtrace-Pool: POOL
-	// to the transport smtp-POOL.
+	// Pool is the dedicated-IP pool. It needs verp: true: the milter
+	// names the pool in the VERP return path (PREFIX-POOL-TOKEN@BOUNCE),
+	// and Postfix's sender_dependent_default_transport_maps sends mail
+	// with that envelope sender, when Postfix would hand it to its
+	// default transport, through the transport smtp-POOL. Local, virtual,
+	// relay_domains and transport_maps recipients keep their routes. A
+	// class without VERP leaves as Postfix routes it, whatever it names
+	// here (Unrouted lists such classes). Pool names in VERP classes hold
+	// only lowercase letters and digits.
 	Pool string `yaml:"pool"`
 	// VERP replaces the envelope sender of this class's mail with a signed
 	// return path in the bounce domain (needs the verp section).
@@ -99,10 +106,10 @@ func newClassifier(classes []Class, rules []Rule, defaultClass string) (*classif
 	c := &classifier{classes: map[string]*Class{}, headers: map[string]bool{}}
 	for i := range classes {
 		cl := classes[i]
-		if cl.Name == "" || cl.Pool == "" {
-			return nil, fmt.Errorf("milter.classes[%d]: each class needs a name and a pool (e.g. {name: legal, pool: legal})", i)
+		if cl.Name == "" {
+			return nil, fmt.Errorf("milter.classes[%d]: each class needs a name (e.g. {name: legal, pool: legal, verp: true})", i)
 		}
-		if !validToken(cl.Name) || !validToken(cl.Pool) {
+		if !validToken(cl.Name) || cl.Pool != "" && !validToken(cl.Pool) {
 			return nil, fmt.Errorf("milter.classes[%d]: class %q and pool %q may hold only letters, digits, '-' and '_' (they become header values and transport names)", i, cl.Name, cl.Pool)
 		}
 		if c.classes[cl.Name] != nil {
@@ -114,7 +121,7 @@ func newClassifier(classes []Class, rules []Rule, defaultClass string) (*classif
 		c.classes[cl.Name] = &cl
 	}
 	if len(classes) == 0 {
-		return nil, fmt.Errorf("milter.classes is empty; define at least one class and its pool, e.g. {name: transactional, pool: transactional}")
+		return nil, fmt.Errorf("milter.classes is empty; define at least one class, e.g. {name: transactional, pool: transactional, verp: true}")
 	}
 	c.fallback = c.classes[defaultClass]
 	if c.fallback == nil {

@@ -2,6 +2,7 @@ package milter
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -62,7 +63,7 @@ func TestClassifierRefusesBadRules(t *testing.T) {
 	}{
 		{"no classes", nil, nil, "legal"},
 		{"unknown default", classes, nil, "other"},
-		{"class without pool", []Class{{Name: "legal"}}, nil, "legal"},
+		{"class without name", []Class{{Pool: "legal"}}, nil, "legal"},
 		{"pool with a space", []Class{{Name: "legal", Pool: "a b"}}, nil, "legal"},
 		{"class twice", []Class{{Name: "legal", Pool: "a"}, {Name: "legal", Pool: "b"}}, nil, "legal"},
 		{"rule for unknown class", classes, []Rule{{Class: "x", Sender: []string{"a@b"}}}, "legal"},
@@ -75,6 +76,37 @@ func TestClassifierRefusesBadRules(t *testing.T) {
 		if _, err := newClassifier(tt.classes, tt.rules, tt.def); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
+	}
+}
+
+// A pool is named in the VERP address: a VERP class's pool must fit it,
+// and a class naming a pool without VERP is reported as not routed.
+func TestPoolsNeedVERP(t *testing.T) {
+	cfg := testConfig()
+	if got := cfg.Unrouted(); len(got) != 3 || got[0].Name != "collections" {
+		t.Errorf("Unrouted() = %v, want collections, transactional and marketing", got)
+	}
+	tests := []struct {
+		name, pool string
+		ok         bool
+	}{
+		{"letters and digits", "legal2", true},
+		{"dash", "legal-eu", false},
+		{"uppercase", "Legal", false},
+		{"too long for the address", strings.Repeat("p", 16), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Classes[0].Pool = tt.pool
+			if err := cfg.Validate(); (err == nil) != tt.ok {
+				t.Fatalf("Validate with VERP pool %q: %v", tt.pool, err)
+			}
+			cfg.Classes[0].VERP = false // any token goes where it routes nothing
+			if err := cfg.Validate(); err != nil && tt.name != "too long for the address" {
+				t.Fatalf("Validate with pool %q, no VERP: %v", tt.pool, err)
+			}
+		})
 	}
 }
 

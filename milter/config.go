@@ -78,7 +78,7 @@ func DefaultConfig() Config {
 		Listen:       "inet:127.0.0.1:8894",
 		OnError:      "accept",
 		DefaultClass: "transactional",
-		Classes:      []Class{{Name: "transactional", Pool: "default"}},
+		Classes:      []Class{{Name: "transactional"}},
 		SpoolDir:     "/var/lib/mailtrace/spool",
 		QueueSize:    10000,
 	}
@@ -128,8 +128,39 @@ func (c *Config) compile() (compiled, error) {
 	if out.trusted, err = parseNetworks(c.ClassHeader.TrustedNetworks); err != nil {
 		return out, fmt.Errorf("milter.class_header.trusted_networks: %w", err)
 	}
-	out.signer, err = c.Signer()
-	return out, err
+	if out.signer, err = c.Signer(); err != nil {
+		return out, err
+	}
+	for i, cl := range c.Classes {
+		if cl.VERP && cl.Pool != "" && out.signer != nil {
+			if err := out.signer.CheckPool(cl.Pool); err != nil {
+				return out, fmt.Errorf("milter.classes[%d] (%s): pool: %w; rename the pool (in pools and in the Postfix transport smtp-POOL)", i, cl.Name, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Unrouted lists the classes that name a pool but have no verp: true.
+// Their mail does not leave through the pool: Postfix routes it by the
+// envelope sender, which only VERP sets.
+func (c *Config) Unrouted() []Class {
+	var out []Class
+	for _, cl := range c.Classes {
+		if cl.Pool != "" && !cl.VERP {
+			out = append(out, cl)
+		}
+	}
+	return out
+}
+
+// RoutedPool is the pool a class's mail leaves through: its pool with
+// VERP, none without.
+func (cl *Class) RoutedPool() string {
+	if cl.VERP {
+		return cl.Pool
+	}
+	return ""
 }
 
 // Signer builds the VERP signer, or nil when VERP is not configured.

@@ -5,12 +5,17 @@
 //   - stamps it with a trace ID (package traceid), written as the
 //     X-Mailtrace-ID header and as the DSN envelope ID (ENVID=, RFC 3461
 //     section 4.4) with RET=HDRS, so that receivers' bounce reports carry the
-//     ID back as Original-Envelope-Id; optionally it also replaces the
-//     envelope sender with a signed VERP return path (package verp);
+//     ID back as Original-Envelope-Id;
 //   - classifies it (legal, collections, transactional, marketing...) by the
-//     rules of the config file and names the class's dedicated-IP pool in
-//     X-Mailtrace-Class and X-Mailtrace-Pool headers, which Postfix's
-//     milter_header_checks turns into a FILTER to the pool's transport;
+//     rules of the config file; for a class with VERP it replaces the
+//     envelope sender with a signed return path that names the class's
+//     dedicated-IP pool (PREFIX-POOL-TOKEN@BOUNCE-DOMAIN, package verp),
+//     which Postfix's sender_dependent_default_transport_maps routes to the
+//     pool's transport wherever Postfix would use its default transport
+//     (every other route, local, virtual, relay_domains, transport_maps,
+//     stays as it was; see package postfixconf). Classes without VERP
+//     leave as Postfix routes them. X-Mailtrace-Class and X-Mailtrace-Pool
+//     headers say what was decided; they route nothing;
 //   - records what was accepted (an accept record: queue ID, envelope,
 //     client, class, pool, Subject...) for the store, through a bounded
 //     in-memory queue and an on-disk spool, so that records survive a store

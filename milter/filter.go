@@ -41,6 +41,10 @@ func New(cfg Config, rec *Recorder, metrics *Metrics, logger *slog.Logger) (*Fil
 		return nil, err
 	}
 	f := &Filter{cfg: cfg, compiled: comp, recorder: rec, metrics: metrics, logger: logger}
+	for _, cl := range cfg.Unrouted() {
+		logger.Warn("class names a pool but has no verp: true; its mail leaves as Postfix routes it, not through the pool (the pool is named in the VERP return path)",
+			"class", cl.Name, "pool", cl.Pool)
+	}
 	// The milter reads every stage but answers none of them before the end
 	// of the message: fewer round trips, and Postfix never waits on it
 	// between commands. It never sees the body: everything it decides on

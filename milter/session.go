@@ -13,8 +13,10 @@ import (
 	"github.com/mailtrace/mailtrace/traceid"
 )
 
-// The headers the milter writes. Postfix's milter_header_checks sees them
-// (it sees only headers a milter added) and routes by X-Mailtrace-Pool.
+// The headers the milter writes, for people and for the log
+// (milter_header_checks INFO-logs X-Mailtrace-ID). They route nothing:
+// the pool is named in the VERP envelope sender, which Postfix's
+// sender_dependent_default_transport_maps reads.
 const (
 	HeaderID    = "X-Mailtrace-ID"
 	HeaderClass = "X-Mailtrace-Class"
@@ -212,19 +214,20 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	}
 	if s.toBounceDomain() {
 		// A report coming back to the VERP bounce domain is not mail we
-		// send: no stamp (a pool header would send it out through a
-		// pool's transport instead of to the bounce intake), no record.
+		// send: no stamp, no record.
 		s.f.logger.Debug("report to the bounce domain passed through", "queue_id", s.queueID)
 		return gomilter.RespAccept, nil
 	}
-	for _, h := range [][2]string{{HeaderID, id.String()}, {HeaderClass, s.class.Name}, {HeaderPool, s.class.Pool}} {
-		if err := m.AddHeader(h[0], h[1]); err != nil {
-			return nil, err
-		}
-	}
-	sender := s.sender
+	// The pool is named in the VERP return path, which is what routes the
+	// message: without VERP (no signer, or the null sender, which is
+	// kept) it leaves as Postfix routes it, through no pool.
+	sender, pool := s.sender, ""
 	if s.class.VERP && s.f.signer != nil && s.sender != "" {
-		sender = s.f.signer.Address(id)
+		if pool = s.class.RoutedPool(); pool != "" {
+			sender = s.f.signer.PoolAddress(id, pool)
+		} else {
+			sender = s.f.signer.Address(id)
+		}
 		if s.class.ReadReceipt {
 			if err := s.askReadReceipt(m, sender); err != nil {
 				return nil, err
@@ -246,6 +249,15 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 			return nil, err
 		}
 	}
+	stamp := [][2]string{{HeaderID, id.String()}, {HeaderClass, s.class.Name}}
+	if pool != "" {
+		stamp = append(stamp, [2]string{HeaderPool, pool})
+	}
+	for _, h := range stamp {
+		if err := m.AddHeader(h[0], h[1]); err != nil {
+			return nil, err
+		}
+	}
 	first := func(name string) string {
 		if v := s.headers[name]; len(v) > 0 {
 			return v[0]
@@ -255,18 +267,18 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	rec := &schema.AcceptRecord{Time: time.Now().UTC(), TraceID: id, Host: s.f.host(m), QueueID: s.queueID,
 		MessageID: first("message-id"), Sender: s.sender, Recipients: append([]string(nil), s.recipients...),
 		ClientIP: s.clientIP, ClientName: s.clientName, Helo: s.helo, SASLUser: s.saslUser, Size: s.size,
-		Class: s.class.Name, Pool: s.class.Pool, Subject: first("subject"), FromHeader: first("from")}
+		Class: s.class.Name, Pool: pool, Subject: first("subject"), FromHeader: first("from")}
 	s.f.recorder.Record(rec)
-	s.f.metrics.Messages.WithLabelValues(s.class.Name, s.class.Pool).Inc()
+	s.f.metrics.Messages.WithLabelValues(s.class.Name, pool).Inc()
 	if s.class.Bulk && !oneClickUnsubscribe(s.headers) {
-		s.f.metrics.UnsubscribeMissing.WithLabelValues(s.class.Name, s.class.Pool).Inc()
+		s.f.metrics.UnsubscribeMissing.WithLabelValues(s.class.Name, pool).Inc()
 	}
 	if s.moreRecipients > 0 {
 		s.f.logger.Warn("message has more recipients than an accept record lists", "queue_id", s.queueID,
 			"listed", len(s.recipients), "more", s.moreRecipients)
 	}
 	s.f.metrics.Decision.Observe((s.busy + time.Since(start)).Seconds())
-	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", s.class.Pool,
+	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", pool,
 		"rule", s.rule, "verp", sender != s.sender)
 	return gomilter.RespAccept, nil
 }

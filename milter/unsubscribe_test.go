@@ -51,7 +51,7 @@ func TestUnsubscribeMissing(t *testing.T) {
 		if tt.counted {
 			want++
 		}
-		if got := testutil.ToFloat64(f.metrics.UnsubscribeMissing.WithLabelValues("marketing", "bulk")); got != want {
+		if got := testutil.ToFloat64(f.metrics.UnsubscribeMissing.WithLabelValues("marketing", "")); got != want {
 			t.Errorf("%s: counted %v, want %v", tt.name, got, want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,12 @@ type Postconf struct {
 	Dir string
 	// Main holds every main.cf parameter with its value ($names expanded).
 	Main map[string]string
+	// Set holds the parameters main.cf sets itself (postconf -n), as
+	// written.
+	Set map[string]string
+	// Warnings are what postconf said on its standard error while reading
+	// the configuration ("overriding earlier entry", unknown parameters...).
+	Warnings []string
 	// Services are master.cf's services by "name/type", with the command
 	// and the per-service (-o) parameters.
 	Services map[string]*Service
@@ -23,8 +30,17 @@ type Postconf struct {
 
 // Read runs postconf on the configuration directory dir.
 func Read(dir string) (*Postconf, error) {
-	pc := &Postconf{Dir: dir, Main: map[string]string{}, Services: map[string]*Service{}}
-	out, err := postconf(dir, "-x")
+	pc := &Postconf{Dir: dir, Main: map[string]string{}, Set: map[string]string{}, Services: map[string]*Service{}}
+	out, warnings, err := postconfWarn(dir, "-n")
+	if err != nil {
+		return nil, err
+	}
+	pc.Warnings = warnings
+	for _, line := range lines(out) {
+		k, v, _ := strings.Cut(line, " = ")
+		pc.Set[strings.TrimSpace(strings.TrimSuffix(k, " ="))] = v
+	}
+	out, err = postconf(dir, "-x")
 	if err != nil {
 		return nil, err
 	}
@@ -64,15 +80,22 @@ func Read(dir string) (*Postconf, error) {
 }
 
 func postconf(dir string, args ...string) ([]byte, error) {
+	out, _, err := postconfWarn(dir, args...)
+	return out, err
+}
+
+// postconfWarn runs postconf and returns its output and the lines of its
+// standard error.
+func postconfWarn(dir string, args ...string) ([]byte, []string, error) {
 	cmd := exec.Command("postconf", append([]string{"-c", dir}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("postconf -c %s %s: %v: %s (is Postfix installed, and is %s its configuration directory?)",
+		return nil, nil, fmt.Errorf("postconf -c %s %s: %v: %s (is Postfix installed, and is %s its configuration directory?)",
 			dir, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()), dir)
 	}
-	return out, nil
+	return out, lines(stderr.Bytes()), nil
 }
 
 func lines(b []byte) []string {
@@ -114,10 +137,13 @@ const (
 	OK Severity = iota
 	Warning
 	Problem
+	// Info is a fact worth knowing that needs no change: what mailtrace's
+	// routing leaves to Postfix.
+	Info
 )
 
 func (s Severity) String() string {
-	return [...]string{"ok", "warn", "FAIL"}[s]
+	return [...]string{"ok", "warn", "FAIL", "info"}[s]
 }
 
 // Finding is one result of a check: what is right or wrong, and for what
@@ -208,12 +234,19 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 		}
 	}
 	if p, _ := strconv.Atoi(pc.Main["milter_protocol"]); pc.Main["milter_protocol"] != "" && p < 6 {
-		add(Problem, "main.cf:\nmilter_protocol = 6", "milter_protocol is %d; changing the envelope sender (ENVID, VERP) needs 6", p)
+		add(Problem, filepath.Join(pc.Dir, "main.cf")+":\nmilter_protocol = 6", "milter_protocol is %d; changing the envelope sender (ENVID, VERP) needs 6", p)
 	}
 
+	for _, w := range pc.Warnings {
+		add(Warning, "", "postconf -c %s: %s", pc.Dir, strings.TrimPrefix(w, "postconf: "))
+	}
+	mainCF := filepath.Join(pc.Dir, "main.cf")
 	for _, list := range []string{"smtpd_milters", "non_smtpd_milters"} {
 		settings, found := milterEntry(pc.Main[list], s.Milter)
-		fix := fmt.Sprintf("main.cf (keep other milters in the list):\n%s = %s", list, s.MilterEntry())
+		fix := fmt.Sprintf("%s (keep other milters in the list):\n%s = %s", mainCF, list, s.MilterEntry())
+		if cur := strings.TrimSpace(pc.Set[list]); cur != "" && !found {
+			fix = fmt.Sprintf("%s (your list with mailtrace's entry added):\n%s = %s, %s", mainCF, list, cur, s.MilterEntry())
+		}
 		switch {
 		case !found && list == "smtpd_milters":
 			add(Problem, fix, "%s does not list mailtrace's milter %s: SMTP mail is not stamped", list, s.Milter)
@@ -234,34 +267,14 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 		}
 	}
 
-	hc := pc.Main["milter_header_checks"]
-	tableFix := fmt.Sprintf("main.cf:\nmilter_header_checks = regexp:%s\n\n%s:\n%s", DefaultHeaderChecks, DefaultHeaderChecks, s.HeaderChecksTable())
-	if strings.TrimSpace(hc) == "" {
-		add(Problem, tableFix, "milter_header_checks is not set: pools are not routed and the log does not name trace IDs")
-	} else {
-		if got := firstTableResult(pc, hc, "X-Mailtrace-ID: 01900000-0000-7000-8000-000000000000"); !strings.HasPrefix(strings.ToUpper(got), "INFO") {
-			add(Warning, "in "+hc+":\n/^X-Mailtrace-ID: / INFO",
-				"milter_header_checks does not INFO-log X-Mailtrace-ID: the log alone cannot link queue and trace IDs")
-		} else {
-			add(OK, "", "milter_header_checks logs X-Mailtrace-ID")
-		}
-		for _, p := range s.Pools {
-			want := "FILTER " + Transport(p.Name) + ":"
-			got := firstTableResult(pc, hc, "X-Mailtrace-Pool: "+p.Name)
-			if !strings.HasPrefix(got, want) {
-				add(Problem, fmt.Sprintf("in %s:\n/^X-Mailtrace-Pool: %s$/ FILTER %s:", hc, p.Name, Transport(p.Name)),
-					"milter_header_checks does not route pool %s to %s (it answers %q): its mail leaves through the default transport", p.Name, Transport(p.Name), got)
-			} else {
-				add(OK, "", "pool %s is routed to %s", p.Name, Transport(p.Name))
-			}
-		}
-	}
+	out = append(out, s.checkTables(pc)...)
+	out = append(out, s.checkRouting(pc)...)
 
 	for _, p := range s.Pools {
 		svc := pc.Services[Transport(p.Name)+"/unix"]
 		one := Setup{Pools: []Pool{p}}.MasterCF()
 		if svc == nil {
-			add(Problem, "master.cf:\n"+one, "master.cf has no transport %s for pool %s", Transport(p.Name), p.Name)
+			add(Problem, filepath.Join(pc.Dir, "master.cf")+":\n"+one, "master.cf has no transport %s for pool %s", Transport(p.Name), p.Name)
 			continue
 		}
 		var wrong []string
@@ -275,7 +288,7 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 			wrong = append(wrong, fmt.Sprintf("smtp_helo_name is %q, not %s", pc.option(svc, "smtp_helo_name"), p.HeloName))
 		}
 		if len(wrong) > 0 {
-			add(Problem, "master.cf:\n"+one, "transport %s: %s", Transport(p.Name), strings.Join(wrong, "; "))
+			add(Problem, filepath.Join(pc.Dir, "master.cf")+":\n"+one, "transport %s: %s", Transport(p.Name), strings.Join(wrong, "; "))
 		} else {
 			add(OK, "", "transport %s sends from %s as %s", Transport(p.Name), orAny(p.SourceIP), SyslogName(p))
 		}
@@ -305,7 +318,8 @@ func (s Setup) Check(pc *Postconf, logs []string) []Finding {
 		if target == "" {
 			target = "TRANSPORT:NEXTHOP (where bounce reports for mailtrace are read)"
 		}
-		fix := fmt.Sprintf("your transport map (and relay_domains):\n%s %s", s.BounceDomain, target)
+		fix := fmt.Sprintf("your transport map (transport_maps in %s; add to it, do not replace it) and relay_domains:\n%s %s",
+			filepath.Join(pc.Dir, "main.cf"), s.BounceDomain, target)
 		switch {
 		case route == "":
 			add(Problem, fix, "bounce domain %s is not in transport_maps: VERP bounces do not reach mailtrace", s.BounceDomain)

@@ -1,22 +1,29 @@
 // Package postfixconf is mailtrace's part of the Postfix configuration: the
-// main.cf settings, master.cf transports and milter_header_checks table
-// that send every message through mailtrace's milter and out through its
-// pool's dedicated IP (Postfix's MILTER_README, header_checks(5) and
-// master(5)), and the checks `mailtrace doctor` runs on a live
-// configuration.
+// main.cf settings, master.cf transports and lookup tables that send every
+// message through mailtrace's milter and the mail of VERP classes out
+// through its pool's dedicated IP (Postfix's MILTER_README, postconf(5),
+// regexp_table(5) and master(5)), and the checks `mailtrace doctor` runs on
+// a live configuration.
 //
-// How a message finds its pool: the milter adds X-Mailtrace-Pool: NAME;
-// milter_header_checks (which sees only headers a milter added) matches it
-// with a FILTER action naming the transport smtp-NAME; that transport binds
-// to the pool's source IP, greets with its HELO name and logs as
-// postfix-NAME, so that the log names the pool of every attempt. An INFO
-// rule on X-Mailtrace-ID makes cleanup log the trace ID next to the queue
-// ID, so that the log alone links them even when an accept record is
-// missing.
+// How a message finds its pool: for a class with verp: true the milter
+// sets the envelope sender to PREFIX-POOL-TOKEN@BOUNCE-DOMAIN (package
+// verp); sender_dependent_default_transport_maps matches that sender and
+// answers smtp-POOL. That map overrides default_transport only, so every
+// recipient Postfix delivers otherwise (mydestination, virtual domains,
+// relay_domains, transport_maps entries) keeps its route, and relayhost or
+// sender_dependent_relayhost_maps still give the next hop. The transport
+// smtp-POOL binds to the pool's source IP, greets with its HELO name and
+// logs as postfix-POOL, so that the log names the pool of every attempt.
+// Classes without VERP leave as Postfix routes them. An INFO rule on
+// X-Mailtrace-ID in milter_header_checks makes cleanup log the trace ID
+// next to the queue ID, so that the log alone links them.
 package postfixconf
 
 import (
 	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -29,6 +36,12 @@ type Pool struct {
 	SyslogName string // default postfix-NAME
 }
 
+// Class is a milter class as far as routing goes.
+type Class struct {
+	Name, Pool string
+	VERP       bool
+}
+
 // Setup is what the generated configuration must connect.
 type Setup struct {
 	// Milter is the milter's address as Postfix writes it, e.g.
@@ -36,18 +49,113 @@ type Setup struct {
 	Milter string
 	// Pools are the dedicated-IP pools, one transport each.
 	Pools []Pool
-	// NextHop is the FILTER destination; empty sends to the recipient
-	// domain's MX (production). Tests give a fake receiver's [host]:port.
-	NextHop string
-	// HeaderChecks is the path of the milter_header_checks table.
-	HeaderChecks string
+	// Classes are the milter's classes; only VERP classes' pools are
+	// routed. Nil routes every pool (a setup without classes at hand).
+	Classes []Class
+	// Dir is the Postfix configuration directory the tables are written
+	// to and named from (default /etc/postfix).
+	Dir string
 	// BounceDomain is the VERP bounce domain, routed to BounceTransport.
 	BounceDomain    string
 	BounceTransport string // e.g. lmtp:inet:127.0.0.1:8026
+	// VERPPrefix starts VERP local parts (default mt).
+	VERPPrefix string
 }
 
-// DefaultHeaderChecks is where the table is installed by default.
-const DefaultHeaderChecks = "/etc/postfix/mailtrace_header_checks"
+// Table file names, in the configuration directory.
+const (
+	HeaderChecksFile    = "mailtrace_header_checks"
+	SenderTransportFile = "mailtrace_sender_transport"
+)
+
+func (s Setup) dir() string {
+	if s.Dir == "" {
+		return "/etc/postfix"
+	}
+	return s.Dir
+}
+
+// HeaderChecksPath is where the milter_header_checks table goes.
+func (s Setup) HeaderChecksPath() string { return filepath.Join(s.dir(), HeaderChecksFile) }
+
+// SenderTransportPath is where the sender_dependent_default_transport_maps
+// table goes.
+func (s Setup) SenderTransportPath() string { return filepath.Join(s.dir(), SenderTransportFile) }
+
+func (s Setup) prefix() string {
+	if s.VERPPrefix == "" {
+		return "mt"
+	}
+	return strings.ToLower(s.VERPPrefix)
+}
+
+// RoutedPools are the pools whose mail is routed: those of VERP classes
+// (all pools when Classes is nil), provided there is a bounce domain.
+func (s Setup) RoutedPools() []Pool {
+	if s.BounceDomain == "" {
+		return nil
+	}
+	var out []Pool
+	for _, p := range s.Pools {
+		routed := s.Classes == nil
+		for _, c := range s.Classes {
+			routed = routed || c.VERP && c.Pool == p.Name
+		}
+		if routed {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Unrouted lists the classes that name a pool but have no VERP: their
+// mail leaves as Postfix routes it.
+func (s Setup) Unrouted() []Class {
+	var out []Class
+	for _, c := range s.Classes {
+		if c.Pool != "" && (!c.VERP || s.BounceDomain == "") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SenderPattern is the regexp_table(5) pattern matching the VERP return
+// paths of pool (verp.Signer.PoolAddress): PREFIX-POOL-...@BOUNCE-DOMAIN.
+// regexp tables ignore case by default, as VERP parsing does.
+func (s Setup) SenderPattern(pool string) string {
+	return "/^" + regexp.QuoteMeta(s.prefix()+"-"+pool+"-") + ".*@" + regexp.QuoteMeta(strings.ToLower(s.BounceDomain)) + "$/"
+}
+
+// SampleSender is a VERP return path of pool, for looking the routing
+// table up as Postfix would.
+func (s Setup) SampleSender(pool string) string {
+	return s.prefix() + "-" + pool + "-" + strings.Repeat("a", 45) + "@" + strings.ToLower(s.BounceDomain)
+}
+
+// SenderTransportTable is the sender_dependent_default_transport_maps
+// table (regexp:). Its results have default_transport's syntax
+// (postconf(5)): the transport alone, so that the next hop stays what
+// Postfix would use (relayhost, sender_dependent_relayhost_maps or the
+// recipient domain's MX).
+func (s Setup) SenderTransportTable() string {
+	var b strings.Builder
+	b.WriteString("# mailtrace: sender_dependent_default_transport_maps (regexp table).\n")
+	b.WriteString("# Mail of VERP classes, whose envelope sender names the pool, leaves through\n")
+	b.WriteString("# the pool's transport when Postfix would use its default transport; local,\n")
+	b.WriteString("# virtual, relay_domains and transport_maps recipients keep their routes.\n")
+	pools := s.RoutedPools()
+	for _, p := range pools {
+		fmt.Fprintf(&b, "%s %s\n", s.SenderPattern(p.Name), Transport(p.Name))
+	}
+	if len(pools) == 0 {
+		b.WriteString("# (no class with verp: true names a pool: nothing is routed to a pool)\n")
+	}
+	return b.String()
+}
+
+// DefaultHeaderChecks is where the header table is installed by default.
+const DefaultHeaderChecks = "/etc/postfix/" + HeaderChecksFile
 
 // Milter timeouts: short enough that an unreachable milter costs a client
 // seconds, long enough for a busy store-less decision.
@@ -61,16 +169,16 @@ func (s Setup) MilterEntry() string {
 // Param is one main.cf setting.
 type Param struct{ Name, Value string }
 
-// Main lists the main.cf settings, in the order to write them.
+// Main lists the main.cf settings, in the order to write them, as they
+// would be in a main.cf that sets none of them yet.
 func (s Setup) Main() []Param {
-	hc := s.HeaderChecks
-	if hc == "" {
-		hc = DefaultHeaderChecks
-	}
 	out := []Param{
 		{"smtpd_milters", s.MilterEntry()},
 		{"non_smtpd_milters", s.MilterEntry()},
-		{"milter_header_checks", "regexp:" + hc},
+		{"milter_header_checks", "regexp:" + s.HeaderChecksPath()},
+	}
+	if len(s.RoutedPools()) > 0 {
+		out = append(out, Param{"sender_dependent_default_transport_maps", "regexp:" + s.SenderTransportPath()})
 	}
 	if s.BounceDomain != "" && s.BounceTransport != "" {
 		out = append(out, Param{"transport_maps", "inline:{ " + s.BounceDomain + "=" + s.BounceTransport + " }"},
@@ -79,19 +187,97 @@ func (s Setup) Main() []Param {
 	return out
 }
 
-// MainCF is Main as main.cf text.
-func (s Setup) MainCF() string {
+// entries are what mailtrace adds to a main.cf list or map parameter: what
+// to write into an existing one.
+func (s Setup) entries(name string) (kind, entry string) {
+	switch name {
+	case "smtpd_milters", "non_smtpd_milters":
+		return "list", s.MilterEntry()
+	case "relay_domains":
+		return "list", s.BounceDomain
+	case "milter_header_checks":
+		return "table", "/^X-Mailtrace-ID: / INFO"
+	case "sender_dependent_default_transport_maps":
+		var lines []string
+		for _, p := range s.RoutedPools() {
+			lines = append(lines, s.SenderPattern(p.Name)+" "+Transport(p.Name))
+		}
+		return "regexp table", strings.Join(lines, "\n")
+	case "transport_maps":
+		return "map", s.BounceDomain + " " + s.BounceTransport
+	}
+	return "", ""
+}
+
+// MainCF is Main as main.cf text for a main.cf that sets none of its
+// parameters; each is commented with what to do where one is set already.
+func (s Setup) MainCF() string { return s.MainCFFor(nil) }
+
+// MainCFFor is Main as main.cf text for a configuration whose explicit
+// settings (postconf -n) are set: a parameter set already is not replaced;
+// a list gets mailtrace's entry added, a map is left to the reader with
+// the entry to add to it.
+func (s Setup) MainCFFor(set map[string]string) string {
 	var b strings.Builder
 	b.WriteString("# mailtrace: every message passes the milter, which never holds up mail\n")
 	b.WriteString("# (default_action=accept: if mailtrace is down, mail flows unstamped).\n")
-	b.WriteString("# Already using milters? Add the { ... } entry to your existing lists.\n")
+	if set == nil {
+		b.WriteString("# Where your main.cf already sets one of these parameters, do not append\n")
+		b.WriteString("# the line (a later line replaces an earlier one): add mailtrace's entry to\n")
+		b.WriteString("# your list or map instead (`mailtrace doctor --print-postfix` on the running\n")
+		b.WriteString("# configuration prints the merged lines).\n")
+	}
 	for _, p := range s.Main() {
-		if p.Name == "transport_maps" {
+		switch p.Name {
+		case "sender_dependent_default_transport_maps":
+			b.WriteString("# Mail of VERP classes leaves through its pool where Postfix would use\n")
+			b.WriteString("# default_transport (only there).\n")
+		case "transport_maps":
 			b.WriteString("# Bounces to the VERP bounce domain go to mailtrace's bounce intake.\n")
 		}
-		fmt.Fprintf(&b, "%s = %s\n", p.Name, p.Value)
+		cur, isSet := set[p.Name]
+		cur = strings.TrimSpace(cur)
+		kind, entry := s.entries(p.Name)
+		switch {
+		case !isSet || cur == "":
+			fmt.Fprintf(&b, "%s = %s\n", p.Name, p.Value)
+		case kind == "list" && s.listed(p.Name, cur):
+			fmt.Fprintf(&b, "# %s already lists mailtrace's entry: %s\n", p.Name, cur)
+		case kind == "list":
+			fmt.Fprintf(&b, "# %s is set: your list with mailtrace's entry added\n%s = %s, %s\n", p.Name, p.Name, cur, entry)
+		default:
+			fmt.Fprintf(&b, "# %s is set (%s): do not replace it; add to your %s:\n", p.Name, cur, kind)
+			for _, l := range strings.Split(entry, "\n") {
+				fmt.Fprintf(&b, "#   %s\n", l)
+			}
+			fmt.Fprintf(&b, "# (or list mailtrace's table first: %s = %s, %s)\n", p.Name, p.Value, cur)
+		}
 	}
 	return b.String()
+}
+
+// listed tells whether a list parameter's value has mailtrace's entry.
+func (s Setup) listed(name, value string) bool {
+	if name == "relay_domains" {
+		for _, e := range SplitList(value) {
+			if strings.EqualFold(e, s.BounceDomain) {
+				return true
+			}
+		}
+		return false
+	}
+	_, found := milterEntry(value, s.Milter)
+	return found
+}
+
+// SetNames are the parameters MainCFFor looks at, sorted.
+func (s Setup) SetNames() []string {
+	var out []string
+	for _, p := range s.Main() {
+		out = append(out, p.Name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Service is one master.cf service with its -o overrides.
@@ -142,16 +328,13 @@ func (s Setup) MasterCF() string {
 	return b.String()
 }
 
-// HeaderChecksTable is the milter_header_checks table (regexp:).
+// HeaderChecksTable is the milter_header_checks table (regexp:). It
+// routes nothing (a FILTER here would send every recipient of a message,
+// local ones too, to the pool's transport).
 func (s Setup) HeaderChecksTable() string {
 	var b strings.Builder
 	b.WriteString("# mailtrace: milter_header_checks (regexp table). This table sees only the\n")
-	b.WriteString("# headers a milter added, so a client cannot pick its own pool.\n")
-	b.WriteString("# Log the trace ID next to the queue ID:\n")
+	b.WriteString("# headers a milter added. Log the trace ID next to the queue ID:\n")
 	b.WriteString("/^X-Mailtrace-ID: / INFO\n")
-	b.WriteString("# Send each pool's mail through its transport:\n")
-	for _, p := range s.Pools {
-		fmt.Fprintf(&b, "/^X-Mailtrace-Pool: %s$/ FILTER %s:%s\n", p.Name, Transport(p.Name), s.NextHop)
-	}
 	return b.String()
 }

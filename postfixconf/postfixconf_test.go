@@ -57,7 +57,8 @@ func TestDoctorOnStockPostfix(t *testing.T) {
 	got, all := findings(t, dir, []string{filepath.Join(dir, "no-such.log")})
 	want := []string{
 		"smtpd_milters does not list mailtrace's milter",
-		"milter_header_checks is not set",
+		"pool legal is not routed",
+		"pool bulk is not routed",
 		"master.cf has no transport smtp-legal",
 		"master.cf has no transport smtp-bulk",
 		"the collector cannot read the log",
@@ -68,8 +69,10 @@ func TestDoctorOnStockPostfix(t *testing.T) {
 			t.Errorf("no problem %q among %q", w, got[Problem])
 		}
 	}
-	if !containsPrefix(got[Warning], "non_smtpd_milters does not list") {
-		t.Errorf("no warning about non_smtpd_milters: %q", got[Warning])
+	for _, w := range []string{"non_smtpd_milters does not list", "milter_header_checks is not set"} {
+		if !containsPrefix(got[Warning], w) {
+			t.Errorf("no warning %q among %q", w, got[Warning])
+		}
 	}
 	for _, f := range all {
 		if f.Severity == Problem && f.Fix == "" && !strings.Contains(f.Message, "cannot read") {
@@ -79,38 +82,53 @@ func TestDoctorOnStockPostfix(t *testing.T) {
 }
 
 func TestDoctorOnGeneratedConfig(t *testing.T) {
-	dir := t.TempDir()
 	s := testSetup
-	s.HeaderChecks = filepath.Join(dir, "checks")
-	main := s.MainCF()
-	dir = configDir(t, main, s.MasterCF())
-	os.WriteFile(s.HeaderChecks, []byte(s.HeaderChecksTable()), 0o644)
+	dir := configDir(t, "", s.MasterCF())
+	s.Dir = dir
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("compatibility_level = 3.6\n"+s.MainCF()), 0o644)
+	os.WriteFile(s.HeaderChecksPath(), []byte(s.HeaderChecksTable()), 0o644)
+	os.WriteFile(s.SenderTransportPath(), []byte(s.SenderTransportTable()), 0o644)
 	log := filepath.Join(dir, "mail.log")
 	os.WriteFile(log, nil, 0o644)
 	got, _ := findings(t, dir, []string{log})
 	if len(got[Problem])+len(got[Warning]) > 0 {
 		t.Fatalf("the generated configuration has problems %q and warnings %q", got[Problem], got[Warning])
 	}
-	if len(got[OK]) < 8 {
+	for _, w := range []string{"pool legal: mail with the VERP sender mt-legal-", "pool bulk: mail with the VERP sender mt-bulk-"} {
+		if !containsPrefix(got[OK], w) {
+			t.Errorf("no %q among %q", w, got[OK])
+		}
+	}
+	if len(got[OK]) < 9 {
 		t.Errorf("only %d checks passed: %q", len(got[OK]), got[OK])
 	}
 }
 
 func TestDoctorFindsWrongSettings(t *testing.T) {
-	dir := t.TempDir()
 	s := testSetup
-	s.HeaderChecks = filepath.Join(dir, "checks")
-	table := strings.Replace(s.HeaderChecksTable(), "FILTER smtp-bulk:", "FILTER smtp:", 1)
 	master := strings.Replace(s.MasterCF(), "smtp_bind_address=203.0.113.10", "smtp_bind_address=203.0.113.99", 1)
+	dir := configDir(t, "", master)
+	s.Dir = dir
+	// The routing of earlier versions, still in place, and a sender table
+	// that knows one pool only.
+	os.WriteFile(s.HeaderChecksPath(), []byte(s.HeaderChecksTable()+"/^X-Mailtrace-Pool: bulk$/ FILTER smtp-bulk:\n"), 0o644)
+	var kept []string
+	for _, l := range strings.Split(s.SenderTransportTable(), "\n") {
+		if !strings.Contains(l, "smtp-bulk") {
+			kept = append(kept, l)
+		}
+	}
+	os.WriteFile(s.SenderTransportPath(), []byte(strings.Join(kept, "\n")), 0o644)
 	main := "smtpd_milters = inet:127.0.0.1:8894\nnon_smtpd_milters = { inet:localhost:8894, default_action=accept }\n" +
-		"milter_default_action = tempfail\nmilter_header_checks = regexp:" + s.HeaderChecks + "\n" +
+		"milter_default_action = tempfail\nmilter_header_checks = regexp:" + s.HeaderChecksPath() + "\n" +
+		"sender_dependent_default_transport_maps = regexp:" + s.SenderTransportPath() + "\n" +
 		"transport_maps = inline:{ bounces.example.com=smtp:[elsewhere.example] }\n"
-	dir = configDir(t, main, master)
-	os.WriteFile(s.HeaderChecks, []byte(table), 0o644)
-	got, _ := findings(t, dir, nil)
+	os.WriteFile(filepath.Join(dir, "main.cf"), []byte("compatibility_level = 3.6\n"+main), 0o644)
+	got, all := findings(t, dir, nil)
 	for _, w := range []string{
 		`smtpd_milters: default action for mailtrace's milter is "tempfail"`,
-		"milter_header_checks does not route pool bulk",
+		"milter_header_checks regexp:" + s.HeaderChecksPath() + ` answers "FILTER smtp-bulk:" for X-Mailtrace-Pool: bulk`,
+		"pool bulk is not routed",
 		"transport smtp-legal: smtp_bind_address is \"203.0.113.99\"",
 		"bounce domain bounces.example.com goes to smtp:[elsewhere.example]",
 	} {
@@ -118,8 +136,94 @@ func TestDoctorFindsWrongSettings(t *testing.T) {
 			t.Errorf("no problem %q among %q", w, got[Problem])
 		}
 	}
-	if !containsPrefix(got[OK], "non_smtpd_milters lists") {
-		t.Errorf("the localhost spelling of the milter was not recognised: %q", got[OK])
+	if !containsPrefix(got[OK], "non_smtpd_milters lists") || !containsPrefix(got[OK], "pool legal: mail with the VERP sender") {
+		t.Errorf("the localhost spelling of the milter or the legal pool's route was not recognised: %q", got[OK])
+	}
+	for _, f := range all {
+		if f.Severity == Problem && f.Fix != "" && strings.Contains(f.Fix, "/etc/postfix") {
+			t.Errorf("fix names /etc/postfix, not the configuration checked (%s): %s", dir, f.Fix)
+		}
+		if strings.HasPrefix(f.Message, "pool bulk is not routed") && !strings.Contains(f.Fix, "add to your table regexp:"+s.SenderTransportPath()) {
+			t.Errorf("the fix for an existing sender table replaces it: %s", f.Fix)
+		}
+	}
+}
+
+// What pool routing leaves to Postfix is reported as such; what would
+// bypass it or change the VERP sender is a problem; postconf's own
+// warnings are shown.
+func TestDoctorReportsRouting(t *testing.T) {
+	main := strings.Join([]string{
+		"mydestination = $myhostname, localhost",
+		"relay_domains = partner.example",
+		"relay_domains = partner.example, other.example",
+		"virtual_alias_domains = alias.example",
+		"transport_maps = inline:{ *=smtp:[gateway.example] }",
+		"relayhost = [smarthost.example]:587",
+		"default_transport = smtp:[nexthop.example]",
+		"sender_dependent_relayhost_maps = inline:{ @corp.example=[corp-relay.example] }",
+		"smtp_sender_dependent_authentication = yes",
+		"smtp_sasl_password_maps = inline:{ @corp.example=user:secret }",
+		"sender_canonical_maps = inline:{ @bounces.example.com=@example.com }",
+		"masquerade_domains = example.com",
+	}, "\n") + "\n"
+	dir := configDir(t, main, "")
+	got, all := findings(t, dir, nil)
+	for _, w := range []string{
+		"transport_maps (inline:{ *=smtp:[gateway.example] }) has a * entry",
+		"sender_canonical_maps (inline:{ @bounces.example.com=@example.com }) rewrites the VERP sender",
+		"masquerade_domains (example.com) strips bounces.example.com",
+	} {
+		if !containsPrefix(got[Problem], w) {
+			t.Errorf("no problem %q among %q", w, got[Problem])
+		}
+	}
+	for _, w := range []string{"recipients in mydestination", "recipients in relay_domains (partner.example, other.example)",
+		"recipients in virtual_alias_domains", "relayhost is [smarthost.example]:587", "default_transport smtp:[nexthop.example] names a next hop"} {
+		if !containsPrefix(got[Info], w) {
+			t.Errorf("no info %q among %q", w, got[Info])
+		}
+	}
+	for _, w := range []string{"postconf -c " + dir + ": warning: " + filepath.Join(dir, "main.cf") + ", line 4: overriding earlier entry: relay_domains=partner.example",
+		"sender_dependent_relayhost_maps (inline:{ @corp.example=[corp-relay.example] }) is keyed by the envelope sender",
+		"smtp_sender_dependent_authentication is on"} {
+		if !containsPrefix(got[Warning], w) {
+			t.Errorf("no warning %q among %q", w, got[Warning])
+		}
+	}
+	for _, f := range all {
+		if f.Severity == Problem && !strings.Contains(f.Fix, dir) {
+			t.Errorf("fix for %q does not name the configuration directory %s: %q", f.Message, dir, f.Fix)
+		}
+	}
+}
+
+// A main.cf that sets a list or map already keeps it: lists get
+// mailtrace's entry added, maps are left with the entry to add.
+func TestMainCFKeepsExistingSettings(t *testing.T) {
+	s := testSetup
+	tests := []struct {
+		name, param, value string
+		want, notWant      string
+	}{
+		{"milter list", "smtpd_milters", "inet:127.0.0.1:8891",
+			"smtpd_milters = inet:127.0.0.1:8891, { inet:127.0.0.1:8894,", "\nsmtpd_milters = { inet:127.0.0.1:8894"},
+		{"milter already listed", "smtpd_milters", "inet:127.0.0.1:8891, { inet:127.0.0.1:8894, default_action=accept }",
+			"# smtpd_milters already lists mailtrace's entry", "\nsmtpd_milters = { inet:127.0.0.1:8894"},
+		{"transport map", "transport_maps", "hash:/etc/postfix/transport",
+			"# transport_maps is set (hash:/etc/postfix/transport): do not replace it; add to your map:\n#   bounces.example.com lmtp:inet:127.0.0.1:8026", "\ntransport_maps ="},
+		{"relay domains", "relay_domains", "partner.example",
+			"relay_domains = partner.example, bounces.example.com", "relay_domains = $mydestination"},
+		{"sender transport map", "sender_dependent_default_transport_maps", "hash:/etc/postfix/sdt",
+			"#   /^mt-legal-.*@bounces\\.example\\.com$/ smtp-legal", "\nsender_dependent_default_transport_maps ="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := s.MainCFFor(map[string]string{tt.param: tt.value})
+			if !strings.Contains(got, tt.want) || strings.Contains(got, tt.notWant) {
+				t.Errorf("MainCFFor(%s = %s):\n%s\nwant %q, not %q", tt.param, tt.value, got, tt.want, tt.notWant)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,10 @@
 // postfix package started from a configuration directory under the test's
 // temporary directory, on loopback ports, logging to its own maillog_file,
 // relaying to a fake receiver written with go-smtp that answers like the
-// receiving side of the Internet would.
+// receiving side of the Internet would. Without a relay it routes as in
+// production, by the recipient domain's MX, asking a DNS server the test
+// runs (Options.Resolver): Postfix then runs in a mount namespace of its
+// own where /etc/resolv.conf names that server.
 package postfixtest
 
 import (
@@ -120,6 +123,14 @@ func Provider(address string) string {
 // StartReceiver starts a receiver on a free loopback port.
 func StartReceiver(t T) *Receiver {
 	t.Helper()
+	return StartReceiverAt(t, "127.0.0.1:0")
+}
+
+// StartReceiverAt starts a receiver on addr (host:port, port 0 for a free
+// one): another loopback address stands for a remote MX, which Postfix
+// will not take for itself.
+func StartReceiverAt(t T, addr string) *Receiver {
+	t.Helper()
 	r := &Receiver{blocked: map[string]bool{}}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		host, _, _ := net.SplitHostPort(c.Conn().RemoteAddr().String())
@@ -128,7 +139,7 @@ func StartReceiver(t T) *Receiver {
 	srv.Domain = "receiver.test"
 	srv.EnableDSN = true
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,12 +222,20 @@ type Instance struct {
 
 // Options shape an instance.
 type Options struct {
-	Relay string            // where it relays all mail (host:port), the fake receiver
-	Main  map[string]string // extra main.cf settings
+	// Relay is where it relays all mail (host:port, the fake receiver) as
+	// relayhost; empty sets no relayhost (and no next hop anywhere).
+	Relay string
+	// Resolver is the IP address of a DNS server listening on port 53
+	// (resolv.conf names no port; e.g. dnstest.StartAt(t,
+	// "127.0.53.53:53")) that Postfix asks for MX and A records instead of
+	// the system's: Postfix runs under unshare -m with
+	// a resolv.conf naming it bind-mounted over /etc/resolv.conf.
+	Resolver string
+	Main     map[string]string // extra main.cf settings
 	// Mailtrace, when set, installs mailtrace's configuration as
-	// deploy/postfix describes it: milters, pool transports and the
-	// milter_header_checks table (written into the config directory, with
-	// FILTER next hops pointing at Relay).
+	// deploy/postfix describes it: milters, pool transports, the
+	// milter_header_checks and sender-dependent transport tables (written
+	// into the config directory).
 	Mailtrace *postfixconf.Setup
 	// Master is appended to master.cf: more services (a content filter's
 	// re-injection smtpd, see ReinjectService).
@@ -261,7 +280,6 @@ func Start(t T, opts Options) *Instance {
 		"inet_protocols":                     "ipv4",
 		"mynetworks":                         "127.0.0.0/8",
 		"mydestination":                      "",
-		"relayhost":                          "[" + strings.Replace(opts.Relay, ":", "]:", 1),
 		"maillog_file":                       inst.Log,
 		"maillog_file_prefixes":              dir,
 		"queue_run_delay":                    "1s",
@@ -285,16 +303,20 @@ func Start(t T, opts Options) *Instance {
 		"delay_warning_time":                 "0h",
 		"smtp_destination_concurrency_limit": "4",
 	}
+	if opts.Relay != "" {
+		main["relayhost"] = "[" + strings.Replace(opts.Relay, ":", "]:", 1)
+	}
 	var services string
 	if opts.Mailtrace != nil {
 		setup := *opts.Mailtrace
-		setup.HeaderChecks = filepath.Join(inst.Config, "mailtrace_header_checks")
-		setup.NextHop = "[" + strings.Replace(opts.Relay, ":", "]:", 1)
+		setup.Dir = inst.Config
 		for _, p := range setup.Main() {
 			main[p.Name] = p.Value
 		}
-		if err := os.WriteFile(setup.HeaderChecks, []byte(setup.HeaderChecksTable()), 0o644); err != nil {
-			t.Fatal(err)
+		for path, table := range map[string]string{setup.HeaderChecksPath(): setup.HeaderChecksTable(), setup.SenderTransportPath(): setup.SenderTransportTable()} {
+			if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		services = setup.MasterCF()
 	}
@@ -323,7 +345,19 @@ func Start(t T, opts Options) *Instance {
 	if err := os.WriteFile(filepath.Join(inst.Config, "master.cf"), master, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("postfix", "-c", inst.Config, "start").CombinedOutput(); err != nil {
+	start := exec.Command("postfix", "-c", inst.Config, "start")
+	if opts.Resolver != "" {
+		// Postfix's resolver reads /etc/resolv.conf and nothing else; in a
+		// mount namespace of its own (inherited by master and every
+		// daemon it starts) that file names the test's DNS server.
+		resolv := filepath.Join(dir, "resolv.conf")
+		if err := os.WriteFile(resolv, []byte("nameserver "+opts.Resolver+"\noptions attempts:1 timeout:2\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		start = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mount --bind "$1" /etc/resolv.conf && exec postfix -c "$2" start`, "sh", resolv, inst.Config)
+	}
+	if out, err := start.CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(inst.Log)
 		t.Fatalf("postfix start: %v\n%s\n%s", err, out, log)
 	}
@@ -479,6 +513,23 @@ func (i *Instance) WaitIdle(t T, timeout time.Duration) {
 	}
 	out, _ := exec.Command("postqueue", "-c", i.Config, "-j").Output()
 	t.Fatalf("postfix queue not empty after %s: %s", timeout, out)
+}
+
+// Deliveries returns the log's delivery lines for a recipient (those with
+// status=), in order.
+func (i *Instance) Deliveries(t T, recipient string) []string {
+	t.Helper()
+	data, err := os.ReadFile(i.Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, " to=<"+recipient+">") && strings.Contains(line, " status=") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // QueueIDs returns the queue IDs the log mentions for a Message-ID.

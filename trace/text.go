@@ -35,7 +35,7 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 		field("From", m.From)
 		field("Subject", m.Subject)
 		if m.Class != "" || m.Pool != "" {
-			field("Class / pool", m.Class+" / "+m.Pool)
+			field("Class / pool", m.Class+" / "+PoolName(m.Pool))
 		}
 		if m.Accepted != nil {
 			field("Accepted", ts(*m.Accepted)+" (by the milter)")
@@ -122,3 +122,15 @@ func writeRecipients(w io.Writer, rs []Recipient, ts func(Stamp) string, indent 
 		}
 	}
 }
+
+// PoolName is how a message's pool is shown: mail of classes without VERP
+// leaves through no pool.
+func PoolName(pool string) string {
+	if pool == "" {
+		return NoPool
+	}
+	return pool
+}
+
+// NoPool is what PoolName shows for mail routed by Postfix alone.
+const NoPool = "none (Postfix's own routing)"

@@ -280,7 +280,7 @@ function renderMessage(m) {
       facts([["Trace ID", m.trace_id], ["Queue ID", `${m.queue_id} on ${m.host}`], ["Message-ID", m.message_id],
         ["Sender", m.sender],
         ["Envelope sender", m.envelope_sender && m.envelope_sender.toLowerCase() !== (m.sender || "").toLowerCase() ? m.envelope_sender + " (the return path Postfix sent with)" : ""],
-        ["From", m.from], ["Class / pool", [m.class, m.pool].filter(Boolean).join(" / ")],
+        ["From", m.from], ["Class / pool", m.class ? m.class + " / " + (m.pool || "none (Postfix's own routing)") : m.pool],
         ["Accepted", fmtTime(m.accepted)], ["In the log", m.first_seen ? fmtTime(m.first_seen) + " – " + fmtTime(m.last_seen) : ""],
         ["Client", client], ["Queue state", m.state], ["Report on", m.notification_for]]),
       (m.missing || []).map((x) => el("p", { class: "warning" }, x))),

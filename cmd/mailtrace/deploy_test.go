@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -33,11 +34,12 @@ func TestDeploySnippets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := postfixSetup(cfg)
+	setup := postfixSetup(cfg, "/etc/postfix")
 	for name, want := range map[string]string{
-		"main.cf":                 setup.MainCF(),
-		"master.cf":               setup.MasterCF(),
-		"mailtrace_header_checks": setup.HeaderChecksTable(),
+		"main.cf":                       setup.MainCF(),
+		"master.cf":                     setup.MasterCF(),
+		postfixconf.HeaderChecksFile:    setup.HeaderChecksTable(),
+		postfixconf.SenderTransportFile: setup.SenderTransportTable(),
 	} {
 		file := filepath.Join("../../deploy/postfix", name)
 		if *update {
@@ -49,6 +51,56 @@ func TestDeploySnippets(t *testing.T) {
 		got, err := os.ReadFile(file)
 		if err != nil || string(got) != want {
 			t.Errorf("%s differs from what the example configuration generates; run `go test ./cmd/mailtrace -run TestDeploySnippets -update`\n--- generated:\n%s", file, want)
+		}
+	}
+}
+
+// --print-postfix reads no secret (the VERP key file is missing here) and
+// never replaces what the running main.cf sets: its lists get mailtrace's
+// entry added, its maps are left with the entry to add.
+func TestPrintPostfixKeepsRunningSettings(t *testing.T) {
+	if _, err := osexec.LookPath("postconf"); err != nil {
+		t.Skip("postconf is not installed")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mailtrace.yaml")
+	os.WriteFile(cfg, []byte(`milter:
+  default_class: legal
+  classes:
+    - {name: legal, pool: legal, verp: true}
+    - {name: notices, pool: notices}
+  verp:
+    domain: bounces.example.com
+    keys: [{id: 1, secret_file: `+filepath.Join(dir, "no-such.key")+`}]
+`), 0o644)
+	pfDir := filepath.Join(dir, "postfix")
+	os.Mkdir(pfDir, 0o755)
+	os.WriteFile(filepath.Join(pfDir, "main.cf"), []byte("compatibility_level = 3.6\nsmtpd_milters = inet:127.0.0.1:8891\n"+
+		"transport_maps = hash:/etc/postfix/transport\nrelay_domains = partner.example\nrelay_domains = partner.example, other.example\n"), 0o644)
+	stock, _ := os.ReadFile("/usr/share/postfix/master.cf.dist")
+	os.WriteFile(filepath.Join(pfDir, "master.cf"), stock, 0o644)
+	r := run(t, nil, "doctor", "--config", cfg, "--print-postfix", "--postfix-config", pfDir)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"smtpd_milters = inet:127.0.0.1:8891, { inet:127.0.0.1:8894,",
+		"# transport_maps is set (hash:/etc/postfix/transport): do not replace it; add to your map:\n#   bounces.example.com lmtp:inet:127.0.0.1:8026",
+		"relay_domains = partner.example, other.example, bounces.example.com",
+		"### " + filepath.Join(pfDir, "mailtrace_sender_transport") + "\n",
+		`/^mt-legal-.*@bounces\.example\.com$/ smtp-legal`,
+		"sender_dependent_default_transport_maps = regexp:" + filepath.Join(pfDir, "mailtrace_sender_transport"),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("--print-postfix lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "\ntransport_maps =") || strings.Contains(r.stdout, "notices") && strings.Contains(r.stdout, "smtp-notices\n") {
+		t.Errorf("--print-postfix replaces transport_maps or routes a class without VERP:\n%s", r.stdout)
+	}
+	for _, want := range []string{"overriding earlier entry: relay_domains=partner.example", "class notices names pool notices but has no verp: true"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/postfixconf"
@@ -19,7 +20,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c common
 	c.register(fs)
 	pfDir := fs.String("postfix-config", "/etc/postfix", "Postfix configuration directory to check")
-	print := fs.Bool("print-postfix", false, "print the main.cf, master.cf and milter_header_checks lines for this config instead of checking")
+	print := fs.Bool("print-postfix", false, "print the main.cf, master.cf and table lines for this config (merged with what --postfix-config sets) instead of checking; reads no secret")
 	printRecords := fs.Bool("print-records", false, "with auth: print the SPF, DMARC and TLS-RPT records that fit the config instead of checking")
 	noStore := fs.Bool("skip-store", false, "do not check the store")
 	fs.Usage = func() {
@@ -38,6 +39,15 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 1 || fs.NArg() == 1 && fs.Arg(0) != "auth" {
 		return fmt.Errorf("%w: doctor takes no argument but auth (see mailtrace doctor -h)", errUsage)
 	}
+	if *print && fs.Arg(0) == "" {
+		// Printing needs the pools, classes and bounce domain, not the
+		// keys: it reads the file without validating its secrets.
+		cfg, err := config.Read(c.configPath)
+		if err != nil {
+			return err
+		}
+		return printPostfix(postfixSetup(cfg, *pfDir), *pfDir, stdout, stderr)
+	}
 	cfg, err := c.load()
 	if err != nil {
 		return err
@@ -48,12 +58,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *printRecords {
 		return fmt.Errorf("%w: --print-records goes with doctor auth", errUsage)
 	}
-	setup := postfixSetup(cfg)
-	if *print {
-		fmt.Fprintf(stdout, "### main.cf\n%s\n### master.cf\n%s\n### %s\n%s", setup.MainCF(), setup.MasterCF(),
-			postfixconf.DefaultHeaderChecks, setup.HeaderChecksTable())
-		return nil
-	}
+	setup := postfixSetup(cfg, *pfDir)
 	pc, err := postfixconf.Read(*pfDir)
 	if err != nil {
 		return err
@@ -80,10 +85,42 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// postfixSetup is the Postfix configuration mailtrace's config calls for.
-// Without a pools section, the classes' pools are listed without IPs.
-func postfixSetup(cfg config.Config) postfixconf.Setup {
-	s := postfixconf.Setup{Milter: cfg.Milter.Listen, BounceDomain: cfg.Milter.VERP.Domain}
+// printPostfix prints the Postfix configuration for setup. Where Postfix
+// runs with a configuration in dir, its settings are kept: a list gets
+// mailtrace's entry added, a map the entry to add to it.
+func printPostfix(setup postfixconf.Setup, dir string, stdout, stderr io.Writer) error {
+	var set map[string]string
+	if pc, err := postfixconf.Read(dir); err == nil {
+		set = pc.Set
+		for _, w := range pc.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+	} else {
+		fmt.Fprintf(stderr, "(no Postfix configuration read from %s: %v; printing lines for a main.cf that sets none of them)\n", dir, err)
+	}
+	main := setup.MainCF()
+	if set != nil {
+		main = setup.MainCFFor(set)
+	}
+	fmt.Fprintf(stdout, "### main.cf (%s)\n%s\n### master.cf (%s)\n%s\n### %s\n%s", filepath.Join(dir, "main.cf"), main,
+		filepath.Join(dir, "master.cf"), setup.MasterCF(), setup.HeaderChecksPath(), setup.HeaderChecksTable())
+	if len(setup.RoutedPools()) > 0 {
+		fmt.Fprintf(stdout, "\n### %s\n%s", setup.SenderTransportPath(), setup.SenderTransportTable())
+	}
+	for _, c := range setup.Unrouted() {
+		fmt.Fprintf(stderr, "class %s names pool %s but has no verp: true: its mail leaves as Postfix routes it, not through the pool\n", c.Name, c.Pool)
+	}
+	return nil
+}
+
+// postfixSetup is the Postfix configuration mailtrace's config calls for,
+// with its tables in the Postfix configuration directory dir. Without a
+// pools section, the classes' pools are listed without IPs.
+func postfixSetup(cfg config.Config, dir string) postfixconf.Setup {
+	s := postfixconf.Setup{Milter: cfg.Milter.Listen, BounceDomain: cfg.Milter.VERP.Domain, VERPPrefix: cfg.Milter.VERP.Prefix, Dir: dir}
+	for _, cl := range cfg.Milter.Classes {
+		s.Classes = append(s.Classes, postfixconf.Class{Name: cl.Name, Pool: cl.Pool, VERP: cl.VERP})
+	}
 	if s.BounceDomain != "" {
 		s.BounceTransport = cfg.Bounces.PostfixTransport()
 	}
@@ -93,7 +130,7 @@ func postfixSetup(cfg config.Config) postfixconf.Setup {
 	if len(s.Pools) == 0 {
 		seen := map[string]bool{}
 		for _, cl := range cfg.Milter.Classes {
-			if !seen[cl.Pool] {
+			if cl.Pool != "" && cl.VERP && !seen[cl.Pool] {
 				seen[cl.Pool] = true
 				s.Pools = append(s.Pools, postfixconf.Pool{Name: cl.Pool})
 			}

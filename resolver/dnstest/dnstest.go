@@ -35,11 +35,18 @@ type Server struct {
 // "example.com. 300 IN TXT \"v=spf1 -all\"".
 func Start(t testing.TB, records ...string) *Server {
 	t.Helper()
+	return StartAt(t, Addr+":0", records...)
+}
+
+// StartAt is Start on a given address, for a resolver that cannot be told
+// a port: a resolv.conf names a server that listens on port 53.
+func StartAt(t testing.TB, addr string, records ...string) *Server {
+	t.Helper()
 	s := &Server{records: map[string][]dns.RR{}, servfail: map[string]bool{}, timeout: map[string]bool{}}
 	s.Add(t, records...)
-	pc, err := net.ListenPacket("udp", Addr+":0")
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
-		t.Fatalf("dnstest: %v (is %s on the loopback interface?)", err, Addr)
+		t.Fatalf("dnstest: %v (is %s on the loopback interface, and is the port free?)", err, addr)
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	ln, err := net.Listen("tcp", pc.LocalAddr().String())
