@@ -35,7 +35,14 @@ func Read(dir string) (*Postconf, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc.Warnings = warnings
+	// postconf repeats a warning for each time it reads the parameter.
+	seen := map[string]bool{}
+	for _, w := range warnings {
+		if !seen[w] {
+			seen[w] = true
+			pc.Warnings = append(pc.Warnings, w)
+		}
+	}
 	for _, line := range lines(out) {
 		k, v, _ := strings.Cut(line, " = ")
 		pc.Set[strings.TrimSpace(strings.TrimSuffix(k, " ="))] = v

@@ -24,7 +24,7 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 		add(Warning, fmt.Sprintf("%s:\nmilter_header_checks = regexp:%s\n\n%s:\n%s", mainCF, here.HeaderChecksPath(), here.HeaderChecksPath(), here.HeaderChecksTable()),
 			"milter_header_checks is not set: the log does not name trace IDs (queue and trace IDs are linked by the accept records only)")
 	case !strings.HasPrefix(strings.ToUpper(firstTableResult(pc, hc, "X-Mailtrace-ID: 01900000-0000-7000-8000-000000000000")), "INFO"):
-		add(Warning, "add to your table "+hc+":\n/^X-Mailtrace-ID: / INFO",
+		add(Warning, "your table "+hc+" (milter_header_checks in "+mainCF+"), add:\n/^X-Mailtrace-ID: / INFO",
 			"milter_header_checks does not INFO-log X-Mailtrace-ID: the log alone cannot link queue and trace IDs")
 	default:
 		add(OK, "", "milter_header_checks logs X-Mailtrace-ID")
@@ -37,7 +37,7 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 			for _, p := range s.Pools {
 				got := pc.Query(t, "X-Mailtrace-Pool: "+p.Name)
 				if strings.HasPrefix(strings.ToUpper(got), "FILTER") {
-					add(Problem, fmt.Sprintf("remove from %s (%s in %s):\n/^X-Mailtrace-Pool: %s$/ %s", t, param, mainCF, p.Name, got),
+					add(Problem, fmt.Sprintf("%s (%s in %s), remove the line:\n/^X-Mailtrace-Pool: %s$/ %s", t, param, mainCF, p.Name, got),
 						"%s %s answers %q for X-Mailtrace-Pool: %s: that sends every recipient of the message, local, virtual and transport_maps ones too, to the pool's transport, where they bounce; pools are routed by sender_dependent_default_transport_maps now",
 						param, t, got, p.Name)
 				}
@@ -46,8 +46,7 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	}
 
 	sddtm := strings.TrimSpace(pc.Main["sender_dependent_default_transport_maps"])
-	var missing []string
-	var unrouted []int // findings that take the fix
+	var missing, answers, names []string
 	for _, p := range s.RoutedPools() {
 		want := Transport(p.Name)
 		got := firstTableResult(pc, sddtm, s.SampleSender(p.Name))
@@ -55,20 +54,22 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 			add(OK, "", "pool %s: mail with the VERP sender %s leaves through %s where Postfix would use default_transport", p.Name, s.SampleSender(p.Name), got)
 			continue
 		}
-		add(Problem, "", "pool %s is not routed: sender_dependent_default_transport_maps answers %q for its VERP sender %s, not %s; its mail leaves through the default transport and its IP",
-			p.Name, got, s.SampleSender(p.Name), want)
-		unrouted = append(unrouted, len(out)-1)
+		names = append(names, p.Name)
+		answers = append(answers, fmt.Sprintf("%s for %s", quoteOrNone(got), s.SampleSender(p.Name)))
 		missing = append(missing, s.SenderPattern(p.Name)+" "+want)
 	}
 	if len(missing) > 0 {
 		fix := fmt.Sprintf("%s:\nsender_dependent_default_transport_maps = regexp:%s\n\n%s:\n%s", mainCF, here.SenderTransportPath(), here.SenderTransportPath(), here.SenderTransportTable())
 		if sddtm != "" {
-			fix = fmt.Sprintf("add to your table %s (sender_dependent_default_transport_maps in %s), or list regexp:%s first:\n%s",
+			fix = fmt.Sprintf("your table %s (sender_dependent_default_transport_maps in %s), add (or list regexp:%s first):\n%s",
 				sddtm, mainCF, here.SenderTransportPath(), strings.Join(missing, "\n"))
 		}
-		for _, i := range unrouted {
-			out[i].Fix = fix
+		which := "pool " + names[0] + " is"
+		if len(names) > 1 {
+			which = "pools " + strings.Join(names, ", ") + " are"
 		}
+		add(Problem, fix, "%s not routed: sender_dependent_default_transport_maps answers %s, not smtp-POOL; the mail leaves through the default transport and its IP",
+			which, strings.Join(answers, ", "))
 	}
 	return out
 }
@@ -106,7 +107,7 @@ func (s Setup) checkRouting(pc *Postconf) []Finding {
 	}
 	if tm := strings.TrimSpace(pc.Main["transport_maps"]); tm != "" {
 		if got := firstTableResult(pc, tm, "*"); got != "" {
-			add(Problem, "remove the * entry from your transport map ("+tm+" in "+mainCF+"), or accept that no mail leaves through a pool",
+			add(Problem, "your transport map "+tm+" (transport_maps in "+mainCF+"): remove the * entry, or accept that no mail leaves through a pool",
 				"transport_maps (%s) has a * entry (%s): every recipient takes it, so no mail reaches a pool's transport", tm, got)
 		} else {
 			add(Info, "", "recipients that transport_maps (%s) matches take the route it gives, not a pool", tm)
@@ -128,14 +129,14 @@ func (s Setup) checkRouting(pc *Postconf) []Finding {
 		if got := s.senderLookup(pc, m, sample); got != "" {
 			add(Info, "", "sender_dependent_relayhost_maps sends VERP mail (%s) to %s, through the pools' transports", sample, got)
 		} else {
-			add(Warning, "add to your map ("+m+" in "+mainCF+") if VERP mail must use a relay:\n"+atBounce+" [relay.example]:587",
+			add(Warning, "your map "+m+" (sender_dependent_relayhost_maps in "+mainCF+"), if VERP mail must use a relay:\n"+atBounce+" [relay.example]:587",
 				"sender_dependent_relayhost_maps (%s) is keyed by the envelope sender, and VERP classes' sender is %s: entries for your own senders no longer apply to their mail, which goes to relayhost or the recipient's MX", m, sample)
 		}
 	}
 	if strings.EqualFold(strings.TrimSpace(pc.Main["smtp_sender_dependent_authentication"]), "yes") {
 		m := strings.TrimSpace(pc.Main["smtp_sasl_password_maps"])
 		if got := s.senderLookup(pc, m, sample); got == "" {
-			add(Warning, "add to your map ("+m+" in "+mainCF+"):\n"+atBounce+" user:password",
+			add(Warning, "your map "+m+" (smtp_sasl_password_maps in "+mainCF+"), add:\n"+atBounce+" user:password",
 				"smtp_sender_dependent_authentication is on and smtp_sasl_password_maps (%s) has no entry for VERP senders (%s): their mail logs in to the relay with the relay's default credentials, or none", m, atBounce)
 		} else {
 			add(OK, "", "smtp_sasl_password_maps has credentials for VERP senders")
@@ -174,6 +175,13 @@ func (s Setup) checkRouting(pc *Postconf) []Finding {
 		}
 	}
 	return out
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // senderLookup looks an envelope sender up in sender-keyed tables as
