@@ -167,3 +167,21 @@ func TestTracesShowBothSenders(t *testing.T) {
 		})
 	}
 }
+
+// Mail of a class without VERP leaves through no pool: the text says
+// Postfix routed it.
+func TestTextNamesUnroutedPool(t *testing.T) {
+	tests := []struct{ name, class, pool, want string }{
+		{"pool", "legal", "legal", "legal / legal"},
+		{"no pool", "transactional", "", "transactional / none (Postfix's own routing)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			WriteText(&b, []*Message{{QueueID: "4XQ1", Class: tt.class, Pool: tt.pool}}, time.UTC)
+			if !strings.Contains(b.String(), "Class / pool  "+tt.want+"\n") {
+				t.Errorf("text lacks %q:\n%s", tt.want, b.String())
+			}
+		})
+	}
+}
