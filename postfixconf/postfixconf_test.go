@@ -255,3 +255,27 @@ func FuzzSplitList(f *testing.F) {
 		milterEntry(list, "inet:127.0.0.1:8894")
 	})
 }
+
+// A pool is routed by the VERP sender: a class that names one without
+// VERP is not routed, and doctor says so; its pool gets no table line.
+func TestPoolsNeedVERP(t *testing.T) {
+	s := testSetup
+	s.Classes = []Class{{Name: "legal", Pool: "legal", VERP: true}, {Name: "newsletters", Pool: "bulk"}}
+	if got := s.RoutedPools(); len(got) != 1 || got[0].Name != "legal" {
+		t.Errorf("RoutedPools() = %v, want legal only", got)
+	}
+	if table := s.SenderTransportTable(); strings.Contains(table, "smtp-bulk") || !strings.Contains(table, "smtp-legal") {
+		t.Errorf("sender table routes the wrong pools:\n%s", table)
+	}
+	pc, err := Read(configDir(t, "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, f := range s.Check(pc, nil) {
+		warned = warned || f.Severity == Warning && strings.HasPrefix(f.Message, "class newsletters names pool bulk but has no verp: true")
+	}
+	if !warned {
+		t.Error("no warning about the class that names a pool without VERP")
+	}
+}
