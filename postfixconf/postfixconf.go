@@ -22,9 +22,10 @@ package postfixconf
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/mailtrace/mailtrace/verp"
 )
 
 // Pool is a dedicated-IP pool as Postfix sees it: a transport smtp-NAME
@@ -124,7 +125,7 @@ func (s Setup) Unrouted() []Class {
 // paths of pool (verp.Signer.PoolAddress): PREFIX-POOL-...@BOUNCE-DOMAIN.
 // regexp tables ignore case by default, as VERP parsing does.
 func (s Setup) SenderPattern(pool string) string {
-	return "/^" + regexp.QuoteMeta(s.prefix()+"-"+pool+"-") + ".*@" + regexp.QuoteMeta(strings.ToLower(s.BounceDomain)) + "$/"
+	return verp.Routing(s.prefix(), s.BounceDomain, pool)
 }
 
 // SampleSender is a VERP return path of pool, for looking the routing

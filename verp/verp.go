@@ -154,8 +154,14 @@ func (s *Signer) token(id traceid.ID, pool string) string {
 
 // Routing is the regular expression (Postfix regexp: table syntax, see
 // regexp_table(5)) matching every address of pool, old and new keys alike.
-func (s *Signer) Routing(pool string) string {
-	return "/^" + regexp.QuoteMeta(s.prefix+"-"+pool+"-") + ".*@" + regexp.QuoteMeta(s.domain) + "$/"
+func (s *Signer) Routing(pool string) string { return Routing(s.prefix, s.domain, pool) }
+
+// Routing is Signer.Routing for a prefix and bounce domain, without keys
+// (for printing Postfix's configuration). Postfix's regexp tables ignore
+// case by default, as Parse does.
+func Routing(prefix, domain, pool string) string {
+	prefix, domain = strings.ToLower(prefix), strings.ToLower(strings.TrimSuffix(domain, "."))
+	return "/^" + regexp.QuoteMeta(prefix+"-"+pool+"-") + ".*@" + regexp.QuoteMeta(domain) + "$/"
 }
 
 // Parse reads the trace ID out of a VERP address (with or without angle
