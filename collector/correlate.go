@@ -385,7 +385,7 @@ func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 	pk := procKey{m.Host, r.PID}
 	tls := c.tls[pk]
 	delete(c.tls, pk)
-	pool, sourceIP := c.pool(r, m)
+	pool, sourceIP := c.pool(r)
 	e := &schema.DeliveryEvent{
 		Time: r.Time, EventID: EventID(m.Host, line, ""), Host: m.Host, QueueID: m.QueueID, TraceID: m.TraceID,
 		MessageID: m.MessageID, Sender: m.Sender, Recipient: string(r.To), OrigRecipient: string(r.OrigTo),
@@ -533,9 +533,6 @@ func (c *Correlator) flush(n *message) error {
 			if e.MessageID == "" {
 				e.MessageID = n.MessageID
 			}
-			if e.Pool == "" && n.Pool != "" {
-				e.Pool, e.SourceIP = c.poolNamed(n.Pool)
-			}
 		}
 		if err := c.sink.Delivery(e); err != nil {
 			return err
@@ -597,22 +594,22 @@ func (c *Correlator) release(m *message) error {
 	return nil
 }
 
-// pool names the pool and source IP of an attempt: from the syslog name's
-// configured pool, else from the pool the milter chose, else from a syslog
-// name of the form postfix-POOL.
-func (c *Correlator) pool(r *postfixlog.Record, m *message) (string, string) {
+// pool names the pool and source IP of an attempt from the syslog name of
+// the transport that made it: a configured pool's, else one of the form
+// postfix-POOL. The pool the message was meant for says nothing about an
+// attempt: Postfix sends only what it would give its default transport
+// through the pool's, and its local, virtual, relay and transport_maps
+// deliveries of the same message leave through no pool.
+func (c *Correlator) pool(r *postfixlog.Record) (string, string) {
 	inst := string(r.Instance)
 	for _, p := range c.Pools {
 		if p.SyslogName == inst {
 			return p.Name, p.SourceIP
 		}
 	}
-	name := m.Pool
-	if name == "" {
-		name, _ = strings.CutPrefix(inst, "postfix-")
-		if name == inst {
-			name = ""
-		}
+	name, found := strings.CutPrefix(inst, "postfix-")
+	if !found {
+		return "", ""
 	}
 	return c.poolNamed(name)
 }
@@ -642,7 +639,7 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 			continue
 		}
 		m.Statuses[i] = schema.StatusExpired
-		pool, sourceIP := c.pool(r, m)
+		pool, sourceIP := c.pool(r)
 		e := &schema.DeliveryEvent{
 			Time: r.Time, EventID: EventID(m.Host, line, m.Recipients[i]), Host: m.Host, QueueID: m.QueueID,
 			TraceID: m.TraceID, MessageID: m.MessageID, Sender: m.Sender, Recipient: m.Recipients[i],

@@ -302,3 +302,31 @@ func TestTimeDigitsCarried(t *testing.T) {
 		})
 	}
 }
+
+// An attempt's pool is the transport's that made it: of one message with
+// a VERP sender, the remote recipient leaves through the pool, while the
+// local, virtual and transport_maps ones leave through no pool, even where
+// the log names the pool the message was meant for.
+func TestAttemptPoolIsItsTransports(t *testing.T) {
+	out := correlate(t, `
+	Nov 25 10:00:00 mx1 postfix/smtpd[42]: 5AB12989C46: client=localhost[127.0.0.1]
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 5AB12989C46: message-id=<r1@court.example>
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 5AB12989C46: milter-header-info: header X-Mailtrace-ID: 01934f6a-0000-7000-8000-0000000000aa from localhost[127.0.0.1]; from=<mt-legal-aibq@bounces.example> to=<bob@remote.example> proto=ESMTP helo=<app>
+	Nov 25 10:00:00 mx1 postfix/cleanup[43]: 5AB12989C46: milter-header-info: header X-Mailtrace-Pool: legal from localhost[127.0.0.1]; from=<mt-legal-aibq@bounces.example> to=<bob@remote.example> proto=ESMTP helo=<app>
+	Nov 25 10:00:00 mx1 postfix/qmgr[44]: 5AB12989C46: from=<mt-legal-aibq@bounces.example>, size=396, nrcpt=4 (queue active)
+	Nov 25 10:00:01 mx1 postfix/local[50]: 5AB12989C46: to=<root@mx1.test.example>, relay=local, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+	Nov 25 10:00:01 mx1 postfix/virtual[51]: 5AB12989C46: to=<dave@virt.example>, relay=virtual, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+	Nov 25 10:00:01 mx1 postfix/smtp[52]: 5AB12989C46: to=<carol@partner.example>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (250 2.0.0 OK: queued)
+	Nov 25 10:00:01 mx1 postfix-legal/smtp[53]: 5AB12989C46: to=<bob@remote.example>, relay=mx.remote.example[127.0.0.9]:25, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (250 2.0.0 OK: queued)
+	Nov 25 10:00:01 mx1 postfix/qmgr[44]: 5AB12989C46: removed
+	`, []Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "127.0.0.2"}})
+	want := map[string]string{"root@mx1.test.example": "/", "dave@virt.example": "/", "carol@partner.example": "/", "bob@remote.example": "legal/127.0.0.2"}
+	if len(out.events) != len(want) {
+		t.Fatalf("%d attempts, want %d", len(out.events), len(want))
+	}
+	for _, e := range out.events {
+		if got := e.Pool + "/" + e.SourceIP; got != want[e.Recipient] {
+			t.Errorf("attempt to %s by %s: pool/source %q, want %q", e.Recipient, e.Service, got, want[e.Recipient])
+		}
+	}
+}
