@@ -22,7 +22,6 @@ package postfixconf
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/mailtrace/mailtrace/verp"
@@ -155,9 +154,6 @@ func (s Setup) SenderTransportTable() string {
 	return b.String()
 }
 
-// DefaultHeaderChecks is where the header table is installed by default.
-const DefaultHeaderChecks = "/etc/postfix/" + HeaderChecksFile
-
 // Milter timeouts: short enough that an unreachable milter costs a client
 // seconds, long enough for a busy store-less decision.
 const milterSettings = "default_action=accept, connect_timeout=5s, command_timeout=10s, content_timeout=30s"
@@ -269,16 +265,6 @@ func (s Setup) listed(name, value string) bool {
 	}
 	_, found := milterEntry(value, s.Milter)
 	return found
-}
-
-// SetNames are the parameters MainCFFor looks at, sorted.
-func (s Setup) SetNames() []string {
-	var out []string
-	for _, p := range s.Main() {
-		out = append(out, p.Name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Service is one master.cf service with its -o overrides.
