@@ -56,12 +56,16 @@ func TestPoolRoutingKeepsPostfixRoutes(t *testing.T) {
 
 	tests := []struct {
 		name string
-		// relayhost and the sender-dependent relay (nil: not set)
-		relayhost, senderRelay *postfixtest.Receiver
+		// relayhost, the sender-dependent relay and default_transport's
+		// next hop (nil: not set)
+		relayhost, senderRelay, defaultNexthop *postfixtest.Receiver
 	}{
 		{name: "no relayhost"},
 		{name: "relayhost", relayhost: postfixtest.StartReceiver(t)},
 		{name: "sender_dependent_relayhost_maps", relayhost: postfixtest.StartReceiver(t), senderRelay: postfixtest.StartReceiver(t)},
+		// default_transport's next hop comes before relayhost (postconf(5));
+		// the pools' transports keep it.
+		{name: "default_transport with a next hop", relayhost: postfixtest.StartReceiver(t), defaultNexthop: postfixtest.StartReceiver(t)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,10 +95,19 @@ func TestPoolRoutingKeepsPostfixRoutes(t *testing.T) {
 			if tt.relayhost != nil {
 				relay = tt.relayhost.Addr
 			}
+			if tt.defaultNexthop != nil {
+				main["default_transport"] = "smtp:[127.0.0.1]:" + port(tt.defaultNexthop.Addr)
+			}
 			if tt.senderRelay != nil {
 				main["sender_dependent_relayhost_maps"] = "inline:{ @" + cfg.VERP.Domain + "=[127.0.0.1]:" + port(tt.senderRelay.Addr) + " }"
 			}
-			pf := postfixtest.Start(t, postfixtest.Options{Relay: relay, Resolver: "127.0.53.53", Main: main, Mailtrace: setup})
+			setup := *setup
+			if tt.defaultNexthop != nil {
+				// The sender table repeats default_transport's next hop: its
+				// answer replaces default_transport whole.
+				setup.DefaultNexthop = postfixconf.NexthopOf(main["default_transport"])
+			}
+			pf := postfixtest.Start(t, postfixtest.Options{Relay: relay, Resolver: "127.0.53.53", Main: main, Mailtrace: &setup})
 			legalID := fmt.Sprintf("<routing-%d@court.example>", time.Now().UnixNano())
 			txID := strings.Replace(legalID, "court", "corp", 1)
 			to := []string{"bob@remote.example", "root@mx1.test.example", "carol@partner.example", "dave@virt.example"}
@@ -114,6 +127,9 @@ func TestPoolRoutingKeepsPostfixRoutes(t *testing.T) {
 			if tt.senderRelay != nil {
 				remote = tt.senderRelay
 			}
+			if tt.defaultNexthop != nil {
+				remote = tt.defaultNexthop
+			}
 			if remote == nil {
 				remote = internet
 			}
@@ -126,7 +142,7 @@ func TestPoolRoutingKeepsPostfixRoutes(t *testing.T) {
 					d.SourceIP, d.Helo, d.From, pool, err)
 			}
 			wantVia(t, pf, "bob@remote.example", "postfix-legal/smtp[", "[127.0.0.")
-			for _, other := range []*postfixtest.Receiver{internet, tt.relayhost, tt.senderRelay} {
+			for _, other := range []*postfixtest.Receiver{internet, tt.relayhost, tt.senderRelay, tt.defaultNexthop} {
 				if other != nil && other != remote && received(other, "bob@remote.example", legalID) != nil {
 					t.Errorf("bob@remote.example also reached %s", other.Addr)
 				}
@@ -151,6 +167,9 @@ func TestPoolRoutingKeepsPostfixRoutes(t *testing.T) {
 			txDest := internet
 			if tt.relayhost != nil {
 				txDest = tt.relayhost
+			}
+			if tt.defaultNexthop != nil {
+				txDest = tt.defaultNexthop
 			}
 			if d := received(txDest, "ted@remote.example", txID); d == nil || d.SourceIP != "127.0.0.1" || d.From != "app@corp.example" {
 				t.Errorf("transactional mail at %s: %+v; want it from 127.0.0.1 with its own sender", txDest.Addr, d)

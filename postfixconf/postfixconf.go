@@ -60,6 +60,12 @@ type Setup struct {
 	BounceTransport string // e.g. lmtp:inet:127.0.0.1:8026
 	// VERPPrefix starts VERP local parts (default mt).
 	VERPPrefix string
+	// DefaultNexthop is the next hop default_transport names, if any
+	// (smtp:[gateway.example] gives [gateway.example]). The sender table's
+	// answer replaces default_transport whole, next hop included, so the
+	// table repeats it: without it pool mail would go to relayhost or the
+	// recipient's MX instead (seen with Postfix 3.7).
+	DefaultNexthop string
 }
 
 // Table file names, in the configuration directory.
@@ -108,6 +114,12 @@ func (s Setup) RoutedPools() []Pool {
 	return out
 }
 
+// NexthopOf is the next hop of a default_transport value ("" for none).
+func NexthopOf(defaultTransport string) string {
+	_, nexthop, _ := strings.Cut(strings.TrimSpace(defaultTransport), ":")
+	return nexthop
+}
+
 // Unrouted lists the classes that name a pool but have no VERP: their
 // mail leaves as Postfix routes it.
 func (s Setup) Unrouted() []Class {
@@ -133,11 +145,19 @@ func (s Setup) SampleSender(pool string) string {
 	return s.prefix() + "-" + pool + "-" + strings.Repeat("a", 45) + "@" + strings.ToLower(s.BounceDomain)
 }
 
+// SenderRoute is the sender table's answer for pool: default_transport's
+// syntax (postconf(5)), the transport and DefaultNexthop if there is one.
+// Without one, the next hop stays what Postfix would use: relayhost,
+// sender_dependent_relayhost_maps or the recipient domain's MX.
+func (s Setup) SenderRoute(pool string) string {
+	if s.DefaultNexthop != "" {
+		return Transport(pool) + ":" + s.DefaultNexthop
+	}
+	return Transport(pool)
+}
+
 // SenderTransportTable is the sender_dependent_default_transport_maps
-// table (regexp:). Its results have default_transport's syntax
-// (postconf(5)): the transport alone, so that the next hop stays what
-// Postfix would use (relayhost, sender_dependent_relayhost_maps or the
-// recipient domain's MX).
+// table (regexp:), one SenderRoute per routed pool.
 func (s Setup) SenderTransportTable() string {
 	var b strings.Builder
 	b.WriteString("# mailtrace: sender_dependent_default_transport_maps (regexp table).\n")
@@ -146,7 +166,7 @@ func (s Setup) SenderTransportTable() string {
 	b.WriteString("# virtual, relay_domains and transport_maps recipients keep their routes.\n")
 	pools := s.RoutedPools()
 	for _, p := range pools {
-		fmt.Fprintf(&b, "%s %s\n", s.SenderPattern(p.Name), Transport(p.Name))
+		fmt.Fprintf(&b, "%s %s\n", s.SenderPattern(p.Name), s.SenderRoute(p.Name))
 	}
 	if len(pools) == 0 {
 		b.WriteString("# (no class with verp: true names a pool: nothing is routed to a pool)\n")
@@ -197,7 +217,7 @@ func (s Setup) entries(name string) (kind, entry string) {
 	case "sender_dependent_default_transport_maps":
 		var lines []string
 		for _, p := range s.RoutedPools() {
-			lines = append(lines, s.SenderPattern(p.Name)+" "+Transport(p.Name))
+			lines = append(lines, s.SenderPattern(p.Name)+" "+s.SenderRoute(p.Name))
 		}
 		return "regexp table", strings.Join(lines, "\n")
 	case "transport_maps":

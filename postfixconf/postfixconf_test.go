@@ -194,6 +194,15 @@ func TestDoctorReportsRouting(t *testing.T) {
 		if f.Severity == Problem && !strings.Contains(f.Fix, dir) {
 			t.Errorf("fix for %q does not name the configuration directory %s: %q", f.Message, dir, f.Fix)
 		}
+		// The sender table's answer replaces default_transport, next hop
+		// and all: the fix keeps the next hop.
+		if strings.HasPrefix(f.Message, "pools legal, bulk are not routed as default_transport (smtp:[nexthop.example]) would route it") &&
+			!strings.Contains(f.Fix, " smtp-legal:[nexthop.example]\n") {
+			t.Errorf("fix for the pools drops default_transport's next hop: %s", f.Fix)
+		}
+	}
+	if !containsPrefix(got[Problem], "pools legal, bulk are not routed as default_transport (smtp:[nexthop.example]) would route it") {
+		t.Errorf("no problem about default_transport's next hop among %q", got[Problem])
 	}
 }
 

@@ -16,6 +16,7 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	}
 	here := s
 	here.Dir = pc.Dir
+	here.DefaultNexthop = NexthopOf(pc.Main["default_transport"])
 	mainCF := filepath.Join(pc.Dir, "main.cf")
 
 	hc := strings.TrimSpace(pc.Main["milter_header_checks"])
@@ -48,9 +49,9 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	sddtm := strings.TrimSpace(pc.Main["sender_dependent_default_transport_maps"])
 	var missing, answers, names []string
 	for _, p := range s.RoutedPools() {
-		want := Transport(p.Name)
+		want := here.SenderRoute(p.Name)
 		got := firstTableResult(pc, sddtm, s.SampleSender(p.Name))
-		if got == want || strings.HasPrefix(got, want+":") {
+		if got == want || here.DefaultNexthop == "" && strings.HasPrefix(got, want+":") {
 			add(OK, "", "pool %s: mail with the VERP sender %s leaves through %s where Postfix would use default_transport", p.Name, s.SampleSender(p.Name), got)
 			continue
 		}
@@ -68,8 +69,13 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 		if len(names) > 1 {
 			which = "pools " + strings.Join(names, ", ") + " are"
 		}
-		add(Problem, fix, "%s not routed: sender_dependent_default_transport_maps answers %s, not smtp-POOL; the mail leaves through the default transport and its IP",
-			which, strings.Join(answers, ", "))
+		if here.DefaultNexthop != "" {
+			add(Problem, fix, "%s not routed as default_transport (%s) would route it: sender_dependent_default_transport_maps answers %s, not smtp-POOL:%s; that answer replaces default_transport with its next hop, so without the next hop pool mail goes to relayhost or the recipient's MX",
+				which, pc.Main["default_transport"], strings.Join(answers, ", "), here.DefaultNexthop)
+		} else {
+			add(Problem, fix, "%s not routed: sender_dependent_default_transport_maps answers %s, not smtp-POOL; the mail leaves through the default transport and its IP",
+				which, strings.Join(answers, ", "))
+		}
 	}
 	return out
 }
@@ -119,10 +125,10 @@ func (s Setup) checkRouting(pc *Postconf) []Finding {
 	if dt := strings.TrimSpace(pc.Main["default_transport"]); dt != "" {
 		transport, nexthop, _ := strings.Cut(dt, ":")
 		if nexthop != "" {
-			add(Info, "", "default_transport %s names a next hop: pools' transports send to %s as well (it takes precedence over relayhost, postconf(5))", dt, nexthop)
+			add(Info, "", "default_transport %s names a next hop: the sender table must give it to the pools' transports too (smtp-POOL:%s), as it comes before relayhost", dt, nexthop)
 		}
 		if transport != "smtp" {
-			add(Info, "", "default_transport is %s: mail of classes without VERP uses it; pool mail uses smtp-POOL instead", dt)
+			add(Warning, "", "default_transport is %s, not smtp: mail of classes without VERP uses it, but VERP classes' mail leaves through smtp-POOL instead; if %s holds mail back on purpose (error, discard, retry, a filter), pool routing lets it out", dt, transport)
 		}
 	}
 	if m := strings.TrimSpace(pc.Main["sender_dependent_relayhost_maps"]); m != "" {

@@ -92,6 +92,7 @@ func printPostfix(setup postfixconf.Setup, dir string, stdout, stderr io.Writer)
 	var set map[string]string
 	if pc, err := postfixconf.Read(dir); err == nil {
 		set = pc.Set
+		setup.DefaultNexthop = postfixconf.NexthopOf(pc.Main["default_transport"])
 		for _, w := range pc.Warnings {
 			fmt.Fprintln(stderr, w)
 		}
