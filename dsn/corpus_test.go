@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/mailtrace/mailtrace/reply"
 )
 
 // corpus is flufl.bounce's collection of real bounces from dozens of MTAs
@@ -118,6 +120,39 @@ func BenchmarkParseCorpus(b *testing.B) {
 			if _, err := ParseBytes(raw); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(raws))/b.Elapsed().Seconds(), "reports/s")
+}
+
+// BenchmarkParseClassifyCorpus is BenchmarkParseCorpus with every report
+// classified as well, as the intake does: the figure that counts for a
+// report received.
+func BenchmarkParseClassifyCorpus(b *testing.B) {
+	files, _ := filepath.Glob(filepath.Join(corpus, "*.txt"))
+	if len(files) == 0 {
+		b.Skip("no bounce corpus (make setup installs Debian's python3-flufl.bounce)")
+	}
+	var raws [][]byte
+	var size int64
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, raw)
+		size += int64(len(raw))
+	}
+	c := reply.Default()
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, raw := range raws {
+			rep, err := ParseBytes(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rep.Classify(c)
 		}
 	}
 	b.ReportMetric(float64(b.N*len(raws))/b.Elapsed().Seconds(), "reports/s")
