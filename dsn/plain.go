@@ -246,6 +246,15 @@ func recipientLines(text []byte) []Recipient {
 		if trimmed != "" && strings.Trim(trimmed, "*-=_ ") != "" {
 			prevFailure = hasFailureWord(low)
 		}
+		if cur == nil && len(out) > 0 {
+			// Office 365 and Exchange 2013+: "<addr>\n<words>\n\n<server>
+			// gave this error:\n<reply>": the paragraph is the last
+			// recipient's reply.
+			if i := strings.Index(low, "gave this error:"); i >= 0 {
+				cur = &Recipient{Address: out[len(out)-1].Address, Diagnostic: strings.TrimSpace(trimmed[i+len("gave this error:"):])}
+				continue
+			}
+		}
 		if cur == nil {
 			continue
 		}
@@ -335,7 +344,7 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 	before, after := trimmed[:loc[0]], trimmed[loc[1]:]
 	lead := strings.TrimSpace(strings.Trim(before, "<\"'( *-•\t"))
 	lowLead := strings.ToLower(lead)
-	if headerLead.MatchString(lead) {
+	if headerLead.MatchString(strings.TrimLeft(lead, "> ")) {
 		return "", "", false
 	}
 	if transcriptLead.MatchString(lead) && strings.HasPrefix(strings.TrimLeft(after, ">"), "...") {

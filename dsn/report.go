@@ -306,7 +306,10 @@ func (r *Report) Classify(c *reply.Classifier) {
 		} else {
 			in.Enhanced = rc.Status
 		}
+		// A failure whose status is a deferral's, or that states only a
+		// class while its diagnostic is a deferral, was given up on.
 		in.Expired = rc.Action == "failed" && (rc.Status[0] == '4' || strings.HasSuffix(rc.Status, ".4.7") ||
+			(generic && temporaryReply(rc.Diagnostic)) ||
 			c.Expired(rc.Diagnostic) || c.Expired(rc.context) || c.Expired(r.prose))
 		res := c.ClassifyReply(in)
 		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
@@ -321,6 +324,16 @@ func (r *Report) Classify(c *reply.Classifier) {
 			rc.InferredStatus = ""
 		}
 	}
+}
+
+// temporaryReply tells a diagnostic whose own reply code is a deferral's
+// (4xx or 4.x.x).
+func temporaryReply(diag string) bool {
+	if code := reply.EnhancedCode(diag); code != "" {
+		return code[0] == '4'
+	}
+	code := reply.BasicCode(diag)
+	return code != "" && code[0] == '4'
 }
 
 // genericStatus tells a status that gives only a class (5.0.0, 4.0.0) or

@@ -17,6 +17,9 @@ type Classifier struct {
 	soft     *automaton
 	softOf   []int32
 	expiry   *automaton // the words of a report that gave up on a message
+	// expiryNum holds the expired patterns with '#' (any number), matched
+	// against the text with its digit runs made '#'.
+	expiryNum *automaton
 	blockOf  map[string]bool
 	hard     map[string]bool
 	statuses map[string]string // category -> SUBJECT.DETAIL it supports
@@ -108,11 +111,18 @@ func New(r *Rules, extra []Provider) (*Classifier, error) {
 		}
 	}
 	c.text, c.soft = newAutomaton(c.patterns), newAutomaton(soft)
-	var expiry []string
+	var expiry, expiryNum []string
 	for _, p := range r.Expired {
-		expiry = append(expiry, strings.ToLower(p))
+		if strings.Contains(p, "#") {
+			expiryNum = append(expiryNum, strings.ToLower(p))
+		} else {
+			expiry = append(expiry, strings.ToLower(p))
+		}
 	}
 	c.expiry = newAutomaton(expiry)
+	if len(expiryNum) > 0 {
+		c.expiryNum = newAutomaton(expiryNum)
+	}
 	for _, p := range append(append([]Provider{}, extra...), r.Providers...) {
 		for _, h := range p.Hosts {
 			h = strings.ToLower(h)
@@ -235,8 +245,35 @@ func (c *Classifier) firstPattern(text string, temporary bool) int {
 
 // Expired tells whether a report's words say that the message was given up
 // on because it stayed undelivered too long ("retry timeout exceeded",
-// "message expired"), by the rules' expired patterns.
-func (c *Classifier) Expired(text string) bool { return c.expiry.first(text) >= 0 }
+// "message expired", "delivery failed 20 attempts"), by the rules'
+// expired patterns; '#' in a pattern stands for any number.
+func (c *Classifier) Expired(text string) bool {
+	if text == "" {
+		return false
+	}
+	if c.expiry.first(text) >= 0 {
+		return true
+	}
+	return c.expiryNum != nil && c.expiryNum.first(numbersAsHash(text)) >= 0
+}
+
+// numbersAsHash is text with every run of digits made one '#'.
+func numbersAsHash(text string) string {
+	if strings.IndexAny(text, "0123456789") < 0 {
+		return text
+	}
+	b := make([]byte, 0, len(text))
+	for i := 0; i < len(text); i++ {
+		if isDigit(text[i]) {
+			if i == 0 || !isDigit(text[i-1]) {
+				b = append(b, '#')
+			}
+			continue
+		}
+		b = append(b, text[i])
+	}
+	return string(b)
+}
 
 func (c *Classifier) byCode(code string) string {
 	_, rest, ok := strings.Cut(code, ".")

@@ -113,6 +113,36 @@ var replies = []struct {
 	{"552 Requested mail action aborted", "mx.example.net", "quota-issues", false, ""},
 	{"421 mx.example.net closing", "mx.example.net", "bad-connection", false, ""},
 	{"599 strange", "mx.example.net", "other", false, ""},
+	// Wordings of the same reasons seen across mail systems.
+	{"552 Quota violation for someone@example.net", "mx.example.net", "quota-issues", false, ""},
+	{"550 Requested action not taken: mailbox unavailable (user is unknown)", "mx.example.net", "bad-mailbox", false, ""},
+	{"554 5.7.1 <someone@example.net>: this system is not configured to relay mail", "mx.example.net", "relaying-issues", false, ""},
+	{"The recipient server did not respond", "", "no-answer-from-host", false, ""},
+	{"451 4.7.1 Received too many messages from a new or untrusted IP: 192.0.2.10", "mx.example.net", "reputation", true, ""},
+	{"550 5.1.0 Sender verification failed for <bounce@example.com>", "mx.example.net", "invalid-sender", false, ""},
+	{"Name or service not known", "", "bad-domain", false, ""},
+}
+
+// TestExpired reads the expired phrases, '#' standing for any number.
+func TestExpired(t *testing.T) {
+	c := Default()
+	for _, tc := range []struct {
+		name, text string
+		expired    bool
+	}{
+		{"qmail", "I'm not going to try again; this message has been in the queue too long.", true},
+		{"IMail's attempts", "Delivery failed 20 attempts: someone@example.net", true},
+		{"Gmail's given up deferral", "TEMP_FAILURE: Could not initiate SMTP conversation with any hosts", true},
+		{"a refusal", "550 5.1.1 User unknown", false},
+		{"a number alone", "Delivery failed: 20 recipients", false},
+		{"empty", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := c.Expired(tc.text); got != tc.expired {
+				t.Errorf("Expired(%q) = %v, want %v", tc.text, got, tc.expired)
+			}
+		})
+	}
 }
 
 func TestClassify(t *testing.T) {
