@@ -14,19 +14,19 @@ type Classifier struct {
 	rules    []TextRule
 	// soft finds the patterns of rules whose category is not hard, for
 	// temporary replies; softOf maps its pattern numbers to patterns.
-	soft     *automaton
-	softOf   []int32
-	expiry   *automaton // the words of a report that gave up on a message
+	soft   *automaton
+	softOf []int32
+	expiry *automaton // the words of a report that gave up on a message
 	// expiryNum holds the expired patterns with '#' (any number), matched
 	// against the text with its digit runs made '#'.
 	expiryNum *automaton
-	blockOf  map[string]bool
-	hard     map[string]bool
-	statuses map[string]string // category -> SUBJECT.DETAIL it supports
-	codes    map[string]string
-	basic    map[string]string
-	byHost   map[string]string // host or parent domain -> provider
-	byDomain map[string]string // recipient domain -> provider
+	blockOf   map[string]bool
+	hard      map[string]bool
+	statuses  map[string]string // category -> SUBJECT.DETAIL it supports
+	codes     map[string]string
+	basic     map[string]string
+	byHost    map[string]string // host or parent domain -> provider
+	byDomain  map[string]string // recipient domain -> provider
 }
 
 // Result is how one reply is classified.
