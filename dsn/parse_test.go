@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -505,6 +507,13 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, s := range []string{sesBounce, sesComplaint, sendGridEvents, mailgunFailed, mandrillEvents, sparkPostEvents} {
 		f.Add([]byte(s))
+	}
+	// Every mail system's format, by its signature (formats_test.go).
+	for _, name := range slices.Sorted(maps.Keys(formatSamples)) {
+		f.Add(crlf(formatSamples[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(documentedSamples)) {
+		f.Add(crlf(documentedSamples[name]))
 	}
 	c := reply.Default()
 	f.Fuzz(func(t *testing.T, raw []byte) {

@@ -34,7 +34,7 @@ var (
 		"--- below this line is a copy of the message", "----- original message -----", "-----original message-----",
 		"--- the header of the original message is following",
 		"------ original message ------", "original message headers:", "--- below this line is the original message",
-		"content-type: message/rfc822",
+		"below is a copy of the original message", "content-type: message/rfc822",
 		"received: from", "return-path: <",
 	}
 	failureWords = []string{"fail", "unknown", "undeliver", "could not", "couldn't", "unable", "error", "reject",

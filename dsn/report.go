@@ -49,6 +49,10 @@ type Report struct {
 	// Format names the convention the report followed: rfc3464, exim,
 	// qmail, exchange, text (recipient lines in prose), arf, rfc3834.
 	Format string `json:"format"`
+	// System names the mail system that wrote the report, told by its
+	// signature (signatures.go, and the systems with readers of their
+	// own), or is empty: mimecast, proofpoint, courier, x400, ...
+	System string `json:"system,omitempty"`
 	// From, Subject and Date of the report itself.
 	From    string    `json:"from,omitempty"`
 	Subject string    `json:"subject,omitempty"`
@@ -277,6 +281,9 @@ func parseBytes(raw []byte, nested bool) (*Report, error) {
 	}
 	if rep.Kind == KindDSN {
 		w.context(rep)
+		if rep.System == "" {
+			rep.System = identify(rep, e.Header, &w)
+		}
 	}
 	w.originalHeaders(rep)
 	return rep, nil

@@ -68,7 +68,7 @@ func (v *view) fromDomain(domains ...string) bool {
 }
 
 // systems are tried in order; the first whose signature matches reads.
-var systems = []system{aol, yahoo, james, messagingServer, fml, kddi, docomo, softbank, biglobe}
+var systems = []system{aol, yahoo, james, messagingServer, fml, mailMarshal, verizon, kddi, docomo, softbank, biglobe}
 
 // readSystem reads a report with the reader of the system that wrote it,
 // if one is known; it tells whether it read any recipient.
@@ -82,7 +82,7 @@ func readSystem(rep *Report, h message.Header, w *walker) bool {
 		if len(rcpts) == 0 {
 			return false
 		}
-		rep.Kind, rep.Format = KindDSN, s.name
+		rep.Kind, rep.Format, rep.System = KindDSN, s.name, s.name
 		for _, rc := range rcpts {
 			finishRecipient(&rc)
 			rep.add(rc)
