@@ -1,9 +1,12 @@
 package dsn
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/emersion/go-message"
+
+	"github.com/mailtrace/mailtrace/reply"
 )
 
 // A signature tells the mail system that wrote a report, whatever
@@ -23,13 +26,13 @@ type signature struct {
 	// or of its Reporting-MTA.
 	domains []string
 	// phrases are sentences of the system's template, lowercased, looked
-	// for at the start of its human-readable part.
+	// for at the start of each human-readable part.
 	phrases []string
 }
 
 // signatureProse bounds the human-readable text looked at for a
 // template's sentence: templates say who they are at their start.
-const signatureProse = 2 << 10
+const signatureProse = 512
 
 var signatures = []signature{
 	{name: "mimecast", headers: []string{"x-mc-unique"}, domains: []string{"mimecast.com", "mimecast-offshore.com"}},
@@ -52,97 +55,137 @@ var signatures = []signature{
 	{name: "gmx-webde", domains: []string{"gmx.net", "gmx.de", "gmx.com", "gmx.at", "gmx.ch", "web.de"}},
 }
 
+// signaturePhrases finds the templates' sentences; phraseOf maps its
+// phrases to their signatures. signatureDomains maps each domain to its
+// signature, signatureHeaders lists the header fields.
+var (
+	signaturePhrases, phraseOf = func() (*reply.Phrases, []int) {
+		var all []string
+		var of []int
+		for i, s := range signatures {
+			for _, p := range s.phrases {
+				all = append(all, p)
+				of = append(of, i)
+			}
+		}
+		return reply.NewPhrases(all), of
+	}()
+	signatureDomains = func() map[string]int {
+		m := map[string]int{}
+		for i, s := range signatures {
+			for _, d := range s.domains {
+				if _, ok := m[d]; !ok {
+					m[d] = i
+				}
+			}
+		}
+		return m
+	}()
+	signatureHeaders = func() []headerSignature {
+		var out []headerSignature
+		for i, s := range signatures {
+			for _, h := range s.headers {
+				name, value, _ := strings.Cut(h, "=")
+				prefix, isPrefix := strings.CutSuffix(name, "*")
+				out = append(out, headerSignature{i, prefix, isPrefix, value})
+			}
+		}
+		return out
+	}()
+)
+
+// headerSignature is a header field of a signature: its name (or the
+// prefix of its name), and what its value must hold.
+type headerSignature struct {
+	signature int
+	name      string
+	prefix    bool
+	value     string
+}
+
+func (hs *headerSignature) matches(key string, value func() string) bool {
+	if hs.prefix {
+		if len(key) < len(hs.name) || !strings.EqualFold(key[:len(hs.name)], hs.name) {
+			return false
+		}
+	} else if !strings.EqualFold(key, hs.name) {
+		return false
+	}
+	return hs.value == "" || strings.Contains(strings.ToLower(value()), hs.value)
+}
+
 // identify names the mail system that wrote a report by its signature, or
 // "". The domains and the template's sentences are looked at first: a
 // header may have been added on the way in, by the receiving side's own
 // filter, and says less.
 func identify(rep *Report, h message.Header, w *walker) string {
-	from := address(strings.ToLower(rep.From))
-	fromDomain := ""
-	if i := strings.LastIndexByte(from, '@'); i >= 0 {
-		fromDomain = from[i+1:]
+	best := min(domainSignature(domainOf(rep.From)), domainSignature(strings.ToLower(rep.ReportingMTA)))
+	if best < len(signatures) {
+		return signatures[best].name
 	}
-	mta := strings.ToLower(rep.ReportingMTA)
-	prose, proseRead := "", false
-	for _, s := range signatures {
-		if underDomain(fromDomain, s.domains) || underDomain(mta, s.domains) {
-			return s.name
+	for _, t := range w.humanTexts() {
+		if i := signaturePhrases.In(t[:min(len(t), signatureProse)]); i >= 0 && phraseOf[i] < best {
+			best = phraseOf[i]
 		}
-		if len(s.phrases) > 0 && !proseRead {
-			prose, proseRead = proseStart(w), true
-		}
-		for _, p := range s.phrases {
-			if strings.Contains(prose, p) {
-				return s.name
-			}
-		}
+	}
+	if best < len(signatures) {
+		return signatures[best].name
 	}
 	if x400(w.status) {
 		return "x400"
 	}
-	var names []string // the header's field names, lowercased
+	// The header once: only X- fields are signatures.
 	for f := h.Fields(); f.Next(); {
-		names = append(names, strings.ToLower(f.Key()))
-	}
-	for _, s := range signatures {
-		if s.hasHeader(h, names) {
-			return s.name
+		key := f.Key()
+		if len(key) < 3 || key[1] != '-' || (key[0] != 'x' && key[0] != 'X') {
+			continue
 		}
+		for i := range signatureHeaders {
+			if hs := &signatureHeaders[i]; hs.signature < best && hs.matches(key, f.Value) {
+				best = hs.signature
+			}
+		}
+	}
+	if best < len(signatures) {
+		return signatures[best].name
 	}
 	return ""
 }
 
-func (s *signature) hasHeader(h message.Header, names []string) bool {
-	for _, want := range s.headers {
-		name, value, _ := strings.Cut(want, "=")
-		prefix := strings.HasSuffix(name, "*")
-		name = strings.TrimSuffix(name, "*")
-		for _, n := range names {
-			if n != name && !(prefix && strings.HasPrefix(n, name)) {
-				continue
-			}
-			if value == "" || strings.Contains(strings.ToLower(h.Get(n)), value) {
-				return true
-			}
+// domainSignature is the signature of a domain or of its parent domains,
+// or len(signatures).
+func domainSignature(name string) int {
+	for name != "" {
+		if i, ok := signatureDomains[name]; ok {
+			return i
 		}
-	}
-	return false
-}
-
-// underDomain tells whether name is one of the domains or below one.
-func underDomain(name string, domains []string) bool {
-	if name == "" {
-		return false
-	}
-	for _, d := range domains {
-		if strings.HasSuffix(name, d) && (len(name) == len(d) || name[len(name)-len(d)-1] == '.') {
-			return true
-		}
-	}
-	return false
-}
-
-// proseStart is the start of the report's human-readable text,
-// lowercased.
-func proseStart(w *walker) string {
-	var b strings.Builder
-	for _, t := range w.lowTexts() {
-		if b.Len() >= signatureProse {
+		dot := strings.IndexByte(name, '.')
+		if dot < 0 {
 			break
 		}
-		b.WriteString(t[:min(len(t), signatureProse-b.Len())])
-		b.WriteByte('\n')
+		name = name[dot+1:]
 	}
-	return b.String()
+	return len(signatures)
+}
+
+// domainOf is the lowercased domain of the address in a From field, or
+// "".
+func domainOf(from string) string {
+	at := strings.LastIndexByte(from, '@')
+	if at < 0 {
+		return ""
+	}
+	d := from[at+1:]
+	if i := strings.IndexAny(d, "> \t\"),;"); i >= 0 {
+		d = d[:i]
+	}
+	return strings.ToLower(d)
 }
 
 // x400 tells a report from an X.400 gateway: its delivery-status part has
 // the X400- fields or X.400 addresses that RFC 3464 section 2.1.2 and
 // RFC 2156 describe.
 func x400(status []byte) bool {
-	if len(status) == 0 {
-		return false
-	}
-	s := strings.ToLower(string(status[:min(len(status), 4096)]))
-	return strings.Contains(s, "\nx400-") || strings.Contains(s, "; x400") || strings.Contains(s, ":x400;") || strings.Contains(s, ": x400;")
+	s := status[:min(len(status), 4096)]
+	return bytes.Contains(s, []byte("X400")) || bytes.Contains(s, []byte("x400"))
 }
