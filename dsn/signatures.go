@@ -25,6 +25,8 @@ type signature struct {
 	// domains are the domains (and their subdomains) of the report's From
 	// or of its Reporting-MTA.
 	domains []string
+	// subjects are words of the subject its template gives, lowercased.
+	subjects []string
 	// phrases are sentences of the system's template, lowercased, looked
 	// for at the start of each human-readable part.
 	phrases []string
@@ -40,7 +42,7 @@ var signatures = []signature{
 	{name: "messagelabs", headers: []string{"x-msg-ref=messagelabs"}, domains: []string{"messagelabs.com"}},
 	{name: "mcafee", headers: []string{"x-nai-header"}, domains: []string{"mcafee.com", "mxlogic.net"}},
 	{name: "sophos", headers: []string{"x-sophos-*"}, domains: []string{"sophos.com"}, phrases: []string{"sophos email appliance", "puremessage"}},
-	{name: "barracuda", headers: []string{"x-barracuda-*"}, domains: []string{"barracudanetworks.com", "barracuda.com", "cudamail.com"}},
+	{name: "barracuda", headers: []string{"x-barracuda-*"}, subjects: []string{"message you sent blocked by our bulk email filter"}, domains: []string{"barracudanetworks.com", "barracuda.com", "cudamail.com"}},
 	{name: "trend-micro", headers: []string{"x-tm-as-*", "x-tmase-*"}, domains: []string{"trendmicro.com", "trendmicro.eu", "tmes.trendmicro.com"},
 		phrases: []string{"interscan e-mail viruswall", "interscan messaging security"}},
 	{name: "mailmarshal", headers: []string{"x-mailer=mailmarshal"}, phrases: []string{"mailmarshal"}},
@@ -122,6 +124,17 @@ func identify(rep *Report, h message.Header, w *walker) string {
 	best := min(domainSignature(domainOf(rep.From)), domainSignature(strings.ToLower(rep.ReportingMTA)))
 	if best < len(signatures) {
 		return signatures[best].name
+	}
+	subject := ""
+	for i := range signatures[:best] {
+		for _, sub := range signatures[i].subjects {
+			if subject == "" {
+				subject = strings.ToLower(rep.Subject)
+			}
+			if strings.Contains(subject, sub) {
+				return signatures[i].name
+			}
+		}
 	}
 	for _, t := range w.humanTexts() {
 		if i := signaturePhrases.In(t[:min(len(t), signatureProse)]); i >= 0 && phraseOf[i] < best {
