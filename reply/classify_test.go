@@ -121,6 +121,12 @@ var replies = []struct {
 	{"451 4.7.1 Received too many messages from a new or untrusted IP: 192.0.2.10", "mx.example.net", "reputation", true, ""},
 	{"550 5.1.0 Sender verification failed for <bounce@example.com>", "mx.example.net", "invalid-sender", false, ""},
 	{"Name or service not known", "", "bad-domain", false, ""},
+	{"The users mailfolder is over the allowed quota (size). (#5.2.2)", "", "quota-issues", false, ""},
+	{"550 5.4.5 Daily user sending quota exceeded.", "gmail-smtp-in.l.google.com", "rate-limited", false, "google"},
+	{"550 Rejected by header based Anti-Spoofing policy", "eu-smtp-inbound-1.mimecast.com", "policy-related", false, "mimecast"},
+	{"535 5.7.8 Error: authentication failed: Invalid credentials", "mx.example.net", "policy-related", false, ""},
+	{"550 5.1.1 Adresse d au moins un destinataire invalide", "smtp-in.orange.fr", "bad-mailbox", false, "orange"},
+	{"550 Message was not accepted -- invalid mailbox. Local mailbox someone@mail.ru is unavailable: user is terminated", "mxs.mail.ru", "inactive-mailbox", false, ""},
 }
 
 // TestExpired reads the expired phrases, '#' standing for any number.
