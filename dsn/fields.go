@@ -221,7 +221,7 @@ func parseARF(rep *Report, w *walker) {
 			switch f.name {
 			case "feedback-type":
 				rep.FeedbackType = strings.ToLower(clip(f.value))
-			case "original-rcpt-to":
+			case "original-rcpt-to", "removal-recipient": // the latter in drafts before RFC 5965
 				rcpts = append(rcpts, address(f.value))
 			case "source-ip":
 				rep.SourceIP = clip(f.value)
@@ -240,8 +240,10 @@ func parseARF(rep *Report, w *walker) {
 			}
 		}
 	}
+	seen := map[string]bool{}
 	for _, a := range rcpts {
-		if a != "" {
+		if a != "" && !seen[strings.ToLower(a)] {
+			seen[strings.ToLower(a)] = true
 			rep.add(Recipient{Address: a, Action: "complaint", Diagnostic: rep.FeedbackType})
 		}
 	}

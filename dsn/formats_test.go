@@ -363,3 +363,69 @@ func TestSignaturesStayApart(t *testing.T) {
 		})
 	}
 }
+
+// TestComplaintForms reads the complaints that come in older forms than
+// RFC 5965 as complaints.
+func TestComplaintForms(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw, format, addr string
+	}{
+		{"Hotmail JMRP", `From: staff@hotmail.com
+Subject: complaint about message from 192.0.2.10
+To: fbl@court.example
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b"
+
+--b
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+X-HmXmrOriginalRecipient: someone@hotmail.com
+From: court@court.example
+To: someone@hotmail.com
+Message-ID: <m1@court.example>
+Subject: Notice
+
+Text.
+--b--
+`, "hotmail-jmrp", "someone@hotmail.com"},
+		{"draft ARF: Removal-Recipient", `From: abuse@isp.example
+Subject: FW: Notice
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b"
+
+--b
+Content-Type: text/plain
+
+This is an email abuse report.
+--b
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 0.1
+Removal-Recipient: someone@isp.example
+
+--b
+Content-Type: message/rfc822
+
+From: court@court.example
+To: <Undisclosed Recipients>
+Subject: Notice
+
+Text.
+--b--
+`, "arf", "someone@isp.example"},
+		{"a byte-order mark before the header", "\ufeff" + arfReport, "arf", "complainer@yahoo.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := ParseBytes(crlf(tc.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Kind != KindARF || rep.Format != tc.format || len(rep.Recipients) != 1 || rep.Recipients[0].Address != tc.addr {
+				t.Errorf("got %s %s %+v, want a complaint (%s) about %s", rep.Kind, rep.Format, rep.Recipients, tc.format, tc.addr)
+			}
+		})
+	}
+}

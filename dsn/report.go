@@ -213,7 +213,7 @@ func parseBytes(raw []byte, nested bool) (*Report, error) {
 	if isJSON(raw) {
 		return parseJSON(raw)
 	}
-	body := raw
+	body := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // a byte-order mark left by the tool that saved it
 	if bytes.HasPrefix(body, []byte("From ")) {
 		// An mbox postmark line ("From sender date"), as saved by mail
 		// readers: not a header.
@@ -251,6 +251,8 @@ func parseBytes(raw []byte, nested bool) (*Report, error) {
 	switch {
 	case w.feedback != nil:
 		parseARF(rep, &w)
+	case isJMRP(rep, &w):
+		parseJMRP(rep, &w)
 	case !nested && w.status == nil && w.mdn == nil && w.forwardedReport(rep):
 		// A gateway forwarded the report as an attachment.
 		return rep, nil
