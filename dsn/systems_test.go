@@ -172,7 +172,7 @@ func TestSystems(t *testing.T) {
 		{system: "Mail.ru (Exim)", corpus: "wRAR-flufl.bounce/simple_38.txt", format: "text", addr: "foo@mail.ru", status: "5.0.0", category: "bad-mailbox"},
 		{system: "MDaemon", corpus: "wRAR-flufl.bounce/simple_01.txt", format: "text", addr: "bbbsss@turbosport.com", status: "5.0.0", category: "quota-issues"},
 		{system: "Yahoo failure notice", corpus: "justingit-dada-mail/permanent_error.eml", format: "yahoo", addr: "subscriber@example.com", status: "5.0.0", category: "other"},
-		{system: "Barracuda", corpus: "cfortune-PHP-Bounce-Handler/32.eml", format: "rfc3464", addr: "stellamiranda@interlink.com.ar", status: "5.7.1", category: "content-related"},
+		{system: "Barracuda", corpus: "cfortune-PHP-Bounce-Handler/32.eml", format: "rfc3464", addr: "stellamiranda@interlink.com.ar", status: "5.7.1", category: "spam-related"},
 	} {
 		t.Run(tc.system, func(t *testing.T) {
 			var raw []byte

@@ -122,6 +122,7 @@ var replies = []struct {
 	{"550 5.1.0 Sender verification failed for <bounce@example.com>", "mx.example.net", "invalid-sender", false, ""},
 	{"Name or service not known", "", "bad-domain", false, ""},
 	{"The users mailfolder is over the allowed quota (size). (#5.2.2)", "", "quota-issues", false, ""},
+	{"550 5.7.1 Message content rejected, UBE, id=01530-01-625", "mx.example.net", "spam-related", false, ""},
 	{"550 5.4.5 Daily user sending quota exceeded.", "gmail-smtp-in.l.google.com", "rate-limited", false, "google"},
 	{"550 Rejected by header based Anti-Spoofing policy", "eu-smtp-inbound-1.mimecast.com", "policy-related", false, "mimecast"},
 	{"535 5.7.8 Error: authentication failed: Invalid credentials", "mx.example.net", "policy-related", false, ""},
