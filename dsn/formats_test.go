@@ -429,3 +429,40 @@ Text.
 		})
 	}
 }
+
+// TestExpiredAmongRefused: a report that gave up on one recipient and was
+// refused for another tells them apart, the expiry whatever the last
+// deferral said.
+func TestExpiredAmongRefused(t *testing.T) {
+	raw := `From: Mail Delivery System <Mailer-Daemon@mx.court.example>
+To: mt-x@bounces.court.example
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: slow@example.net, gone@example.org
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  slow@example.net
+    retry timeout exceeded
+    host mx.example.net [192.0.2.25]: Connection timed out
+  gone@example.org
+    host mx.example.org [192.0.2.26]
+    SMTP error from remote mail server after RCPT TO:<gone@example.org>:
+    550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown
+`
+	rep, err := ParseBytes(crlf(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Classify(reply.Default())
+	var got []string
+	for _, r := range rep.Recipients {
+		got = append(got, r.Address+" "+r.Category+" "+r.EffectiveStatus())
+	}
+	want := []string{"slow@example.net message-expired 5.4.7", "gone@example.org bad-mailbox 5.1.1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

@@ -319,7 +319,10 @@ func (r *Report) Classify(c *reply.Classifier) {
 		// class while its diagnostic is a deferral, was given up on.
 		in.Expired = rc.Action == "failed" && (rc.Status[0] == '4' || strings.HasSuffix(rc.Status, ".4.7") ||
 			(generic && temporaryReply(rc.Diagnostic)) ||
-			c.Expired(rc.Diagnostic) || c.Expired(rc.context) || c.Expired(r.prose))
+			c.Expired(rc.Diagnostic) || c.Expired(rc.context) ||
+			// The report's words about all its recipients do not make
+			// one its server refused for good an expired one.
+			(c.Expired(r.prose) && !permanentReply(rc.Diagnostic)))
 		res := c.ClassifyReply(in)
 		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
 		rc.InferredStatus = ""
@@ -343,6 +346,16 @@ func temporaryReply(diag string) bool {
 	}
 	code := reply.BasicCode(diag)
 	return code != "" && code[0] == '4'
+}
+
+// permanentReply tells a diagnostic whose own reply code is a refusal
+// for good (5xx or 5.x.x).
+func permanentReply(diag string) bool {
+	if code := reply.EnhancedCode(diag); code != "" {
+		return code[0] == '5'
+	}
+	code := reply.BasicCode(diag)
+	return code != "" && code[0] == '5'
 }
 
 // genericStatus tells a status that gives only a class (5.0.0, 4.0.0) or
