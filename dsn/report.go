@@ -295,6 +295,7 @@ func parseBytes(raw []byte, nested bool) (*Report, error) {
 // of its diagnostic read with the words around it, and the status those
 // support where the report states only a class.
 func (r *Report) Classify(c *reply.Classifier) {
+	proseExpired, proseRead := false, false
 	for i := range r.Recipients {
 		rc := &r.Recipients[i]
 		domain := reply.Domain(rc.Address)
@@ -322,7 +323,12 @@ func (r *Report) Classify(c *reply.Classifier) {
 			c.Expired(rc.Diagnostic) || c.Expired(rc.context) ||
 			// The report's words about all its recipients do not make
 			// one its server refused for good an expired one.
-			(c.Expired(r.prose) && !permanentReply(rc.Diagnostic)))
+			(!permanentReply(rc.Diagnostic) && func() bool {
+				if !proseRead {
+					proseExpired, proseRead = c.Expired(r.prose), true
+				}
+				return proseExpired
+			}()))
 		res := c.ClassifyReply(in)
 		rc.Category, rc.Provider, rc.Block = res.Category, res.Provider, res.Block
 		rc.InferredStatus = ""

@@ -110,3 +110,30 @@ func (a *automaton) first(text string) int {
 	}
 	return int(best)
 }
+
+// firstNumbers is first on the text with every run of digits read as one
+// '#'.
+func (a *automaton) firstNumbers(text string) int {
+	best, s := none, int32(0)
+	hash := int32(a.class['#'])
+	for i := 0; i < len(text); i++ {
+		c := int32(a.class[text[i]])
+		if isDigit(text[i]) {
+			if i > 0 && isDigit(text[i-1]) {
+				continue
+			}
+			c = hash
+		}
+		s = a.delta[s*a.width+c]
+		if o := a.output[s]; o < best {
+			best = o
+			if best == 0 {
+				break
+			}
+		}
+	}
+	if best == none {
+		return -1
+	}
+	return int(best)
+}

@@ -16,17 +16,18 @@ type Classifier struct {
 	// temporary replies; softOf maps its pattern numbers to patterns.
 	soft   *automaton
 	softOf []int32
-	expiry *automaton // the words of a report that gave up on a message
-	// expiryNum holds the expired patterns with '#' (any number), matched
-	// against the text with its digit runs made '#'.
-	expiryNum *automaton
-	blockOf   map[string]bool
-	hard      map[string]bool
-	statuses  map[string]string // category -> SUBJECT.DETAIL it supports
-	codes     map[string]string
-	basic     map[string]string
-	byHost    map[string]string // host or parent domain -> provider
-	byDomain  map[string]string // recipient domain -> provider
+	// expiry finds the words of a report that gave up on a message, read
+	// with every run of digits as '#' (any number in a pattern);
+	// expiryDigits the patterns that hold digits themselves, read as they
+	// are.
+	expiry, expiryDigits *automaton
+	blockOf              map[string]bool
+	hard                 map[string]bool
+	statuses             map[string]string // category -> SUBJECT.DETAIL it supports
+	codes                map[string]string
+	basic                map[string]string
+	byHost               map[string]string // host or parent domain -> provider
+	byDomain             map[string]string // recipient domain -> provider
 }
 
 // Result is how one reply is classified.
@@ -111,17 +112,17 @@ func New(r *Rules, extra []Provider) (*Classifier, error) {
 		}
 	}
 	c.text, c.soft = newAutomaton(c.patterns), newAutomaton(soft)
-	var expiry, expiryNum []string
+	var expiry, expiryDigits []string
 	for _, p := range r.Expired {
-		if strings.Contains(p, "#") {
-			expiryNum = append(expiryNum, strings.ToLower(p))
+		if strings.ContainsAny(p, "0123456789") {
+			expiryDigits = append(expiryDigits, strings.ToLower(p))
 		} else {
 			expiry = append(expiry, strings.ToLower(p))
 		}
 	}
 	c.expiry = newAutomaton(expiry)
-	if len(expiryNum) > 0 {
-		c.expiryNum = newAutomaton(expiryNum)
+	if len(expiryDigits) > 0 {
+		c.expiryDigits = newAutomaton(expiryDigits)
 	}
 	for _, p := range append(append([]Provider{}, extra...), r.Providers...) {
 		for _, h := range p.Hosts {
@@ -251,28 +252,12 @@ func (c *Classifier) Expired(text string) bool {
 	if text == "" {
 		return false
 	}
-	if c.expiry.first(text) >= 0 {
+	// A pattern without digits is found in the text just when it is
+	// found in the text with its numbers made '#'.
+	if c.expiry.firstNumbers(text) >= 0 {
 		return true
 	}
-	return c.expiryNum != nil && c.expiryNum.first(numbersAsHash(text)) >= 0
-}
-
-// numbersAsHash is text with every run of digits made one '#'.
-func numbersAsHash(text string) string {
-	if strings.IndexAny(text, "0123456789") < 0 {
-		return text
-	}
-	b := make([]byte, 0, len(text))
-	for i := 0; i < len(text); i++ {
-		if isDigit(text[i]) {
-			if i == 0 || !isDigit(text[i-1]) {
-				b = append(b, '#')
-			}
-			continue
-		}
-		b = append(b, text[i])
-	}
-	return string(b)
+	return c.expiryDigits != nil && c.expiryDigits.first(text) >= 0
 }
 
 func (c *Classifier) byCode(code string) string {
