@@ -488,3 +488,29 @@ func TestSentToPhrases(t *testing.T) {
 		})
 	}
 }
+
+// TestWhomToAsk: the address a notice gives to ask for help is no
+// recipient.
+func TestWhomToAsk(t *testing.T) {
+	raw := `From: MAILER-DAEMON@mx.court.example (Mail Delivery System)
+To: mt-x@bounces.court.example
+Subject: Undelivered Mail Returned to Sender
+
+This is the Postfix program at host mx.court.example.
+
+I'm sorry to have to inform you that the message returned
+below could not be delivered to one or more destinations.
+
+For further assistance, please contact <postmaster@court.example>
+
+<gone@example.net>: host mx.example.net[192.0.2.25] said: 550 5.1.1
+    <gone@example.net>... User unknown
+`
+	rep, err := ParseBytes(crlf(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Recipients) != 1 || rep.Recipients[0].Address != "gone@example.net" {
+		t.Errorf("recipients %+v, want gone@example.net alone", rep.Recipients)
+	}
+}

@@ -361,6 +361,13 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 		}
 		return addr, rest, true
 	}
+	// "For further assistance, please contact <postmaster@b>": whom to
+	// ask, not who failed.
+	for _, w := range contactWords {
+		if strings.Contains(lowLead, w) {
+			return "", "", false
+		}
+	}
 	// "Your message to a@b couldn't be delivered": a failure said after
 	// the address sent to.
 	sentTo := (strings.HasSuffix(lowLead, " to") || lowLead == "to") && undelivered(low[min(len(low), loc[1]):])
@@ -369,6 +376,9 @@ func recipientLine(trimmed, low string, afterFailure, anywhere bool) (addr, rest
 	}
 	return "", "", false
 }
+
+// contactWords, before an address, say whom to ask for help.
+var contactWords = []string{"contact", "assistance", "send mail to", "write to", "reply to", "questions"}
 
 // transcriptLead is the reply code before an address in Sendmail's
 // session transcript.
