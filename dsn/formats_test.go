@@ -467,28 +467,6 @@ recipients. This is a permanent error. The following address(es) failed:
 	}
 }
 
-// TestSentToPhrases reads the recipient of a notice that names it after
-// "to" and says after it that the message failed.
-func TestSentToPhrases(t *testing.T) {
-	for _, tc := range []struct{ name, line, category string }{
-		{"was rejected", "Your message to someone@example.net was rejected: 550 5.1.1 User unknown", "bad-mailbox"},
-		{"could not be sent", "Your message to someone@example.net could not be sent. The mailbox is full.", "quota-issues"},
-		{"has bounced", "The message you sent to someone@example.net has bounced: no such domain", "bad-domain"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			raw := "From: postmaster@mx.example.net\nTo: mt-x@bounces.court.example\nSubject: Undeliverable: Notice\nContent-Type: text/plain\n\n" + tc.line + "\n"
-			rep, err := ParseBytes(crlf(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rep.Classify(reply.Default())
-			if len(rep.Recipients) != 1 || rep.Recipients[0].Address != "someone@example.net" || rep.Recipients[0].Category != tc.category {
-				t.Errorf("got %+v, want someone@example.net, %s", rep.Recipients, tc.category)
-			}
-		})
-	}
-}
-
 // TestWhomToAsk: the address a notice gives to ask for help is no
 // recipient.
 func TestWhomToAsk(t *testing.T) {

@@ -276,8 +276,7 @@ func recipientLines(text []byte) []Recipient {
 
 // undeliveredPhrases say, after an address, that mail to it failed.
 var undeliveredPhrases = []string{"couldn't be delivered", "could not be delivered", "cannot be delivered", "can't be delivered",
-	"was undeliverable", "is undeliverable", "was not delivered", "wasn't delivered", "has not been delivered", "failed permanently",
-	"was rejected", "has been rejected", "was refused", "could not be sent", "was returned", "has bounced", "bounced"}
+	"was undeliverable", "is undeliverable", "was not delivered", "wasn't delivered", "has not been delivered", "failed permanently"}
 
 func undelivered(low string) bool {
 	for _, p := range undeliveredPhrases {
