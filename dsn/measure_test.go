@@ -461,9 +461,9 @@ var floors = struct {
 	heldRecognised, heldStatus, heldClass, heldReason float64
 	negatives                                         float64
 }{
-	devRecognised: 0.97, devStatus: 0.93, devClass: 0.97, devReason: 0.80,
-	heldRecognised: 0.92, heldStatus: 1.00, heldClass: 0.94, heldReason: 0.80,
-	negatives: 0.76,
+	devRecognised: 0.97, devStatus: 0.95, devClass: 0.99, devReason: 0.84,
+	heldRecognised: 0.94, heldStatus: 1.00, heldClass: 0.94, heldReason: 0.84,
+	negatives: 0.86,
 }
 
 func clipMiss(s string) string {
