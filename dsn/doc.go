@@ -30,14 +30,20 @@
 //   - readers of their own for what prose does not say alone (systems.go):
 //     AOL (aol.go), Yahoo's failure notice (yahoo.go), Apache James
 //     (james.go), Oracle/Sun Messaging Server (messagingserver.go), FML
-//     (fml.go), the Japanese carriers KDDI/au and EZweb, docomo, SoftBank
-//     and BIGLOBE (carriers.go);
+//     (fml.go), MailMarshal (mailmarshal.go), Verizon Wireless
+//     (verizon.go), the Japanese carriers KDDI/au and EZweb, docomo,
+//     SoftBank and BIGLOBE (carriers.go);
 //   - JSON notifications (json.go): Amazon SES alone, in an SNS envelope
 //     or mailed by an SNS subscription (ses.go), SendGrid (sendgrid.go),
 //     Mailgun (mailgun.go), Mandrill (mandrill.go), SparkPost
 //     (sparkpost.go);
-//   - complaints (ARF), read receipts (mdn.go; a Sieve reject sent as an
-//     MDN is a refusal) and automatic replies.
+//   - complaints (ARF, and Hotmail's JMRP before it: jmrp.go), read
+//     receipts (mdn.go; a Sieve reject sent as an MDN is a refusal) and
+//     automatic replies.
+//
+// Report.System names the mail system that wrote a report, told by its
+// signature whatever convention it followed (signatures.go): its domain,
+// a sentence of its template, its subject, a header it adds.
 //
 // Classify gives each recipient its category from its diagnostic and the
 // words of the human-readable part about it (package reply), and, where
