@@ -44,10 +44,30 @@ func blocks(body []byte) [][]field {
 		if !ok {
 			continue
 		}
-		cur = append(cur, field{strings.ToLower(string(bytes.TrimSpace(name))), string(bytes.TrimSpace(value))})
+		f := field{strings.ToLower(string(bytes.TrimSpace(name))), string(bytes.TrimSpace(value))}
+		if (f.name == "final-recipient" || f.name == "original-recipient") && startsRecipient(cur, f.name) {
+			// Recipient blocks run together, without the blank line
+			// between them: a recipient's first field starts the next.
+			flush()
+		}
+		cur = append(cur, f)
 	}
 	flush()
 	return out
+}
+
+// startsRecipient tells whether a field named name (Final-Recipient or
+// Original-Recipient) after the fields of cur starts another recipient:
+// cur already has its action or status, or a field of that name. (The
+// two come in either order: RFC 3464 puts Original-Recipient first,
+// Postfix puts it second.)
+func startsRecipient(cur []field, name string) bool {
+	for _, f := range cur {
+		if f.name == "action" || f.name == "status" || f.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // inlineBase64 decodes recipient blocks that a broken gateway encoded in

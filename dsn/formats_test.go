@@ -492,3 +492,39 @@ For further assistance, please contact <postmaster@court.example>
 		t.Errorf("recipients %+v, want gone@example.net alone", rep.Recipients)
 	}
 }
+
+// TestBrokenFields reads RFC 3464 reports whose recipient fields are
+// missing or broken, as gateways send them.
+func TestBrokenFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, fields string
+		want         []string // address action status category, per recipient
+	}{
+		{"recipient blocks without blank lines",
+			"Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\nOriginal-Recipient: rfc822; b@example.net\nFinal-Recipient: rfc822; b@example.net\nAction: delayed\nStatus: 4.4.1\n",
+			[]string{"a@example.net failed 5.1.1 bad-mailbox", "b@example.net delayed 4.4.1 no-answer-from-host"}},
+		{"no address type", "Final-Recipient: a@example.net\nAction: failed\nStatus: 5.1.1\n", []string{"a@example.net failed 5.1.1 bad-mailbox"}},
+		{"status with its words", "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1 (user unknown)\n", []string{"a@example.net failed 5.1.1 bad-mailbox"}},
+		{"no action", "Final-Recipient: rfc822; a@example.net\nStatus: 5.2.2\nDiagnostic-Code: smtp; 552 mailbox full\n", []string{"a@example.net failed 5.2.2 quota-issues"}},
+		{"lowercase names", "final-recipient: rfc822; a@example.net\naction: FAILED\nstatus: 5.1.1\n", []string{"a@example.net failed 5.1.1 bad-mailbox"}},
+		{"a basic code for status", "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 550\nDiagnostic-Code: smtp; 550 user unknown\n", []string{"a@example.net failed 5.0.0 bad-mailbox"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "From: MAILER-DAEMON@mx.example.com\nSubject: Delivery Status Notification\nMIME-Version: 1.0\n" +
+				"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nReport.\n\n" +
+				"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\n" + tc.fields + "\n--b--\n"
+			rep, err := ParseBytes(crlf(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep.Classify(reply.Default())
+			var got []string
+			for _, r := range rep.Recipients {
+				got = append(got, strings.Join([]string{r.Address, r.Action, r.Status, r.Category}, " "))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
