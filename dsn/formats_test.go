@@ -528,3 +528,30 @@ func TestBrokenFields(t *testing.T) {
 		})
 	}
 }
+
+// TestRecipientList reads the failed recipients a notice lists on one
+// line, each with the reason given after the list.
+func TestRecipientList(t *testing.T) {
+	raw := `From: postmaster@mx.example.net
+To: mt-x@bounces.court.example
+Subject: Undeliverable mail
+Content-Type: text/plain
+
+Delivery to the following recipients failed: a@example.net, <b@example.net>; c@example.net
+
+550 5.1.1 User unknown
+`
+	rep, err := ParseBytes(crlf(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Classify(reply.Default())
+	var got []string
+	for _, r := range rep.Recipients {
+		got = append(got, r.Address+" "+r.Status+" "+r.Category)
+	}
+	want := []string{"a@example.net 5.1.1 bad-mailbox", "b@example.net 5.1.1 bad-mailbox", "c@example.net 5.1.1 bad-mailbox"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

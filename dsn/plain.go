@@ -202,11 +202,18 @@ func recipientLines(text []byte) []Recipient {
 	var cur *Recipient
 	var diag []string
 	seen := map[string]int{} // lowercased address -> its place in out
+	var listed []int         // places in out of a list's addresses but its last: they share its reason
 	end := func() {
 		if cur == nil {
 			return
 		}
 		text := strings.TrimSpace(strings.Join(append([]string{cur.Diagnostic}, diag...), " "))
+		for _, i := range listed {
+			if out[i].Diagnostic == "" {
+				out[i].Diagnostic = clip(text)
+			}
+		}
+		listed = nil
 		if i, ok := seen[strings.ToLower(cur.Address)]; ok {
 			// Named again (Exchange repeats each recipient with its code
 			// under "Diagnostic information for administrators"): the
@@ -240,6 +247,20 @@ func recipientLines(text []byte) []Recipient {
 		}
 		if addr, rest, ok := recipientLine(trimmed, low, cur == nil && prevFailure, cur == nil); ok {
 			end()
+			// "a@b, c@d; e@f": a list of failed recipients on one line,
+			// the reason (if any) on the lines after.
+			if list := addressList(trimmed, addr); len(list) > 1 {
+				var members []int
+				for _, a := range list[:len(list)-1] {
+					if _, dup := seen[strings.ToLower(a)]; !dup {
+						members = append(members, len(out))
+					}
+					cur = &Recipient{Address: a}
+					end()
+				}
+				listed = members
+				addr, rest = list[len(list)-1], ""
+			}
 			cur = &Recipient{Address: addr, Diagnostic: rest}
 			continue
 		}
@@ -271,6 +292,35 @@ func recipientLines(text []byte) []Recipient {
 		}
 	}
 	end()
+	return out
+}
+
+// addressList returns the addresses of a line from first on when what
+// follows first is only more addresses, separated by commas, semicolons,
+// spaces or "and" (bare or in angle brackets); else nil.
+func addressList(line, first string) []string {
+	i := strings.Index(line, first)
+	if i < 0 {
+		return nil
+	}
+	rest := line[i:]
+	all := addrRe.FindAllStringIndex(rest, MaxRecipient+1)
+	if len(all) < 2 {
+		return nil
+	}
+	var out []string
+	prev := 0
+	for _, loc := range all {
+		between := strings.TrimSpace(strings.Trim(rest[prev:loc[0]], " ,;<>\"'\t"))
+		if between != "" && !strings.EqualFold(between, "and") {
+			return nil
+		}
+		out = append(out, strings.TrimRight(rest[loc[0]:loc[1]], "."))
+		prev = loc[1]
+	}
+	if strings.Trim(rest[prev:], " ,;<>\"'.\t") != "" {
+		return nil
+	}
 	return out
 }
 
