@@ -130,6 +130,7 @@ var replies = []struct {
 	{"552 5.2.2 Boîte aux lettres pleine", "mx.example.net", "quota-issues", false, ""},
 	{"Пользователь не найден", "", "bad-mailbox", false, ""},
 	{"收件人用户不存在", "", "bad-mailbox", false, ""},
+	{"域名不存在", "", "bad-domain", false, ""},
 	{"550 5.4.5 Daily user sending quota exceeded.", "gmail-smtp-in.l.google.com", "rate-limited", false, "google"},
 	{"550 Rejected by header based Anti-Spoofing policy", "eu-smtp-inbound-1.mimecast.com", "policy-related", false, "mimecast"},
 	{"535 5.7.8 Error: authentication failed: Invalid credentials", "mx.example.net", "policy-related", false, ""},
