@@ -2,6 +2,8 @@ package dsn
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -346,19 +348,22 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// TestSignaturesStayApart checks that no sample carries another system's
-// signature, and that plain reports name no system.
+// TestSignaturesStayApart checks that the MTAs' own templates name the
+// MTA, and that a report with no signature names no system.
 func TestSignaturesStayApart(t *testing.T) {
-	for _, tc := range []struct{ name, raw string }{
-		{"postfix", postfixDSN}, {"exim", eximBounce}, {"qmail", qmailBounce},
+	for _, tc := range []struct{ name, raw, system string }{
+		{"postfix", postfixDSN, "postfix"},
+		{"exim", eximBounce, "exim"},
+		{"qmail", qmailBounce, "qmail"},
+		{"no signature", "From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\n<gone@example.org>: 550 5.1.1 user unknown\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := ParseBytes(crlf(tc.raw))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.System != "" {
-				t.Errorf("system %q, want none", rep.System)
+			if rep.System != tc.system {
+				t.Errorf("system %q, want %q", rep.System, tc.system)
 			}
 		})
 	}
@@ -553,5 +558,44 @@ Delivery to the following recipients failed: a@example.net, <b@example.net>; c@e
 	want := []string{"a@example.net 5.1.1 bad-mailbox", "b@example.net 5.1.1 bad-mailbox", "c@example.net 5.1.1 bad-mailbox"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// TestSystemOfCorpus names the system of real reports of the shared
+// corpus's development split, one per signature the corpus has.
+func TestSystemOfCorpus(t *testing.T) {
+	if sharedCorpus == "" {
+		t.Skip("no shared bounce corpus")
+	}
+	for _, tc := range []struct{ file, system string }{
+		{"wRAR-flufl.bounce/simple_12.txt", "imail"},
+		{"wRAR-flufl.bounce/simple_27.txt", "mdaemon"},
+		{"cfortune-PHP-Bounce-Handler/12.eml", "messaging-server"},
+		{"wRAR-flufl.bounce/netscape_01.txt", "netscape-messaging-server"},
+		{"cfortune-PHP-Bounce-Handler/36.eml", "exchange"},
+		{"justingit-dada-mail/bounces-amazon_ses_bounce_status-5.1.2.eml", "amazon-ses"},
+		{"livebg-bounce_email/bounces/tt_bounce_03.txt", "communigate"},
+		{"livebg-bounce_email/bounces/tt_1234210655.txt", "domino"},
+		{"wRAR-flufl.bounce/dsn_02.txt", "x400"},
+		{"wRAR-flufl.bounce/simple_38.txt", "mail.ru"},
+		{"wRAR-flufl.bounce/simple_29.txt", "mcafee"},
+		{"wRAR-flufl.bounce/dumbass_01.txt", "trend-micro"},
+		{"cfortune-PHP-Bounce-Handler/32.eml", "barracuda"},
+		{"mailgun-flanker/bounce/office365.eml", "office365"},
+		{"chatwoot-chatwoot/bounced_gmail.eml", "gmail"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(sharedCorpus, tc.file))
+			if err != nil {
+				t.Skip(err)
+			}
+			rep, err := ParseBytes(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.System != tc.system {
+				t.Errorf("system %q, want %q", rep.System, tc.system)
+			}
+		})
 	}
 }

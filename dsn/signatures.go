@@ -55,6 +55,31 @@ var signatures = []signature{
 	{name: "mail.ru", domains: []string{"mail.ru", "inbox.ru", "list.ru", "bk.ru", "internet.ru"}},
 	{name: "yandex", domains: []string{"yandex.ru", "yandex.net", "yandex.com", "ya.ru", "yandex.ua", "yandex.kz", "yandex.by"}},
 	{name: "gmx-webde", domains: []string{"gmx.net", "gmx.de", "gmx.com", "gmx.at", "gmx.ch", "web.de"}},
+	{name: "amazon-ses", domains: []string{"amazonses.com"}},
+	{name: "imail", headers: []string{"x-mailer=smtp32"}},
+	{name: "mdaemon", headers: []string{"x-mdaemon-*", "x-mdsend-*"}},
+	{name: "messaging-server", subjects: []string{"delivery notification: delivery has failed", "delivery notification: delay"}},
+	{name: "netscape-messaging-server", subjects: []string{"mail system error - returned mail"}},
+	{name: "exchange", headers: []string{"x-dsncontext"}},
+	// The mailbox providers, by their own domains.
+	{name: "gmail", domains: []string{"googlemail.com", "google.com", "gmail.com"}},
+	{name: "office365", domains: []string{"outlook.com", "hotmail.com", "office365.com", "outlook.office365.com"}},
+	{name: "yahoo", domains: []string{"yahoo.com", "yahoodns.net", "yahoo.net", "ymail.com"}},
+	{name: "icloud", domains: []string{"icloud.com", "me.com", "mac.com", "apple.com"}},
+}
+
+// templates are the sentences of the MTAs' own templates, looked at last:
+// a gateway or a provider built on one of these MTAs sends its template,
+// and the gateway's or provider's own signature says more.
+var templates = []signature{
+	{name: "gmail", phrases: []string{"delivery to the following recipient failed permanently", "** address not found **", "** message not delivered **"}},
+	{name: "exchange", phrases: []string{"diagnostic information for administrators", "did not reach the following recipient",
+		"your message did not reach some or all of the intended recipients", "delivery has failed to these recipients or groups"}},
+	{name: "communigate", phrases: []string{"failed to deliver to '"}},
+	{name: "postfix", phrases: []string{"this is the mail system at host", "this is the postfix program at host"}},
+	{name: "exim", phrases: []string{"this message was created automatically by mail delivery software"}},
+	{name: "qmail", phrases: []string{"this is the qmail-send program"}},
+	{name: "sendmail", phrases: []string{"the following addresses had permanent fatal errors", "the original message was received at"}},
 }
 
 // signaturePhrases finds the templates' sentences; phraseOf maps its
@@ -65,6 +90,17 @@ var (
 		var all []string
 		var of []int
 		for i, s := range signatures {
+			for _, p := range s.phrases {
+				all = append(all, p)
+				of = append(of, i)
+			}
+		}
+		return reply.NewPhrases(all), of
+	}()
+	templatePhrases, templateOf = func() (*reply.Phrases, []int) {
+		var all []string
+		var of []int
+		for i, s := range templates {
 			for _, p := range s.phrases {
 				all = append(all, p)
 				of = append(of, i)
@@ -161,6 +197,15 @@ func identify(rep *Report, h message.Header, w *walker) string {
 	}
 	if best < len(signatures) {
 		return signatures[best].name
+	}
+	tmpl := len(templates)
+	for _, t := range w.humanTexts() {
+		if i := templatePhrases.In(t[:min(len(t), signatureProse)]); i >= 0 && templateOf[i] < tmpl {
+			tmpl = templateOf[i]
+		}
+	}
+	if tmpl < len(templates) {
+		return templates[tmpl].name
 	}
 	return ""
 }
