@@ -114,13 +114,63 @@ type tailReader struct {
 	pos    uint64
 	chunk  []byte
 	cutLen int // bytes of an over-long line already passed
+
+	// seen holds the last bytes before pos as they were read. A log cut
+	// down and written again (copytruncate) past pos before the next poll
+	// has a size that says nothing; its bytes before pos say it changed.
+	seen    [seenLen]byte
+	seenLen int
+	check   []byte
 }
+
+// seenLen is how many bytes before the offset are compared at each poll: a
+// line's tail, with its time stamp or queue ID, rarely comes back in the
+// same place.
+const seenLen = 64
 
 func newTailReader(f *os.File, offset uint64) (*tailReader, error) {
 	if _, err := f.Seek(int64(offset), io.SeekStart); err != nil {
 		return nil, err
 	}
-	return &tailReader{f: f, pos: offset, chunk: make([]byte, 1<<20)}, nil
+	t := &tailReader{f: f, pos: offset, chunk: make([]byte, 1<<20), check: make([]byte, seenLen)}
+	n := min(offset, seenLen)
+	if n > 0 {
+		got, err := f.ReadAt(t.seen[:n], int64(offset-n))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		t.seenLen = got
+		if got < int(n) {
+			t.seenLen = 0
+		}
+	}
+	return t, nil
+}
+
+// rewritten tells whether the bytes just before the read offset are no
+// longer the ones read there: the file was cut and written again.
+func (t *tailReader) rewritten() bool {
+	if t.seenLen == 0 {
+		return false
+	}
+	start := int64(t.pos) - int64(t.seenLen)
+	n, err := t.f.ReadAt(t.check[:t.seenLen], start)
+	if n < t.seenLen {
+		return err != nil // shorter than what was read
+	}
+	return !bytes.Equal(t.check[:t.seenLen], t.seen[:t.seenLen])
+}
+
+// remember keeps the tail of raw, the bytes that end at the new offset.
+func (t *tailReader) remember(raw []byte) {
+	if len(raw) >= seenLen {
+		t.seenLen = copy(t.seen[:], raw[len(raw)-seenLen:])
+		return
+	}
+	// Shift what is kept left and append raw.
+	keep := min(t.seenLen, seenLen-len(raw))
+	copy(t.seen[:], t.seen[t.seenLen-keep:t.seenLen])
+	t.seenLen = keep + copy(t.seen[keep:], raw)
 }
 
 // read reads what is available and calls fn for each complete line with
@@ -146,9 +196,13 @@ func (t *tailReader) read(fn func(line []byte, end uint64) error) (int, error) {
 }
 
 func (t *tailReader) lines(fn func(line []byte, end uint64) error) error {
+	// base[:used] are the raw bytes passed in this call, ending at t.pos
+	// and starting where the bytes remembered end.
+	base, used := t.buf, 0
 	for {
 		nl := bytes.IndexByte(t.buf, '\n')
 		if nl < 0 {
+			t.remember(base[:used])
 			if len(t.buf) > MaxLine {
 				// Keep the head of an over-long line; count the rest.
 				t.cutLen += len(t.buf) - MaxLine
@@ -171,6 +225,12 @@ func (t *tailReader) lines(fn func(line []byte, end uint64) error) error {
 		}
 		if err := fn(line, end); err != nil {
 			return err
+		}
+		if t.cutLen > 0 {
+			// Some bytes before end were passed over, not kept.
+			t.seenLen, base, used = 0, t.buf[nl+1:], 0
+		} else {
+			used += nl + 1
 		}
 		t.pos = end
 		t.cutLen = 0
@@ -207,6 +267,14 @@ func followFile(ctx context.Context, p *Pipeline, path string, f *os.File, opts 
 	lastCommit := time.Now()
 	var drainUntil time.Time
 	for {
+		if r.rewritten() {
+			opts.Logger.Warn("log was truncated and written again (copytruncate); reading it from the top. "+
+				"Lines written between the copy and the truncation are lost: prefer rotation by rename (create)", "path", path)
+			if err := p.Commit(ctx); err != nil {
+				return err
+			}
+			return nil
+		}
 		n, err := r.read(line)
 		if err != nil {
 			return err

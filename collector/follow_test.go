@@ -139,3 +139,67 @@ func TestFollowResumes(t *testing.T) {
 		t.Errorf("%d distinct events, want 5", n)
 	}
 }
+
+// TestTailReaderSeesRewrite: a log cut down and written again past the read
+// offset between two polls (copytruncate, then more lines than before) is
+// told apart from a log that only grew, whatever the line lengths.
+func TestTailReaderSeesRewrite(t *testing.T) {
+	short := strings.Repeat("Mar  7 02:09:33 mx postfix/qmgr[1]: ABC: removed\n", 3) // lines < 64 bytes
+	long := deliveryLines("AAAAAA111", 2)
+	tests := []struct {
+		name      string
+		first     string // read whole
+		then      func(path string)
+		rewritten bool
+	}{
+		{"grew, long lines", long, func(p string) { appendTo(t, p, long) }, false},
+		{"grew, short lines", short, func(p string) { appendTo(t, p, short) }, false},
+		{"untouched", long, func(string) {}, false},
+		{"cut and written longer", long, func(p string) {
+			os.WriteFile(p, []byte(deliveryLines("EEEEEE555", 4)), 0o644)
+		}, true},
+		{"cut and written longer, short lines", short, func(p string) {
+			os.WriteFile(p, []byte(strings.ReplaceAll(short+short, "ABC", "DEF")), 0o644)
+		}, true},
+		{"cut shorter", long, func(p string) { os.WriteFile(p, []byte("x\n"), 0o644) }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "mail.log")
+			appendTo(t, path, tt.first)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := newTailReader(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Read in small chunks so that lines are passed over several calls.
+			r.chunk = make([]byte, 7)
+			nop := func([]byte, uint64) error { return nil }
+			if _, err := r.read(nop); err != nil {
+				t.Fatal(err)
+			}
+			if r.pos != uint64(len(tt.first)) {
+				t.Fatalf("read to %d, want %d", r.pos, len(tt.first))
+			}
+			if r.rewritten() {
+				t.Fatal("rewritten before any change")
+			}
+			tt.then(path)
+			if got := r.rewritten(); got != tt.rewritten {
+				t.Errorf("rewritten() = %v, want %v", got, tt.rewritten)
+			}
+			// A reader started at an offset checks the bytes before it too.
+			r2, err := newTailReader(f, r.pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r2.rewritten() {
+				t.Error("a reader opened at the offset of the file as it is now says rewritten")
+			}
+		})
+	}
+}
