@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/traceid"
@@ -103,7 +104,7 @@ func (d *Detector) Run(ctx context.Context) {
 	defer close(d.done)
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
-	backoff := time.Duration(0)
+	retry, failing := backoff.New(time.Second, time.Minute), time.Duration(0)
 	for {
 		select {
 		case <-ctx.Done():
@@ -115,18 +116,15 @@ func (d *Detector) Run(ctx context.Context) {
 		case <-tick.C:
 			d.closeQuiet(d.now())
 		}
-		if backoff > 0 {
-			select {
-			case <-ctx.Done():
-				continue
-			case <-time.After(backoff):
-			}
+		if failing > 0 && !backoff.Sleep(ctx, failing) {
+			continue
 		}
 		if err := d.flush(ctx); err != nil {
-			backoff = min(max(2*backoff, time.Second), time.Minute)
-			d.log.Warn("block incidents not stored yet; retrying", "err", err, "in", backoff)
+			failing = retry.Next()
+			d.log.Warn("block incidents not stored yet; retrying", "err", err, "in", failing)
 		} else {
-			backoff = 0
+			retry.Reset()
+			failing = 0
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/schema"
 )
 
@@ -70,18 +71,7 @@ func NewWebhook(c WebhookConfig, metrics *Metrics, logger *slog.Logger) (*Webhoo
 		logger = slog.Default()
 	}
 	return &Webhook{url: c.URL, secret: secret, client: &http.Client{Timeout: c.Timeout}, maxAttempts: c.MaxAttempts,
-		queue: make(chan Payload, 1000), metrics: metrics, log: logger, sleep: sleepCtx}, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+		queue: make(chan Payload, 1000), metrics: metrics, log: logger, sleep: backoff.Sleep}, nil
 }
 
 // Notify queues an event; it never blocks.
@@ -113,7 +103,7 @@ func (w *Webhook) Run(ctx context.Context) {
 }
 
 func (w *Webhook) deliver(ctx context.Context, p Payload) {
-	backoff := time.Second
+	retry := backoff.New(time.Second, 5*time.Minute)
 	for attempt := 1; ; attempt++ {
 		p.Sent = time.Now().UTC()
 		err := w.post(ctx, p)
@@ -127,11 +117,11 @@ func (w *Webhook) deliver(ctx context.Context, p Payload) {
 			return
 		}
 		w.metrics.webhook("retried")
-		w.log.Warn("incident webhook failed; retrying", "event", p.Event, "attempt", attempt, "in", backoff, "err", err)
-		if !w.sleep(ctx, backoff) {
+		delay := retry.Next()
+		w.log.Warn("incident webhook failed; retrying", "event", p.Event, "attempt", attempt, "in", delay, "err", err)
+		if !w.sleep(ctx, delay) {
 			return
 		}
-		backoff = min(2*backoff, 5*time.Minute)
 	}
 }
 

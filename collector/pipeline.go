@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
@@ -463,19 +464,16 @@ func (p *Pipeline) saveCheckpoint(ctx context.Context, cp *schema.Checkpoint) er
 	if err != nil {
 		return err
 	}
-	delay := 100 * time.Millisecond
+	retry := backoff.New(100*time.Millisecond, 30*time.Second)
 	for {
 		err := p.st.Insert(ctx, b)
 		if err == nil {
 			return nil
 		}
 		p.log.Warn("saving checkpoint failed; retrying", "source", cp.Source, "err", err)
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, retry.Next()) {
 			return fmt.Errorf("saving checkpoint of %s: %w (last error: %v)", cp.Source, ctx.Err(), err)
-		case <-time.After(delay):
 		}
-		delay = min(2*delay, 30*time.Second)
 	}
 }
 

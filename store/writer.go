@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mailtrace/mailtrace/internal/backoff"
 )
 
 // WriterOptions bound a Writer's batches and queue.
@@ -78,7 +80,8 @@ type Writer struct {
 	pushing chan struct{} // held by the one goroutine moving ready to queue
 	queue   chan *Block
 	done    chan struct{}
-	stop    chan struct{}
+	stopped context.Context // ends at Close: retries give up
+	stop    context.CancelFunc
 
 	written atomic.Uint64 // rows accepted by Write
 	sealed  atomic.Uint64 // rows sealed into blocks
@@ -94,7 +97,8 @@ func NewWriter(st Store, table *Table, opts WriterOptions) *Writer {
 	opts.defaults()
 	w := &Writer{st: st, table: table, opts: opts, enc: NewEncoder(table),
 		pushing: make(chan struct{}, 1), queue: make(chan *Block, opts.Queue),
-		done: make(chan struct{}), stop: make(chan struct{})}
+		done: make(chan struct{})}
+	w.stopped, w.stop = context.WithCancel(context.Background())
 	w.ackCond = sync.NewCond(&w.mu)
 	go w.run()
 	return w
@@ -233,7 +237,7 @@ func (w *Writer) run() {
 // insert stores b, retrying with backoff until it is stored or the writer
 // is stopped.
 func (w *Writer) insert(b *Block) {
-	delay := w.opts.RetryMin
+	retry := backoff.New(w.opts.RetryMin, w.opts.RetryMax)
 	for attempt := 1; ; attempt++ {
 		err := w.st.Insert(context.Background(), b)
 		if err != nil && w.opts.DeadLetterDir != "" && attempt >= w.opts.DeadLetterAfter && rejected(err) {
@@ -257,17 +261,15 @@ func (w *Writer) insert(b *Block) {
 		}
 		w.lastErr.Store(&err)
 		w.retries.Add(1)
+		delay := retry.Next()
 		w.opts.Logger.Warn("store insert failed; retrying the same batch",
 			"table", w.table.Name, "rows", b.Rows, "attempt", attempt, "retry_in", delay, "err", err)
-		select {
-		case <-time.After(delay):
-		case <-w.stop:
+		if !backoff.Sleep(w.stopped, delay) {
 			w.mu.Lock()
 			w.ackCond.Broadcast()
 			w.mu.Unlock()
 			return
 		}
-		delay = min(delay*2, w.opts.RetryMax)
 	}
 }
 
@@ -339,7 +341,7 @@ func (w *Writer) Close(ctx context.Context) error {
 		w.timer.Stop()
 	}
 	w.mu.Unlock()
-	close(w.stop)
+	w.stop()
 	w.pushing <- struct{}{} // no push is under way, and none will start
 	close(w.queue)
 	<-w.done
