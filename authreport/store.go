@@ -238,14 +238,7 @@ func (in *Intake) seen(ctx context.Context, row schema.AuthReport) (bool, error)
 }
 
 func (in *Intake) insert(ctx context.Context, enc *store.Encoder) error {
-	if enc.Rows() == 0 {
-		return nil
-	}
-	b, err := enc.Block()
-	if err != nil {
-		return err
-	}
-	if err := in.st.Insert(ctx, b); err != nil {
+	if err := store.InsertEncoded(ctx, in.st, enc); err != nil {
 		return fmt.Errorf("authreport: storing the report: %w", err)
 	}
 	return nil

@@ -49,7 +49,7 @@ func TestIntakeStores(t *testing.T) {
 		}
 		e.AppendRow(enc)
 	}
-	b, _ := enc.Block()
+	b, _ := enc.Seal()
 	if err := st.Insert(ctx, b); err != nil {
 		t.Fatal(err)
 	}

@@ -144,10 +144,7 @@ func (d *Detector) flush(ctx context.Context) error {
 	for _, inc := range batch {
 		inc.AppendRow(enc)
 	}
-	b, err := enc.Block()
-	if err == nil {
-		err = d.st.Insert(ctx, b)
-	}
+	err := store.InsertEncoded(ctx, d.st, enc)
 	if err != nil {
 		d.mu.Lock()
 		for id, inc := range batch {

@@ -271,11 +271,7 @@ func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string
 		row.InferredStatus, row.Disposition = r.InferredStatus, r.Disposition
 		row.AppendRow(enc)
 	}
-	b, err := enc.Block()
-	if err != nil {
-		return err
-	}
-	if err := in.st.Insert(ctx, b); err != nil {
+	if err := store.InsertEncoded(ctx, in.st, enc); err != nil {
 		return fmt.Errorf("storing the report: %w", err)
 	}
 	return nil

@@ -178,7 +178,9 @@ func TestMatching(t *testing.T) {
 
 type failingStore struct{ store.Store }
 
-func (failingStore) Insert(context.Context, *store.Block) error { return errors.New("store down") }
+func (failingStore) Insert(context.Context, *store.NativeBlock) error {
+	return errors.New("store down")
+}
 
 func TestLMTPAndMaildir(t *testing.T) {
 	f := tracetest.New(t)

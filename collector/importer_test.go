@@ -163,7 +163,7 @@ type crashingStore struct {
 	left  int
 }
 
-func (c *crashingStore) Insert(ctx context.Context, b *store.Block) error {
+func (c *crashingStore) Insert(ctx context.Context, b *store.NativeBlock) error {
 	c.mu.Lock()
 	if c.left <= 0 {
 		c.mu.Unlock()

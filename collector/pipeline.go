@@ -458,15 +458,9 @@ func (p *Pipeline) saveCheckpoint(ctx context.Context, cp *schema.Checkpoint) er
 	}
 	p.lastUpdated = now
 	cp.Updated = now
-	e := store.NewEncoder(schema.Checkpoints)
-	cp.AppendRow(e)
-	b, err := e.Block()
-	if err != nil {
-		return err
-	}
 	retry := backoff.New(100*time.Millisecond, 30*time.Second)
 	for {
-		err := p.st.Insert(ctx, b)
+		err := store.InsertRows(ctx, p.st, schema.Checkpoints, cp)
 		if err == nil {
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -192,17 +193,9 @@ func (r *Recorder) flush(batch []*schema.AcceptRecord) {
 }
 
 func (r *Recorder) insert(batch []*schema.AcceptRecord) error {
-	enc := store.NewEncoder(schema.AcceptRecords)
-	for _, rec := range batch {
-		rec.AppendRow(enc)
-	}
-	b, err := enc.Block()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.InsertTimeout)
 	defer cancel()
-	return r.st.Insert(ctx, b)
+	return store.InsertRows(ctx, r.st, schema.AcceptRecords, batch...)
 }
 
 func (r *Recorder) toSpool(batch []*schema.AcceptRecord, why string) {
@@ -220,6 +213,7 @@ func (r *Recorder) toSpool(batch []*schema.AcceptRecord, why string) {
 func (r *Recorder) replayLoop() {
 	defer r.done.Done()
 	wait := time.Duration(0) // replay what a previous run left at once
+	retry := backoff.New(r.opts.ReplayEvery, time.Minute)
 	for {
 		select {
 		case <-r.closing:
@@ -228,10 +222,11 @@ func (r *Recorder) replayLoop() {
 		}
 		if err := r.replay(); err != nil {
 			r.storeDown.Store(true)
-			wait = min(max(wait*2, r.opts.ReplayEvery), time.Minute)
+			wait = retry.Next()
 			r.opts.Logger.Warn("spooled accept records wait for the store", "retry_in", wait, "err", err)
 			continue
 		}
+		retry.Reset()
 		wait = r.opts.ReplayEvery
 	}
 }

@@ -23,7 +23,7 @@ type outage struct {
 	down atomic.Bool
 }
 
-func (o *outage) Insert(ctx context.Context, b *store.Block) error {
+func (o *outage) Insert(ctx context.Context, b *store.NativeBlock) error {
 	if o.down.Load() {
 		return errors.New("dial tcp 10.0.0.9:9000: connect: connection refused")
 	}
@@ -142,7 +142,7 @@ type slowStore struct {
 	release chan struct{}
 }
 
-func (s *slowStore) Insert(ctx context.Context, b *store.Block) error {
+func (s *slowStore) Insert(ctx context.Context, b *store.NativeBlock) error {
 	<-s.release
 	return s.Store.Insert(ctx, b)
 }

@@ -185,8 +185,8 @@ func TestWriterRoundTrip100k(t *testing.T) {
 		event(i).AppendRow(want)
 		gotRow := fromValues(t, res.Values())
 		gotRow.AppendRow(got)
-		wb, _ := want.Block()
-		gb, _ := got.Block()
+		wb, _ := want.Seal()
+		gb, _ := got.Seal()
 		if string(wb.Data) != string(gb.Data) {
 			t.Fatalf("row %d differs:\nwrote %+v\nread  %+v", i, event(i), gotRow)
 		}
@@ -230,7 +230,7 @@ func TestRetriedBlockCountedOnce(t *testing.T) {
 	for i := range n {
 		event(i).AppendRow(e)
 	}
-	b, err := e.Block()
+	b, err := e.Seal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestAcceptRecordFeedsLookup(t *testing.T) {
 		Recipients: []string{"One@X.example", "two@y.example"}, Class: "legal", Pool: "legal", Size: 1234}
 	e := store.NewEncoder(schema.AcceptRecords)
 	rec.AppendRow(e)
-	b, err := e.Block()
+	b, err := e.Seal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestTimeDigitsOnAnExistingStore(t *testing.T) {
 	enc := store.NewEncoder(schema.DeliveryEvents)
 	(&schema.DeliveryEvent{Time: time.Date(2026, 11, 25, 8, 0, 1, 0, time.UTC), EventID: 4,
 		Host: "mx1", QueueID: "Q1", Recipient: "d@x", Status: "sent", TimeDigits: 6}).AppendRow(enc)
-	if b, err := enc.Block(); err != nil {
+	if b, err := enc.Seal(); err != nil {
 		t.Fatal(err)
 	} else if err := st.Insert(ctx, b); err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func BenchmarkEncodeDeliveryEvents(b *testing.B) {
 		for _, ev := range events {
 			ev.AppendRow(e)
 		}
-		if _, err := e.Block(); err != nil {
+		if _, err := e.Seal(); err != nil {
 			b.Fatal(err)
 		}
 		n += len(events)

@@ -268,7 +268,7 @@ func (st *chdbStream) close() error {
 // touches the disk twice. (Data inline after FORMAT in the query is cut at
 // libchdb's 1 MiB read-buffer boundary for fixed-size values: measured
 // with chDB 26.5, so it is not used.)
-func (s *chdbStore) Insert(ctx context.Context, b *Block) error {
+func (s *chdbStore) Insert(ctx context.Context, b *NativeBlock) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -58,17 +58,17 @@ func createKV(t testing.TB, st store.Store) {
 	}
 }
 
-func block(t testing.TB, rows ...store.Row) *store.Block {
+func block(t testing.TB, rows ...store.Row) *store.NativeBlock {
 	return encode(t, kvTable, rows...)
 }
 
-func encode(t testing.TB, table *store.Table, rows ...store.Row) *store.Block {
+func encode(t testing.TB, table *store.Table, rows ...store.Row) *store.NativeBlock {
 	t.Helper()
 	e := store.NewEncoder(table)
 	for _, r := range rows {
 		r.AppendRow(e)
 	}
-	b, err := e.Block()
+	b, err := e.Seal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ type outage struct {
 	failures atomic.Int64
 }
 
-func (o *outage) Insert(ctx context.Context, b *store.Block) error {
+func (o *outage) Insert(ctx context.Context, b *store.NativeBlock) error {
 	if o.down.Load() {
 		o.failures.Add(1)
 		return errors.New("connection refused")
@@ -333,7 +333,7 @@ func TestOneEmbeddedStorePerProcess(t *testing.T) {
 // schema drift would, so that ClickHouse refuses their content.
 type rejecting struct{ store.Store }
 
-func (r rejecting) Insert(ctx context.Context, b *store.Block) error {
+func (r rejecting) Insert(ctx context.Context, b *store.NativeBlock) error {
 	if strings.Contains(string(b.Data), "poison") {
 		bad := *b
 		bad.Data = b.Data[:len(b.Data)-3]
@@ -369,7 +369,7 @@ func TestWriterSetsAsideRejectedBlocks(t *testing.T) {
 	}
 	// The file is the untouched block: inserting it, once fixed, works.
 	data, _ := os.ReadFile(files[0])
-	if err := st.Store.Insert(ctx, &store.Block{Table: kvTable, Rows: 2, Data: data, Token: "replay"}); err != nil {
+	if err := st.Store.Insert(ctx, &store.NativeBlock{Table: kvTable, Rows: 2, Data: data, Token: "replay"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := storetest.Count(t, st, "SELECT count() FROM kv WHERE s = 'poison'"); n != 1 {

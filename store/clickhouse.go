@@ -225,7 +225,7 @@ func normalize(v reflect.Value) any {
 
 // Insert sends the block as one batch. A retry of the same block carries the
 // same insert_deduplication_token, so the server stores it once.
-func (s *clickhouseStore) Insert(ctx context.Context, b *Block) error {
+func (s *clickhouseStore) Insert(ctx context.Context, b *NativeBlock) error {
 	if b.Rows == 0 {
 		return nil
 	}

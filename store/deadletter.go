@@ -55,7 +55,7 @@ func rejected(err error) bool {
 }
 
 // deadLetter writes b and its error to dir.
-func deadLetter(dir string, b *Block, cause error) (string, error) {
+func deadLetter(dir string, b *NativeBlock, cause error) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}

@@ -185,7 +185,7 @@ func TestEncodeDecode(t *testing.T) {
 	e.DateTime64(at, 6)
 	e.UUID(uuid)
 	e.FixedBytes([]byte("abc"))
-	b, err := e.Block()
+	b, err := e.Seal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestEncodeDecode(t *testing.T) {
 		t.Error("decoding truncated data: want an error")
 	}
 	e.String("only one column")
-	if _, err := e.Block(); err == nil {
+	if _, err := e.Seal(); err == nil {
 		t.Error("sealing a partial row: want an error")
 	}
 }
@@ -297,11 +297,11 @@ func FuzzDecodeBlock(f *testing.F) {
 	e.String("x")
 	e.StringArray([]string{"y", "z"})
 	e.UInt64(7)
-	b, _ := e.Block()
+	b, _ := e.Seal()
 	f.Add(b.Data, 1)
 	f.Add([]byte{3, 1, 1, 's', 6, 'S', 't', 'r', 'i', 'n', 'g', 0xff, 0xff, 0xff, 0xff, 0x0f}, 1)
 	f.Fuzz(func(t *testing.T, data []byte, rows int) {
-		decodeBlock(&Block{Table: table, Rows: rows, Data: data}) // must not panic
+		decodeBlock(&NativeBlock{Table: table, Rows: rows, Data: data}) // must not panic
 	})
 }
 

@@ -20,7 +20,7 @@ type Store interface {
 	Query(ctx context.Context, query string, params Params) (*Rows, error)
 	// Insert stores one block of rows. Inserting the same block twice (same
 	// table and Token) stores it once.
-	Insert(ctx context.Context, b *Block) error
+	Insert(ctx context.Context, b *NativeBlock) error
 	// Close releases the connection; for chdb it also unloads the session.
 	Close() error
 }

@@ -70,15 +70,15 @@ type Writer struct {
 	table *Table
 	opts  WriterOptions
 
-	mu      sync.Mutex // guards enc, ready, timer, closed
-	enc     *Encoder   // the open batch
-	ready   *Block     // a sealed batch not yet queued
+	mu      sync.Mutex   // guards enc, ready, timer, closed
+	enc     *Encoder     // the open batch
+	ready   *NativeBlock // a sealed batch not yet queued
 	timer   *time.Timer
 	closed  bool
 	ackCond *sync.Cond
 
 	pushing chan struct{} // held by the one goroutine moving ready to queue
-	queue   chan *Block
+	queue   chan *NativeBlock
 	done    chan struct{}
 	stopped context.Context // ends at Close: retries give up
 	stop    context.CancelFunc
@@ -96,7 +96,7 @@ type Writer struct {
 func NewWriter(st Store, table *Table, opts WriterOptions) *Writer {
 	opts.defaults()
 	w := &Writer{st: st, table: table, opts: opts, enc: NewEncoder(table),
-		pushing: make(chan struct{}, 1), queue: make(chan *Block, opts.Queue),
+		pushing: make(chan struct{}, 1), queue: make(chan *NativeBlock, opts.Queue),
 		done: make(chan struct{})}
 	w.stopped, w.stop = context.WithCancel(context.Background())
 	w.ackCond = sync.NewCond(&w.mu)
@@ -140,7 +140,7 @@ func (w *Writer) sealLocked() error {
 		w.timer.Stop()
 		w.timer = nil
 	}
-	b, err := w.enc.Block()
+	b, err := w.enc.Seal()
 	if err != nil {
 		return err
 	}
@@ -236,10 +236,10 @@ func (w *Writer) run() {
 
 // insert stores b, retrying with backoff until it is stored or the writer
 // is stopped.
-func (w *Writer) insert(b *Block) {
+func (w *Writer) insert(b *NativeBlock) {
 	retry := backoff.New(w.opts.RetryMin, w.opts.RetryMax)
 	for attempt := 1; ; attempt++ {
-		err := w.st.Insert(context.Background(), b)
+		err := insertBlock(context.Background(), w.st, b)
 		if err != nil && w.opts.DeadLetterDir != "" && attempt >= w.opts.DeadLetterAfter && rejected(err) {
 			path, dlErr := deadLetter(w.opts.DeadLetterDir, b, err)
 			if dlErr == nil {

@@ -46,15 +46,7 @@ type Fixture struct {
 // Insert stores rows into a table.
 func Insert(t testing.TB, st store.Store, table *store.Table, rows ...store.Row) {
 	t.Helper()
-	enc := store.NewEncoder(table)
-	for _, r := range rows {
-		r.AppendRow(enc)
-	}
-	b, err := enc.Block()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Insert(context.Background(), b); err != nil {
+	if err := store.InsertRows(context.Background(), st, table, rows...); err != nil {
 		t.Fatal(err)
 	}
 }
