@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/mailtrace/mailtrace/internal/secret"
 )
 
 // Roles. An analyst reads traces, searches and exports; an admin also runs
@@ -76,11 +77,11 @@ func newAuthenticator(listen string, tokens []Token, anonymousRole string) (*aut
 			}
 			copy(t.digestBytes[:], b)
 		case t.File != "":
-			data, err := os.ReadFile(t.File)
+			data, err := secret.ReadFile(t.File)
 			if err != nil {
 				return nil, fmt.Errorf("api.tokens[%d] (%s): %w", i, t.Name, err)
 			}
-			t.digestBytes = sha256.Sum256([]byte(strings.TrimSpace(string(data))))
+			t.digestBytes = sha256.Sum256(data)
 		case len(t.Token) >= 16:
 			t.digestBytes = sha256.Sum256([]byte(t.Token))
 		default:

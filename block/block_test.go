@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,5 +325,34 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// The webhook key file follows the secrets rule (internal/secret): a key
+// others can read is refused, a trailing newline is not part of the key.
+func TestWebhookSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content string
+		mode          os.FileMode
+		wantErr       string // empty: accepted
+	}{
+		{name: "owner only, newline trimmed", content: "0123456789abcdef\n", mode: 0o600},
+		{name: "readable by others", content: "0123456789abcdef\n", mode: 0o644, wantErr: "chmod 600"},
+		{name: "short once trimmed", content: "0123456789abcde\n", mode: 0o600, wantErr: "shorter than 16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
+			os.WriteFile(path, []byte(tt.content), 0o600)
+			os.Chmod(path, tt.mode)
+			key, err := WebhookConfig{URL: "https://x/y", SecretFile: path}.secret()
+			switch {
+			case tt.wantErr == "" && (err != nil || string(key) != strings.TrimSuffix(tt.content, "\n")):
+				t.Errorf("key %q, %v; want %q", key, err, strings.TrimSuffix(tt.content, "\n"))
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path)):
+				t.Errorf("error %v: want one naming %s and saying %q", err, path, tt.wantErr)
+			}
+		})
 	}
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/mailtrace/mailtrace/internal/secret"
 )
 
 // Config is the blocks section of mailtrace.yaml.
@@ -103,15 +104,14 @@ func (w WebhookConfig) secret() ([]byte, error) {
 	case w.SecretFile != "" && w.Secret != "":
 		return nil, errors.New("blocks.webhook: give secret_file or secret, not both")
 	case w.SecretFile != "":
-		b, err := os.ReadFile(w.SecretFile)
+		b, err := secret.ReadFile(w.SecretFile)
 		if err != nil {
 			return nil, fmt.Errorf("blocks.webhook.secret_file: %w", err)
 		}
-		s := strings.TrimSpace(string(b))
-		if len(s) < 16 {
+		if len(b) < 16 {
 			return nil, fmt.Errorf("blocks.webhook.secret_file %s: the key is shorter than 16 characters", w.SecretFile)
 		}
-		return []byte(s), nil
+		return b, nil
 	case len(w.Secret) >= 16:
 		return []byte(w.Secret), nil
 	default:

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 
+	"github.com/mailtrace/mailtrace/internal/secret"
 	"github.com/mailtrace/mailtrace/verp"
 )
 
@@ -177,15 +177,15 @@ func (c *Config) Signer() (*verp.Signer, error) {
 	}
 	var keys []verp.Key
 	for i, k := range c.VERP.Keys {
-		secret := k.Secret
+		key := k.Secret
 		if k.SecretFile != "" {
-			data, err := os.ReadFile(k.SecretFile)
+			data, err := secret.ReadFile(k.SecretFile)
 			if err != nil {
-				return nil, fmt.Errorf("milter.verp.keys[%d]: %w (make a key with: head -c 32 /dev/urandom | base64 > %s)", i, err, k.SecretFile)
+				return nil, fmt.Errorf("milter.verp.keys[%d]: %w (make a key with: head -c 32 /dev/urandom | base64 > %s; chmod 600 %[3]s)", i, err, k.SecretFile)
 			}
-			secret = strings.TrimSpace(string(data))
+			key = string(data)
 		}
-		keys = append(keys, verp.Key{ID: k.ID, Secret: []byte(secret)})
+		keys = append(keys, verp.Key{ID: k.ID, Secret: []byte(key)})
 	}
 	prefix := c.VERP.Prefix
 	if prefix == "" {
