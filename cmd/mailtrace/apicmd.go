@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/mailtrace/mailtrace/api"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -43,7 +35,7 @@ func runAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkMigrated(ctx, st); err != nil {
 		return err
 	}
-	return serveOn(ctx, cfg, st, stderr, serveAPI)
+	return serveOn(ctx, cfg, st, stderr, apiPart)
 }
 
 // checkMigrated refuses a store that lacks migrations this binary has:
@@ -60,36 +52,6 @@ func checkMigrated(ctx context.Context, st store.Store) error {
 	}
 	if len(applied) < len(all) {
 		return fmt.Errorf("the store has %d of this mailtrace's %d migrations: run `mailtrace migrate` (mailtrace run, collect and milter apply them when they start)", len(applied), len(all))
-	}
-	return nil
-}
-
-// serveAPI serves the API until ctx ends.
-func serveAPI(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
-	logger = logger.With("part", "api")
-	apiCfg := cfg.API
-	apiCfg.SQL = cfg.SQL
-	s, err := api.New(st, apiCfg, reg, logger)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.API.Listen)
-	if err != nil {
-		return fmt.Errorf("api listen %s: %w", cfg.API.Listen, err)
-	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	logger.Info("web UI and API", "url", "http://"+ln.Addr().String()+"/", "auth", len(cfg.API.Tokens) > 0)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(shutCtx)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -65,7 +64,14 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer st.Close()
 	}
-	in, err := newIntake(cfg, st, nil, newLogger(cfg.LogLevel, stderr))
+	logger := newLogger(cfg.LogLevel, stderr)
+	var reports *authreport.Intake
+	if st != nil {
+		if reports, err = newReportIntake(cfg, st, nil, logger); err != nil {
+			return err
+		}
+	}
+	in, err := newIntake(cfg, st, reports, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -234,8 +240,9 @@ func escapeStrings(v reflect.Value) {
 }
 
 // newIntake makes the bounce intake the config describes; st may be nil
-// for parsing only, reg nil for no metrics.
-func newIntake(cfg config.Config, st store.Store, reg prometheus.Registerer, logger *slog.Logger) (*bounce.Intake, error) {
+// for parsing only, reports nil for DMARC and TLS reports taken as any
+// other mail, reg nil for no metrics.
+func newIntake(cfg config.Config, st store.Store, reports *authreport.Intake, reg prometheus.Registerer, logger *slog.Logger) (*bounce.Intake, error) {
 	signer, err := cfg.Milter.Signer()
 	if err != nil {
 		return nil, err
@@ -248,43 +255,10 @@ func newIntake(cfg config.Config, st store.Store, reg prometheus.Registerer, log
 	if reg != nil {
 		opts.Metrics = bounce.NewMetrics(reg)
 	}
-	if st != nil {
+	if reports != nil {
 		// DMARC and TLS reports arrive with the bounces; they go to their
 		// own intake (the rua=, ruf= and TLS-RPT addresses, or by their form).
-		reports, err := newReportIntake(cfg, st, reg, logger)
-		if err != nil {
-			return nil, err
-		}
 		opts.Reports = authreport.NewRouter(cfg.Reports, reports)
 	}
 	return bounce.NewIntake(st, opts), nil
-}
-
-// serveBounces runs the bounce intake (LMTP listener, Maildir watcher)
-// until ctx ends.
-func serveBounces(ctx context.Context, cfg config.Config, st store.Store, reg *prometheus.Registry, logger *slog.Logger) error {
-	logger = logger.With("part", "bounces")
-	in, err := newIntake(cfg, st, reg, logger)
-	if err != nil {
-		return err
-	}
-	srv, err := bounce.ListenLMTP(cfg.Bounces, in)
-	if err != nil {
-		return fmt.Errorf("bounce intake: %w", err)
-	}
-	var wg sync.WaitGroup
-	var lmtpErr, maildirErr error
-	if srv != nil {
-		logger.Info("taking bounce reports over LMTP", "listen", srv.Addr().String(), "postfix_transport", cfg.Bounces.PostfixTransport())
-		wg.Go(func() { lmtpErr = srv.Serve(ctx) })
-	}
-	if cfg.Bounces.Maildir != "" {
-		logger.Info("watching a Maildir for bounce reports", "maildir", cfg.Bounces.Maildir)
-		wg.Go(func() { maildirErr = bounce.WatchMaildir(ctx, cfg.Bounces.Maildir, cfg.Bounces.PollInterval, in) })
-	}
-	if srv == nil && cfg.Bounces.Maildir == "" {
-		<-ctx.Done() // nothing to take in; returning would stop the sidecar
-	}
-	wg.Wait()
-	return errors.Join(lmtpErr, maildirErr)
 }

@@ -38,9 +38,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	parts := []part{serveMilter, followLogs, serveBounces}
+	// Parts start in this order and stop in the reverse one (see sidecar.go).
+	parts := []startPart{blocksPart, reportsPart, collectorPart, bouncesPart, milterPart}
 	if cfg.API.Listen != "off" {
-		parts = append(parts, serveAPI)
+		parts = append(parts, apiPart)
 	}
 	return serve(ctx, cfg, stderr, parts...)
 }
