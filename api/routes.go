@@ -96,7 +96,7 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request, q url.Values) er
 				return err
 			}
 		}
-		f.From = f.To.Add(-30 * 24 * time.Hour)
+		f.From = f.To.Add(-block.DefaultRange)
 		if v := q.Get("from"); v != "" {
 			if f.From, err = parseTime("from", v); err != nil {
 				return err

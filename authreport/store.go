@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrace/mailtrace/dmarcrpt"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/resolver"
 	"github.com/mailtrace/mailtrace/schema"
@@ -29,15 +30,9 @@ const (
 	Refused   Outcome = "refused"   // unreadable: kept aside in auth_reports with the reason
 )
 
-// Pool is a dedicated-IP pool, for telling which report sources are ours.
-type Pool struct {
-	Name     string
-	SourceIP string
-}
-
 // Options configure an Intake.
 type Options struct {
-	Pools      []Pool
+	Pools      []pool.Pool        // their source IPs tell which report sources are ours
 	Classifier *reply.Classifier  // names the reporter's provider; default: the shipped rules
 	Resolver   *resolver.Resolver // looks up unknown sources' PTR; nil: none looked up
 	Metrics    *Metrics           // optional

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/resolver"
 	"github.com/mailtrace/mailtrace/resolver/dnstest"
 	"github.com/mailtrace/mailtrace/schema"
@@ -36,7 +37,7 @@ func TestIntakeStores(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := NewIntake(st, Options{Pools: []Pool{{Name: "legal", SourceIP: "203.0.113.10"}}, Resolver: res})
+	in := NewIntake(st, Options{Pools: []pool.Pool{{Name: "legal", SourceIP: "203.0.113.10"}}, Resolver: res})
 	in.now = func() time.Time { return time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC) }
 
 	// Our own deliveries to Google that day: 5 sent, 1 deferred.

@@ -50,6 +50,10 @@ func (inc Incident) row() schema.Incident {
 	return r
 }
 
+// DefaultRange is how far back a listing of all incidents reaches (from
+// its end) when it names no start: the API's and the CLI's default.
+const DefaultRange = 30 * 24 * time.Hour
+
 // Filter selects incidents.
 type Filter struct {
 	// Open selects the incidents open now, whenever they opened;

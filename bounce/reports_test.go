@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailtrace/mailtrace/authreport"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/store/storetest"
 	"github.com/mailtrace/mailtrace/trace/tracetest"
@@ -53,7 +54,7 @@ func TestReportsRouted(t *testing.T) {
 		if !up {
 			st = failingStore{f.Store}
 		}
-		rep := authreport.NewIntake(st, authreport.Options{Pools: []authreport.Pool{{Name: "legal", SourceIP: "127.0.0.2"}}})
+		rep := authreport.NewIntake(st, authreport.Options{Pools: []pool.Pool{{Name: "legal", SourceIP: "127.0.0.2"}}})
 		return NewIntake(st, Options{Signer: signer(t, testKey), Reports: authreport.NewRouter(authreport.Config{Addresses: []string{"dmarc@example.com"}}, rep)})
 	}
 	in, down := newIn(true), newIn(false)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
@@ -79,7 +80,7 @@ func checkChain(t *testing.T, out *collected) {
 	}
 }
 
-var legal = []Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "203.0.113.10"}}
+var legal = []pool.Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "203.0.113.10"}}
 
 func TestContentFilterChain(t *testing.T) {
 	tests := []struct {

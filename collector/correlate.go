@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/header"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/traceid"
@@ -29,16 +31,6 @@ const UnknownPerDay = 20
 // maxUnknownKinds bounds the kinds of unknown line told apart; past it
 // they are of kind "other".
 const maxUnknownKinds = 200
-
-// Pool maps a Postfix syslog name to the dedicated-IP pool it sends for.
-type Pool struct {
-	Name       string `yaml:"name" json:"name"`
-	SyslogName string `yaml:"syslog_name" json:"syslog_name"` // e.g. postfix-legal
-	SourceIP   string `yaml:"source_ip" json:"source_ip"`     // its smtp_bind_address
-	// HeloName is the name its transport greets receivers with (its
-	// smtp_helo_name); it should match the source IP's reverse DNS.
-	HeloName string `yaml:"helo_name" json:"helo_name"`
-}
 
 // Correlator groups log records into messages. A message is known by its
 // host and queue ID from its first line until Postfix removes it; short
@@ -65,7 +57,7 @@ type Pool struct {
 // re-inject into it keeps a plain sent attempt.
 type Correlator struct {
 	Grace time.Duration
-	Pools []Pool
+	Pools []pool.Pool // a pool's syslog name tells its deliveries
 	// Announce writes a provisional record of each message when the queue
 	// manager first takes it, so that a message still in the queue can be
 	// found (live logs). Imports leave it off: their messages get one
@@ -142,7 +134,7 @@ type message struct {
 }
 
 // NewCorrelator writes to sink.
-func NewCorrelator(sink Sink, pools []Pool, grace time.Duration) *Correlator {
+func NewCorrelator(sink Sink, pools []pool.Pool, grace time.Duration) *Correlator {
 	if grace <= 0 {
 		grace = 30 * time.Second
 	}
@@ -259,7 +251,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 	case postfixlog.HeaderCheck:
 		m := c.get(r)
 		switch strings.ToLower(string(r.HeaderName)) {
-		case "x-mailtrace-id":
+		case header.LowerID:
 			if id, ok := traceid.Parse(string(r.HeaderValue)); ok {
 				m.TraceID = id
 				// The milter stamped it as it came in: a message of its
@@ -268,7 +260,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 					return err
 				}
 			}
-		case "x-mailtrace-pool":
+		case header.LowerPool:
 			m.Pool = string(r.HeaderValue)
 		}
 		if err := c.checkAction(r, m, line); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -59,7 +60,7 @@ func (c *collected) attempts(qid string) []string {
 
 var ref = time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
 
-func correlate(t *testing.T, log string, pools []Pool) *collected {
+func correlate(t *testing.T, log string, pools []pool.Pool) *collected {
 	t.Helper()
 	out := &collected{}
 	c := NewCorrelator(out, pools, 30*time.Second)
@@ -94,7 +95,7 @@ func TestMixedOutcomesAndContext(t *testing.T) {
 	Nov 25 10:00:02 mx1 postfix-legal/smtp[53]: 4dK9Fq1MpkzB3: to=<c@nx.example>, relay=mx.nx.example[192.0.2.11]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.1.1, status=bounced (550 5.1.1 no such user)
 	Nov 25 10:10:02 mx1 postfix-legal/smtp[52]: 4dK9Fq1MpkzB3: to=<b@yahoo.example>, relay=mx.yahoo.example[192.0.2.10]:25, delay=601, delays=600/0.01/0.3/0.7, dsn=2.0.0, status=sent (250 ok dirdel)
 	Nov 25 10:10:02 mx1 postfix/qmgr[44]: 4dK9Fq1MpkzB3: removed
-	`, []Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "203.0.113.10"}})
+	`, []pool.Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "203.0.113.10"}})
 	if got := out.attempts("4dK9Fq1MpkzB3"); strings.Join(got, ",") != "a@gmail.example sent,b@yahoo.example deferred,c@nx.example bounced,b@yahoo.example sent" {
 		t.Errorf("attempts %v", got)
 	}
@@ -319,7 +320,7 @@ func TestAttemptPoolIsItsTransports(t *testing.T) {
 	Nov 25 10:00:01 mx1 postfix/smtp[52]: 5AB12989C46: to=<carol@partner.example>, relay=127.0.0.1[127.0.0.1]:2526, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (250 2.0.0 OK: queued)
 	Nov 25 10:00:01 mx1 postfix-legal/smtp[53]: 5AB12989C46: to=<bob@remote.example>, relay=mx.remote.example[127.0.0.9]:25, delay=0.1, delays=0.04/0.05/0/0, dsn=2.0.0, status=sent (250 2.0.0 OK: queued)
 	Nov 25 10:00:01 mx1 postfix/qmgr[44]: 5AB12989C46: removed
-	`, []Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "127.0.0.2"}})
+	`, []pool.Pool{{Name: "legal", SyslogName: "postfix-legal", SourceIP: "127.0.0.2"}})
 	want := map[string]string{"root@mx1.test.example": "/", "dave@virt.example": "/", "carol@partner.example": "/", "bob@remote.example": "legal/127.0.0.2"}
 	if len(out.events) != len(want) {
 		t.Fatalf("%d attempts, want %d", len(out.events), len(want))

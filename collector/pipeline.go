@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mailtrace/mailtrace/internal/backoff"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixlog"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
@@ -111,7 +112,7 @@ type Pipeline struct {
 
 // PipelineOptions configure a pipeline.
 type PipelineOptions struct {
-	Pools      []Pool
+	Pools      []pool.Pool
 	Grace      time.Duration
 	Location   *time.Location
 	ChunkLines int // default 250,000

@@ -17,8 +17,8 @@ import (
 	"github.com/mailtrace/mailtrace/authreport"
 	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/bounce"
-	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/milter"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/senderauth"
@@ -42,8 +42,8 @@ type Config struct {
 	// ChdbLibrary is the path of libchdb.so when it is not where set-up
 	// installed it.
 	ChdbLibrary string `yaml:"chdb_library"`
-	// RetentionDays is how long a new store keeps rows (10 years, 3653
-	// days, by default). A store keeps the retention it was created with
+	// RetentionDays is how long a new store keeps rows (by default
+	// schema.DefaultRetentionDays, ten years). A store keeps the retention it was created with
 	// until `mailtrace migrate --retention-days N --apply-retention`.
 	RetentionDays int `yaml:"retention_days"`
 	// LogLevel is debug, info, warn or error.
@@ -63,7 +63,7 @@ type Config struct {
 	// Pools are the dedicated-IP pools: each has a Postfix transport
 	// smtp-NAME bound to its source IP, logging as syslog_name
 	// (default postfix-NAME).
-	Pools []collector.Pool `yaml:"pools"`
+	Pools []pool.Pool `yaml:"pools"`
 	// Classify sets how receivers' replies are classified.
 	Classify reply.Config `yaml:"classify"`
 	// Bounces sets where bounce reports arrive (LMTP, Maildir).
@@ -207,9 +207,7 @@ func (c *Config) Validate() error {
 		if p.Name == "" {
 			return fmt.Errorf("config: pools[%d] has no name (e.g. {name: legal, source_ip: 203.0.113.10})", i)
 		}
-		if p.SyslogName == "" {
-			p.SyslogName = "postfix-" + p.Name
-		}
+		p.SyslogName = p.Syslog()
 		if p.SourceIP != "" {
 			if _, err := netip.ParseAddr(p.SourceIP); err != nil {
 				return fmt.Errorf("config: pools[%d] (%s): source_ip %q is not an IP address", i, p.Name, p.SourceIP)

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 
+	"github.com/mailtrace/mailtrace/header"
 	"github.com/mailtrace/mailtrace/reply"
 )
 
@@ -569,7 +570,7 @@ func (w *walker) originalHeaders(rep *Report) {
 		if rep.OriginalMessageID == "" {
 			rep.OriginalMessageID = headerField(head, "message-id:")
 		}
-		rep.OriginalTraceID = headerField(head, "x-mailtrace-id:")
+		rep.OriginalTraceID = headerField(head, header.LowerID+":")
 	}
 	// Non-standard bounces quote the original inline, after a marker.
 	for _, t := range w.texts {
@@ -577,7 +578,7 @@ func (w *walker) originalHeaders(rep *Report) {
 			rep.OriginalMessageID = quotedHeader(t, "message-id:")
 		}
 		if rep.OriginalTraceID == "" {
-			rep.OriginalTraceID = quotedHeader(t, "x-mailtrace-id:")
+			rep.OriginalTraceID = quotedHeader(t, header.LowerID+":")
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/header"
 	"github.com/mailtrace/mailtrace/reply"
 )
 
@@ -97,7 +98,7 @@ func readSES(rep *Report, raw []byte) error {
 		switch strings.ToLower(h.Name) {
 		case "message-id":
 			rep.OriginalMessageID = clip(h.Value)
-		case "x-mailtrace-id":
+		case header.LowerID:
 			rep.OriginalTraceID = clip(strings.TrimSpace(h.Value))
 		}
 	}

@@ -44,7 +44,7 @@ func MaxRetentionDays(now time.Time) int {
 // TTL can hold.
 func CheckRetention(days int) error {
 	if days < 1 {
-		return fmt.Errorf("%w: retention of %d days; give a positive number of days (3653 = 10 years)", ErrRetention, days)
+		return fmt.Errorf("%w: retention of %d days; give a positive number of days (%d = 10 years)", ErrRetention, days, DefaultRetentionDays)
 	}
 	if max := MaxRetentionDays(time.Now()); days > max {
 		return fmt.Errorf("%w: retention of %d days would end after %s, past what the tables' TTL (a DateTime) can hold, "+

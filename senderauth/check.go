@@ -9,6 +9,7 @@ import (
 
 	"blitiri.com.ar/go/spf"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/resolver"
 )
@@ -22,15 +23,10 @@ type Class struct {
 	Bulk           bool
 }
 
-// Pool is a dedicated-IP pool as configured.
-type Pool struct {
-	Name, SourceIP, HeloName string
-}
-
 // Setup is everything the checks look at.
 type Setup struct {
 	Classes      []Class
-	Pools        []Pool
+	Pools        []pool.Pool
 	BounceDomain string // the VERP bounce domain
 	// ReportAddresses receive rua, ruf and TLS-RPT reports (the intake).
 	ReportAddresses []string
@@ -51,13 +47,13 @@ func (s Setup) Envelope(c Class) string {
 	return strings.ToLower(c.FromDomain)
 }
 
-func (s Setup) pool(name string) (Pool, bool) {
+func (s Setup) pool(name string) (pool.Pool, bool) {
 	for _, p := range s.Pools {
 		if p.Name == name {
 			return p, true
 		}
 	}
-	return Pool{}, false
+	return pool.Pool{}, false
 }
 
 // Severities, as the rest of the doctor says them.
@@ -108,7 +104,7 @@ func (s Setup) Check(ctx context.Context, r *resolver.Resolver) []postfixconf.Fi
 
 // checkPool: forward-confirmed reverse DNS equal to the HELO name, IPv6,
 // TLS.
-func (c *checker) checkPool(p Pool) {
+func (c *checker) checkPool(p pool.Pool) {
 	helo := p.HeloName
 	var svc *postfixconf.Service
 	if pc := c.s.Postfix; pc != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/resolver"
 	"github.com/mailtrace/mailtrace/resolver/dnstest"
@@ -134,7 +135,7 @@ smtp-collections unix - - n - - smtp
 			{Name: "transactional", Pool: "legal", FromDomain: "example.com", EnvelopeDomain: "many.example.net"},
 			{Name: "marketing", Pool: "legal", FromDomain: "news.example.org", Bulk: true},
 		},
-		Pools: []Pool{{Name: "legal", SourceIP: "203.0.113.10", HeloName: "legal.mail.example.com"},
+		Pools: []pool.Pool{{Name: "legal", SourceIP: "203.0.113.10", HeloName: "legal.mail.example.com"},
 			{Name: "collections", SourceIP: "203.0.113.11", HeloName: "collections.mail.example.com"}},
 		BounceDomain:    "bounces.example.com",
 		ReportAddresses: []string{"dmarc@reports.example.net"},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/collector"
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store/storetest"
 	"github.com/mailtrace/mailtrace/trace/tracetest"
@@ -53,7 +54,7 @@ func TestTraceAcrossContentFilter(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(chainLog, "TRACE", id.String())), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := collector.NewPipeline(st, collector.PipelineOptions{Pools: []collector.Pool{{Name: "legal", SyslogName: "postfix-legal"}}})
+	p := collector.NewPipeline(st, collector.PipelineOptions{Pools: []pool.Pool{{Name: "legal", SyslogName: "postfix-legal"}}})
 	if _, err := collector.Import(ctx, p, path); err != nil {
 		t.Fatal(err)
 	}

@@ -45,9 +45,7 @@ func authSetup(cfg config.Config, pc *postfixconf.Postconf) senderauth.Setup {
 		s.Classes = append(s.Classes, senderauth.Class{Name: cl.Name, Pool: cl.Pool, VERP: cl.VERP,
 			FromDomain: d.FromDomain, EnvelopeDomain: d.EnvelopeDomain, Bulk: cl.Bulk})
 	}
-	for _, p := range cfg.Pools {
-		s.Pools = append(s.Pools, senderauth.Pool{Name: p.Name, SourceIP: p.SourceIP, HeloName: p.HeloName})
-	}
+	s.Pools = cfg.Pools
 	return s
 }
 
@@ -143,9 +141,7 @@ func newReportIntake(cfg config.Config, st store.Store, reg prometheus.Registere
 	} else {
 		logger.Warn("report sources' reverse DNS will not be looked up", "err", err)
 	}
-	for _, p := range cfg.Pools {
-		opts.Pools = append(opts.Pools, authreport.Pool{Name: p.Name, SourceIP: p.SourceIP})
-	}
+	opts.Pools = cfg.Pools
 	if reg != nil {
 		opts.Metrics = authreport.NewMetrics(reg)
 	}

@@ -49,7 +49,7 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("%w: --from %v", errUsage, err)
 		}
 		if f.From.IsZero() {
-			f.From = f.To.Add(-30 * 24 * time.Hour)
+			f.From = f.To.Add(-block.DefaultRange)
 		}
 		q.Set("from", f.From.UTC().Format(time.RFC3339Nano))
 		q.Set("to", f.To.UTC().Format(time.RFC3339Nano))

@@ -16,7 +16,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c.register(fs)
 	print := fs.Bool("print", false, "print the DDL instead of applying it")
 	cluster := fs.String("cluster", "", "render for the ClickHouse cluster of this name (ReplicatedMergeTree, ON CLUSTER, Distributed)")
-	retention := fs.Int("retention-days", 0, "keep rows this many days (default from config: 3653 = 10 years)")
+	retention := fs.Int("retention-days", 0, fmt.Sprintf("keep rows this many days (default from config: %d = 10 years)", schema.DefaultRetentionDays))
 	applyRetention := fs.Bool("apply-retention", false, "also set the retention on tables that already exist")
 	status := fs.Bool("status", false, "list the applied migrations and exit")
 	fs.Usage = func() {
