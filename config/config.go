@@ -33,8 +33,8 @@ const DefaultPath = "/etc/mailtrace/mailtrace.yaml"
 // DefaultStore is the embedded store's default location.
 const DefaultStore = "chdb:///var/lib/mailtrace/store"
 
-// Config is the whole configuration. Later parts of mailtrace (milter,
-// collector, API) add their sections here.
+// Config is the whole configuration: one section per part of mailtrace,
+// each read and checked by the package of that part.
 type Config struct {
 	// Store is where everything is kept: chdb:///path (embedded, the
 	// default) or clickhouse://user:pass@host:9000/db (clickhouses:// for TLS).

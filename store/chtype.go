@@ -229,142 +229,54 @@ func (d *decoder) str() (string, error) {
 // text form, Nullable as nil or the value, Array(String) as []string and
 // other arrays as []any.
 func (d *decoder) value(t *chType) (any, error) {
-	fixed := func(n int) ([]byte, error) { return d.need(n) }
 	switch t.name {
 	case "String":
 		return d.str()
 	case "FixedString":
-		b, err := fixed(t.size)
+		b, err := d.need(t.size)
 		return string(b), err
 	case "LowCardinality":
 		return d.value(t.args[0])
 	case "Nullable":
-		b, err := fixed(1)
-		if err != nil {
+		b, err := d.need(1)
+		if err != nil || b[0] != 0 {
 			return nil, err
-		}
-		if b[0] != 0 {
-			return nil, nil
 		}
 		return d.value(t.args[0])
 	case "Nothing":
 		return nil, nil
-	case "Bool":
-		b, err := fixed(1)
+	case "Bool", "UInt8", "Int8", "Enum8":
+		b, err := d.need(1)
 		if err != nil {
 			return nil, err
 		}
-		return b[0] != 0, nil
-	case "UInt8":
-		b, err := fixed(1)
-		if err != nil {
-			return nil, err
-		}
-		return b[0], nil
-	case "Int8":
-		b, err := fixed(1)
-		if err != nil {
-			return nil, err
-		}
-		return int8(b[0]), nil
+		return from8(t, b[0]), nil
 	case "UInt16", "Int16", "Date", "Enum16":
-		b, err := fixed(2)
+		b, err := d.need(2)
 		if err != nil {
 			return nil, err
 		}
-		v := binary.LittleEndian.Uint16(b)
-		switch t.name {
-		case "Int16":
-			return int16(v), nil
-		case "Date":
-			return time.Unix(int64(v)*86400, 0).UTC(), nil
-		case "Enum16":
-			return t.enum[int16(v)], nil
-		}
-		return v, nil
-	case "Enum8":
-		b, err := fixed(1)
-		if err != nil {
-			return nil, err
-		}
-		return t.enum[int16(int8(b[0]))], nil
+		return from16(t, binary.LittleEndian.Uint16(b)), nil
 	case "UInt32", "Int32", "Float32", "Date32", "DateTime", "IPv4":
-		b, err := fixed(4)
+		b, err := d.need(4)
 		if err != nil {
 			return nil, err
 		}
-		v := binary.LittleEndian.Uint32(b)
-		switch t.name {
-		case "Int32":
-			return int32(v), nil
-		case "Float32":
-			return math.Float32frombits(v), nil
-		case "Date32":
-			return time.Unix(int64(int32(v))*86400, 0).UTC(), nil
-		case "DateTime":
-			return time.Unix(int64(v), 0).UTC(), nil
-		case "IPv4":
-			return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String(), nil
-		}
-		return v, nil
+		return from32(t, binary.LittleEndian.Uint32(b)), nil
 	case "UInt64", "Int64", "Float64", "DateTime64":
-		b, err := fixed(8)
+		b, err := d.need(8)
 		if err != nil {
 			return nil, err
 		}
-		v := binary.LittleEndian.Uint64(b)
-		switch t.name {
-		case "Int64":
-			return int64(v), nil
-		case "Float64":
-			return math.Float64frombits(v), nil
-		case "DateTime64":
-			return fromTicks(int64(v), t.size), nil
-		}
-		return v, nil
-	case "UUID":
-		b, err := fixed(16)
+		return from64(t, binary.LittleEndian.Uint64(b)), nil
+	case "UUID", "IPv6":
+		b, err := d.need(16)
 		if err != nil {
 			return nil, err
 		}
-		var u [16]byte
-		binary.BigEndian.PutUint64(u[:8], binary.LittleEndian.Uint64(b[:8]))
-		binary.BigEndian.PutUint64(u[8:], binary.LittleEndian.Uint64(b[8:]))
-		return FormatUUID(u), nil
-	case "IPv6":
-		b, err := fixed(16)
-		if err != nil {
-			return nil, err
-		}
-		return netip.AddrFrom16([16]byte(b)).Unmap().String(), nil
+		return from128(t, b), nil
 	case "Array":
-		n, err := d.uvarint()
-		if err != nil {
-			return nil, err
-		}
-		if n > uint64(len(d.b)-d.i) {
-			return nil, errShort
-		}
-		elem := t.args[0]
-		for elem.name == "LowCardinality" {
-			elem = elem.args[0]
-		}
-		if elem.name == "String" {
-			out := make([]string, n)
-			for i := range out {
-				if out[i], err = d.str(); err != nil {
-					return nil, err
-				}
-			}
-			return out, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = d.value(t.args[0]); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		return d.array(t)
 	case "Tuple":
 		out := make([]any, len(t.args))
 		for i, a := range t.args {
@@ -376,28 +288,134 @@ func (d *decoder) value(t *chType) (any, error) {
 		}
 		return out, nil
 	case "Map":
-		n, err := d.uvarint()
-		if err != nil {
-			return nil, err
-		}
-		if n > uint64(len(d.b)-d.i) {
-			return nil, errShort
-		}
-		out := make(map[string]any, n)
-		for range n {
-			k, err := d.value(t.args[0])
-			if err != nil {
+		return d.mapValue(t)
+	}
+	return nil, fmt.Errorf("reading type %s is not supported; cast it in the query, e.g. toString(x)", t.source)
+}
+
+// from8 is the value of a one-byte type.
+func from8(t *chType, v uint8) any {
+	switch t.name {
+	case "Bool":
+		return v != 0
+	case "Int8":
+		return int8(v)
+	case "Enum8":
+		return t.enum[int16(int8(v))]
+	}
+	return v
+}
+
+// from16 is the value of a two-byte type.
+func from16(t *chType, v uint16) any {
+	switch t.name {
+	case "Int16":
+		return int16(v)
+	case "Date":
+		return time.Unix(int64(v)*86400, 0).UTC()
+	case "Enum16":
+		return t.enum[int16(v)]
+	}
+	return v
+}
+
+// from32 is the value of a four-byte type.
+func from32(t *chType, v uint32) any {
+	switch t.name {
+	case "Int32":
+		return int32(v)
+	case "Float32":
+		return math.Float32frombits(v)
+	case "Date32":
+		return time.Unix(int64(int32(v))*86400, 0).UTC()
+	case "DateTime":
+		return time.Unix(int64(v), 0).UTC()
+	case "IPv4":
+		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+	}
+	return v
+}
+
+// from64 is the value of an eight-byte type.
+func from64(t *chType, v uint64) any {
+	switch t.name {
+	case "Int64":
+		return int64(v)
+	case "Float64":
+		return math.Float64frombits(v)
+	case "DateTime64":
+		return fromTicks(int64(v), t.size)
+	}
+	return v
+}
+
+// from128 is the value of a sixteen-byte type: a UUID (two little-endian
+// halves) or an IPv6 address.
+func from128(t *chType, b []byte) any {
+	if t.name == "IPv6" {
+		return netip.AddrFrom16([16]byte(b)).Unmap().String()
+	}
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[:8], binary.LittleEndian.Uint64(b[:8]))
+	binary.BigEndian.PutUint64(u[8:], binary.LittleEndian.Uint64(b[8:]))
+	return FormatUUID(u)
+}
+
+// array reads an Array: its length, then its elements ([]string for
+// strings, []any otherwise).
+func (d *decoder) array(t *chType) (any, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(len(d.b)-d.i) {
+		return nil, errShort
+	}
+	elem := t.args[0]
+	for elem.name == "LowCardinality" {
+		elem = elem.args[0]
+	}
+	if elem.name == "String" {
+		out := make([]string, n)
+		for i := range out {
+			if out[i], err = d.str(); err != nil {
 				return nil, err
 			}
-			v, err := d.value(t.args[1])
-			if err != nil {
-				return nil, err
-			}
-			out[fmt.Sprint(k)] = v
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("reading type %s is not supported; cast it in the query, e.g. toString(x)", t.source)
+	out := make([]any, n)
+	for i := range out {
+		if out[i], err = d.value(t.args[0]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// mapValue reads a Map: its length, then key and value pairs, keyed by
+// the key printed.
+func (d *decoder) mapValue(t *chType) (any, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(len(d.b)-d.i) {
+		return nil, errShort
+	}
+	out := make(map[string]any, n)
+	for range n {
+		k, err := d.value(t.args[0])
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.value(t.args[1])
+		if err != nil {
+			return nil, err
+		}
+		out[fmt.Sprint(k)] = v
+	}
+	return out, nil
 }
 
 // FormatUUID prints a UUID in its canonical 8-4-4-4-12 form.
