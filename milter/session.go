@@ -9,6 +9,7 @@ import (
 
 	gomilter "github.com/d--j/go-milter"
 
+	"github.com/mailtrace/mailtrace/header"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/traceid"
 )
@@ -18,9 +19,9 @@ import (
 // the pool is named in the VERP envelope sender, which Postfix's
 // sender_dependent_default_transport_maps reads.
 const (
-	HeaderID    = "X-Mailtrace-ID"
-	HeaderClass = "X-Mailtrace-Class"
-	HeaderPool  = "X-Mailtrace-Pool"
+	HeaderID    = header.ID
+	HeaderClass = header.Class
+	HeaderPool  = header.Pool
 	// HeaderReadReceipt asks for read receipts (RFC 8098), for classes
 	// with read_receipt: true.
 	HeaderReadReceipt = "Disposition-Notification-To"

@@ -24,17 +24,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/verp"
 )
 
 // Pool is a dedicated-IP pool as Postfix sees it: a transport smtp-NAME
-// bound to SourceIP.
-type Pool struct {
-	Name       string
-	SourceIP   string // smtp_bind_address
-	HeloName   string // smtp_helo_name
-	SyslogName string // default postfix-NAME
-}
+// bound to SourceIP (smtp_bind_address), greeting as HeloName
+// (smtp_helo_name), logging as SyslogName. It is the one pool type.
+type Pool = pool.Pool
 
 // Class is a milter class as far as routing goes.
 type Class struct {
@@ -297,12 +294,7 @@ type Service struct {
 func Transport(pool string) string { return "smtp-" + pool }
 
 // SyslogName is the syslog name a pool's transport logs under.
-func SyslogName(p Pool) string {
-	if p.SyslogName != "" {
-		return p.SyslogName
-	}
-	return "postfix-" + p.Name
-}
+func SyslogName(p Pool) string { return p.Syslog() }
 
 // Master lists the pools' transports.
 func (s Setup) Master() []Service {

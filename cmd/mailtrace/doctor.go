@@ -125,9 +125,7 @@ func postfixSetup(cfg config.Config, dir string) postfixconf.Setup {
 	if s.BounceDomain != "" {
 		s.BounceTransport = cfg.Bounces.PostfixTransport()
 	}
-	for _, p := range cfg.Pools {
-		s.Pools = append(s.Pools, postfixconf.Pool{Name: p.Name, SourceIP: p.SourceIP, HeloName: p.HeloName, SyslogName: p.SyslogName})
-	}
+	s.Pools = append(s.Pools, cfg.Pools...)
 	if len(s.Pools) == 0 {
 		seen := map[string]bool{}
 		for _, cl := range cfg.Milter.Classes {
