@@ -97,33 +97,38 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case err != nil:
 			return fmt.Errorf("import: %w (run the same command again to continue where it stopped)", err)
 		}
-		switch {
-		case res.Lines == 0 && res.SkippedTo > 0:
-			fmt.Fprintf(stdout, "%s: already imported (%d bytes), nothing added\n", path, res.SkippedTo)
-		default:
-			rate := float64(res.Lines) / max(res.Elapsed.Seconds(), 1e-9)
-			resumed := ""
-			if res.SkippedTo > 0 {
-				resumed = fmt.Sprintf(", continued after byte %d", res.SkippedTo)
-			}
-			fmt.Fprintf(stdout, "%s: %s, %s and %s stored in %s (%.0f lines/s%s)\n",
-				path, collector.Count(res.Lines, "line"), collector.Count(res.Events, "delivery event"),
-				collector.Count(res.Messages, "message record"), res.Elapsed.Round(time.Millisecond), rate, resumed)
-			if res.Skipped > 0 {
-				fmt.Fprintf(stdout, "  %d rows from %s on were stored by the earlier import and not written again\n",
-					res.Skipped, before.Format(time.RFC3339))
-			}
-			printUnknown(stdout, res.Unknown)
-			if hint := res.Outside.Hint(); hint != "" {
-				fmt.Fprintf(stdout, "  %s, then import the file again with `mailtrace import --again --before %s %s`\n",
-					hint, p.Cutoff().Format(time.RFC3339), path)
-			}
-		}
+		printImported(stdout, path, res, before, p.Cutoff())
 	}
 	if len(skipped) > 0 {
 		return fmt.Errorf("%d of %d file(s) not imported, as they hold no Postfix log line: %s", len(skipped), fs.NArg(), strings.Join(skipped, ", "))
 	}
 	return nil
+}
+
+// printImported says what the import of one file stored, what it left out
+// and how to add that.
+func printImported(stdout io.Writer, path string, res collector.ImportResult, before, cutoff time.Time) {
+	if res.Lines == 0 && res.SkippedTo > 0 {
+		fmt.Fprintf(stdout, "%s: already imported (%d bytes), nothing added\n", path, res.SkippedTo)
+		return
+	}
+	rate := float64(res.Lines) / max(res.Elapsed.Seconds(), 1e-9)
+	resumed := ""
+	if res.SkippedTo > 0 {
+		resumed = fmt.Sprintf(", continued after byte %d", res.SkippedTo)
+	}
+	fmt.Fprintf(stdout, "%s: %s, %s and %s stored in %s (%.0f lines/s%s)\n",
+		path, collector.Count(res.Lines, "line"), collector.Count(res.Events, "delivery event"),
+		collector.Count(res.Messages, "message record"), res.Elapsed.Round(time.Millisecond), rate, resumed)
+	if res.Skipped > 0 {
+		fmt.Fprintf(stdout, "  %d rows from %s on were stored by the earlier import and not written again\n",
+			res.Skipped, before.Format(time.RFC3339))
+	}
+	printUnknown(stdout, res.Unknown)
+	if hint := res.Outside.Hint(); hint != "" {
+		fmt.Fprintf(stdout, "  %s, then import the file again with `mailtrace import --again --before %s %s`\n",
+			hint, cutoff.Format(time.RFC3339), path)
+	}
 }
 
 // checkFiles makes sure every path names a regular file this process can
