@@ -196,20 +196,7 @@ func (c *Correlator) get(r *postfixlog.Record) *message {
 // Add takes one parsed line. line is the raw line, which event IDs derive
 // from.
 func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
-	// BSD timestamps and maillog_file have whole seconds: lines of one
-	// second get a microsecond each, in log order, so that a deferral and
-	// the expiry logged after it in the same second stay in that order.
-	if r.Time.Nanosecond() == 0 && !r.Time.IsZero() {
-		if r.Time.Equal(c.second) {
-			c.inSecond++
-		} else {
-			c.second, c.inSecond = r.Time, 0
-		}
-		r.Time = r.Time.Add(time.Duration(c.inSecond) * time.Microsecond)
-	}
-	if r.Time.After(c.clock) {
-		c.clock = r.Time
-	}
+	c.tick(r)
 	switch r.Kind {
 	case postfixlog.TLS:
 		if len(r.RelayHost) > 0 { // outbound: belongs to this process's next attempt
@@ -249,21 +236,7 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 	case postfixlog.MessageID:
 		c.get(r).MessageID = string(r.MessageID)
 	case postfixlog.HeaderCheck:
-		m := c.get(r)
-		switch strings.ToLower(string(r.HeaderName)) {
-		case header.LowerID:
-			if id, ok := traceid.Parse(string(r.HeaderValue)); ok {
-				m.TraceID = id
-				// The milter stamped it as it came in: a message of its
-				// own, not one a filter hands back.
-				if err := c.release(m); err != nil {
-					return err
-				}
-			}
-		case header.LowerPool:
-			m.Pool = string(r.HeaderValue)
-		}
-		if err := c.checkAction(r, m, line); err != nil {
+		if err := c.headerCheck(r, line); err != nil {
 			return err
 		}
 	case postfixlog.QueueActive:
@@ -282,22 +255,9 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 	case postfixlog.Delivery:
 		return c.delivery(r, line)
 	case postfixlog.Notification:
-		parent := c.get(r)
-		child := string(r.Child)
-		parent.Children = append(parent.Children, child)
-		ck := msgKey{parent.Host, child}
-		cm := c.messages[ck]
-		if cm != nil && cm.State != "queued" {
-			if err := c.finish(ck, cm); err != nil {
-				return err
-			}
-			cm = nil
+		if err := c.notification(r); err != nil {
+			return err
 		}
-		if cm == nil {
-			cm = &message{Host: parent.Host, QueueID: child, FirstSeen: r.Time, LastSeen: r.Time, TimeDigits: r.TimeDigits, State: "queued"}
-			c.messages[ck] = cm
-		}
-		cm.Parent, cm.Notification, cm.Origin = parent.QueueID, string(r.NotificationKind), "notification"
 	case postfixlog.Expired:
 		return c.expire(r, line)
 	case postfixlog.Removed:
@@ -309,6 +269,67 @@ func (c *Correlator) Add(r *postfixlog.Record, line []byte) error {
 		c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
 	}
 	return c.sweep()
+}
+
+// tick advances the log clock to r. BSD timestamps and maillog_file have
+// whole seconds: lines of one second get a microsecond each, in log order,
+// so that a deferral and the expiry logged after it in the same second
+// stay in that order.
+func (c *Correlator) tick(r *postfixlog.Record) {
+	if r.Time.Nanosecond() == 0 && !r.Time.IsZero() {
+		if r.Time.Equal(c.second) {
+			c.inSecond++
+		} else {
+			c.second, c.inSecond = r.Time, 0
+		}
+		r.Time = r.Time.Add(time.Duration(c.inSecond) * time.Microsecond)
+	}
+	if r.Time.After(c.clock) {
+		c.clock = r.Time
+	}
+}
+
+// headerCheck reads a milter_header_checks line: the trace ID and pool the
+// milter stamped, and what the rule did.
+func (c *Correlator) headerCheck(r *postfixlog.Record, line []byte) error {
+	m := c.get(r)
+	switch strings.ToLower(string(r.HeaderName)) {
+	case header.LowerID:
+		if id, ok := traceid.Parse(string(r.HeaderValue)); ok {
+			m.TraceID = id
+			// The milter stamped it as it came in: a message of its
+			// own, not one a filter hands back.
+			if err := c.release(m); err != nil {
+				return err
+			}
+		}
+	case header.LowerPool:
+		m.Pool = string(r.HeaderValue)
+	}
+	return c.checkAction(r, m, line)
+}
+
+// notification links a non-delivery notification to the message it is
+// about; its own lines may have come first, or belong to an earlier
+// message of the same (reused) queue ID, which is finished first.
+func (c *Correlator) notification(r *postfixlog.Record) error {
+	parent := c.get(r)
+	child := string(r.Child)
+	parent.Children = append(parent.Children, child)
+	ck := msgKey{parent.Host, child}
+	cm := c.messages[ck]
+	if cm != nil && cm.State != "queued" {
+		if err := c.finish(ck, cm); err != nil {
+			return err
+		}
+		cm = nil
+	}
+	if cm == nil {
+		cm = &message{Host: parent.Host, QueueID: child, FirstSeen: r.Time, LastSeen: r.Time, TimeDigits: r.TimeDigits, State: "queued"}
+		c.messages[ck] = cm
+	}
+	cm.Parent, cm.Notification, cm.Origin = parent.QueueID, string(r.NotificationKind), "notification"
+	return nil
 }
 
 // unknownLine hands a line about a message that was not understood to the
