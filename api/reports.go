@@ -12,7 +12,7 @@ import (
 // reportRoutes serve what DMARC and TLS reports say.
 func (s *Server) reportRoutes() []route {
 	rangeParams := []param{
-		{name: "from", in: "query", typ: "string", description: "first report day (RFC 3339 or YYYY-MM-DD); default 30 days before to"},
+		{name: "from", in: "query", typ: "string", description: fmt.Sprintf("first report day (RFC 3339 or YYYY-MM-DD); default %d days before to", authreport.DefaultRange/(24*time.Hour))},
 		{name: "to", in: "query", typ: "string", description: "end of the range, exclusive (RFC 3339 or YYYY-MM-DD); default now"},
 	}
 	return []route{
@@ -31,7 +31,7 @@ func reportRange(q url.Values) (authreport.Range, error) {
 			return rg, err
 		}
 	}
-	rg.From = rg.To.Add(-30 * 24 * time.Hour)
+	rg.From = rg.To.Add(-authreport.DefaultRange)
 	if v := q.Get("from"); v != "" {
 		if rg.From, err = parseTime("from", v); err != nil {
 			return rg, err

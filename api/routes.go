@@ -70,7 +70,7 @@ func (s *Server) baseRoutes() []route {
 			role: RoleAnalyst, produces: "application/json", handler: s.blocks,
 			params: []param{
 				{name: "state", in: "query", typ: "string", enum: []string{"open", "all"}, description: "open (default): the incidents open now, whenever they opened; all: those opened in the range"},
-				{name: "from", in: "query", typ: "string", description: "with state=all: opened at or after (RFC 3339 or YYYY-MM-DD); default 30 days before to"},
+				{name: "from", in: "query", typ: "string", description: fmt.Sprintf("with state=all: opened at or after (RFC 3339 or YYYY-MM-DD); default %d days before to", block.DefaultRange/(24*time.Hour))},
 				{name: "to", in: "query", typ: "string", description: "with state=all: opened before (RFC 3339 or YYYY-MM-DD); default now"},
 				{name: "limit", in: "query", typ: "integer", description: "most incidents (default 100, at most 10000)"},
 			}},

@@ -53,6 +53,10 @@ type Coverage struct {
 // Range is a time range of report days: [From, To).
 type Range struct{ From, To time.Time }
 
+// DefaultRange is how far back a listing of reports reaches (from its
+// end) when it names no start: the API's and the CLI's default.
+const DefaultRange = 30 * 24 * time.Hour
+
 func (r Range) params() store.Params {
 	return store.Params{"from": r.From.UTC(), "to": r.To.UTC()}
 }

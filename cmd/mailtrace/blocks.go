@@ -22,7 +22,7 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c common
 	c.register(fs)
 	all := fs.Bool("all", false, "incidents opened in a time range (--from, --to), open or closed; default: the ones open now")
-	from := fs.String("from", "", "with --all: start of the time range, opened at or after (RFC 3339 or YYYY-MM-DD; default 30 days before --to)")
+	from := fs.String("from", "", fmt.Sprintf("with --all: start of the time range, opened at or after (RFC 3339 or YYYY-MM-DD; default %d days before --to)", block.DefaultRange/(24*time.Hour)))
 	to := fs.String("to", "", "with --all: end of the time range, opened before (RFC 3339 or YYYY-MM-DD; default now)")
 	asJSON := fs.Bool("json", false, "print one JSON object per incident")
 	apiURL := fs.String("api", "", "ask a running mailtrace's API at this URL instead of opening the store")

@@ -28,7 +28,7 @@ func runReports(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per report per line")
-	from := fs.String("from", "", "list: start of the time range (RFC 3339 or YYYY-MM-DD; default 30 days before --to)")
+	from := fs.String("from", "", fmt.Sprintf("list: start of the time range (RFC 3339 or YYYY-MM-DD; default %d days before --to)", authreport.DefaultRange/(24*time.Hour)))
 	to := fs.String("to", "", "list: end of the time range (RFC 3339 or YYYY-MM-DD; default now)")
 	apiURL := fs.String("api", "", "list: ask a running mailtrace's API at this URL instead of opening the store")
 	fs.Usage = func() {
@@ -220,7 +220,7 @@ func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON 
 		return fmt.Errorf("%w: --from %v", errUsage, err)
 	}
 	if rg.From.IsZero() {
-		rg.From = rg.To.Add(-30 * 24 * time.Hour)
+		rg.From = rg.To.Add(-authreport.DefaultRange)
 	}
 	st, base, err := storeOrAPI(ctx, cfg, apiURL, stderr, "")
 	if err != nil {
