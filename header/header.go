@@ -2,9 +2,11 @@
 // every message it sees, the contract between the parts that write, match
 // and read them:
 //
-//   - the milter adds them (milter);
-//   - Postfix's milter_header_checks match them, INFO-logging the trace ID
-//     (postfixconf writes the rules, doctor checks them);
+//   - the milter adds them (milter), and notes the ones a message came
+//     with;
+//   - Postfix's milter_header_checks INFO-logs the trace ID (postfixconf
+//     writes the rule, doctor checks it, and refuses the FILTER lines on
+//     the pool header that earlier versions routed by);
 //   - the collector reads them back from those log lines (collector);
 //   - the bounce readers find the trace ID in the returned message's
 //     headers (dsn).
@@ -20,7 +22,8 @@ const (
 	// Class is the message's class (milter.classes); a trusted sender may
 	// set it (milter.class_header).
 	Class = "X-Mailtrace-Class"
-	// Pool is the dedicated-IP pool the message is sent through.
+	// Pool is the dedicated-IP pool the message is sent through, for
+	// people and the log: Postfix routes by the VERP envelope sender.
 	Pool = "X-Mailtrace-Pool"
 )
 

@@ -118,12 +118,12 @@ func (s *session) Data(m gomilter.Modifier) (*gomilter.Response, error) {
 func (s *session) Header(name, value string, m gomilter.Modifier) (*gomilter.Response, error) {
 	lname := strings.ToLower(name)
 	switch lname {
-	case "x-mailtrace-id", "x-mailtrace-pool", "x-mailtrace-class":
+	case header.LowerID, header.LowerPool, header.LowerClass:
 		if s.ownHeaders == nil {
 			s.ownHeaders = map[string]int{}
 		}
 		s.ownHeaders[lname]++
-		if lname != "x-mailtrace-class" {
+		if lname != header.LowerClass {
 			return gomilter.RespContinue, nil
 		}
 	case "message-id", "subject", "from", "disposition-notification-to", "list-unsubscribe", "list-unsubscribe-post":
@@ -167,7 +167,7 @@ func (s *session) decide() {
 		}
 	}()
 	if s.f.trustsClassHeader(s.clientIP, s.saslUser) {
-		if v := s.headers["x-mailtrace-class"]; len(v) > 0 {
+		if v := s.headers[header.LowerClass]; len(v) > 0 {
 			if c := s.f.classifier.classes[v[0]]; c != nil {
 				s.class, s.rule = c, "header"
 				return

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mailtrace/mailtrace/header"
 	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/verp"
 )
@@ -210,7 +211,7 @@ func (s Setup) entries(name string) (kind, entry string) {
 	case "relay_domains":
 		return "list", s.BounceDomain
 	case "milter_header_checks":
-		return "table", "/^X-Mailtrace-ID: / INFO"
+		return "table", "/^" + header.ID + ": / INFO"
 	case "sender_dependent_default_transport_maps":
 		var lines []string
 		for _, p := range s.RoutedPools() {
@@ -334,6 +335,6 @@ func (s Setup) HeaderChecksTable() string {
 	var b strings.Builder
 	b.WriteString("# mailtrace: milter_header_checks (regexp table). This table sees only the\n")
 	b.WriteString("# headers a milter added. Log the trace ID next to the queue ID:\n")
-	b.WriteString("/^X-Mailtrace-ID: / INFO\n")
+	b.WriteString("/^" + header.ID + ": / INFO\n")
 	return b.String()
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/mailtrace/mailtrace/header"
 )
 
 // checkTables checks the two tables mailtrace installs: the header table
@@ -24,8 +26,8 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	case hc == "":
 		add(Warning, fmt.Sprintf("%s:\nmilter_header_checks = regexp:%s\n\n%s:\n%s", mainCF, here.HeaderChecksPath(), here.HeaderChecksPath(), here.HeaderChecksTable()),
 			"milter_header_checks is not set: the log does not name trace IDs (queue and trace IDs are linked by the accept records only)")
-	case !strings.HasPrefix(strings.ToUpper(firstTableResult(pc, hc, "X-Mailtrace-ID: 01900000-0000-7000-8000-000000000000")), "INFO"):
-		add(Warning, "your table "+hc+" (milter_header_checks in "+mainCF+"), add:\n/^X-Mailtrace-ID: / INFO",
+	case !strings.HasPrefix(strings.ToUpper(firstTableResult(pc, hc, header.ID+": 01900000-0000-7000-8000-000000000000")), "INFO"):
+		add(Warning, "your table "+hc+" (milter_header_checks in "+mainCF+"), add:\n/^"+header.ID+": / INFO",
 			"milter_header_checks does not INFO-log X-Mailtrace-ID: the log alone cannot link queue and trace IDs")
 	default:
 		add(OK, "", "milter_header_checks logs X-Mailtrace-ID")
@@ -36,7 +38,7 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	for _, param := range []string{"milter_header_checks", "header_checks"} {
 		for _, t := range SplitList(pc.Main[param]) {
 			for _, p := range s.Pools {
-				got := pc.Query(t, "X-Mailtrace-Pool: "+p.Name)
+				got := pc.Query(t, header.Pool+": "+p.Name)
 				if strings.HasPrefix(strings.ToUpper(got), "FILTER") {
 					add(Problem, fmt.Sprintf("%s (%s in %s), remove the line:\n/^X-Mailtrace-Pool: %s$/ %s", t, param, mainCF, p.Name, got),
 						"%s %s answers %q for X-Mailtrace-Pool: %s: that sends every recipient of the message, local, virtual and transport_maps ones too, to the pool's transport, where they bounce; pools are routed by sender_dependent_default_transport_maps now",
