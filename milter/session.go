@@ -205,60 +205,18 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 		s.decide()
 	}
 	id := traceid.New()
-	// Headers the message came with would contradict the stamp: remove them.
-	for _, name := range []string{HeaderID, HeaderPool, HeaderClass} {
-		for i := s.ownHeaders[strings.ToLower(name)]; i >= 1; i-- {
-			if err := m.ChangeHeader(i, name, ""); err != nil {
-				return nil, err
-			}
-		}
+	st := s.stamp(id)
+	if err := st.apply(m); err != nil {
+		return nil, err
 	}
-	if s.toBounceDomain() {
-		// A report coming back to the VERP bounce domain is not mail we
-		// send: no stamp, no record.
+	if st.Unstamped {
 		s.f.logger.Debug("report to the bounce domain passed through", "queue_id", s.queueID)
 		return gomilter.RespAccept, nil
 	}
-	// The pool is named in the VERP return path, which is what routes the
-	// message: without VERP (no signer, or the null sender, which is
-	// kept) it leaves as Postfix routes it, through no pool.
-	sender, pool := s.sender, ""
-	if s.class.VERP && s.f.signer != nil && s.sender != "" {
-		if pool = s.class.RoutedPool(); pool != "" {
-			sender = s.f.signer.PoolAddress(id, pool)
-		} else {
-			sender = s.f.signer.Address(id)
-		}
-		if s.class.ReadReceipt {
-			if err := s.askReadReceipt(m, sender); err != nil {
-				return nil, err
-			}
-		}
+	if st.OwnReadReceipt {
+		s.f.logger.Debug("message asks for read receipts itself; its Disposition-Notification-To is kept", "queue_id", s.queueID)
 	}
-	// Null-sender mail (bounces, auto-replies) gets no DSN (RFC 3461
-	// section 5.2.1), so its envelope is left alone.
-	if s.sender != "" {
-		envID := id.String()
-		if s.f.cfg.KeepClientEnvID && s.envID != "" {
-			envID = s.envID
-		}
-		ret := s.ret
-		if ret != "FULL" {
-			ret = "HDRS"
-		}
-		if err := m.ChangeFrom(gomilter.AddAngle(sender), "ENVID="+envID+" RET="+ret); err != nil {
-			return nil, err
-		}
-	}
-	stamp := [][2]string{{HeaderID, id.String()}, {HeaderClass, s.class.Name}}
-	if pool != "" {
-		stamp = append(stamp, [2]string{HeaderPool, pool})
-	}
-	for _, h := range stamp {
-		if err := m.AddHeader(h[0], h[1]); err != nil {
-			return nil, err
-		}
-	}
+	pool := st.Pool
 	first := func(name string) string {
 		if v := s.headers[name]; len(v) > 0 {
 			return v[0]
@@ -280,35 +238,8 @@ func (s *session) EndOfMessage(m gomilter.Modifier) (resp *gomilter.Response, er
 	}
 	s.f.metrics.Decision.Observe((s.busy + time.Since(start)).Seconds())
 	s.f.logger.Debug("stamped", "queue_id", s.queueID, "trace_id", id, "class", s.class.Name, "pool", pool,
-		"rule", s.rule, "verp", sender != s.sender)
+		"rule", s.rule, "verp", st.Sender != s.sender)
 	return gomilter.RespAccept, nil
-}
-
-// askReadReceipt adds Disposition-Notification-To with the VERP return
-// path, unless the message asks for receipts itself: its sender's wish is
-// kept, and a second such header would make the request invalid (RFC
-// 8098 section 2.1).
-func (s *session) askReadReceipt(m gomilter.Modifier, returnPath string) error {
-	if len(s.headers["disposition-notification-to"]) > 0 {
-		s.f.logger.Debug("message asks for read receipts itself; its Disposition-Notification-To is kept", "queue_id", s.queueID)
-		return nil
-	}
-	return m.AddHeader(HeaderReadReceipt, "<"+returnPath+">")
-}
-
-// toBounceDomain tells a message whose every recipient is in the VERP
-// bounce domain: a report on its way to mailtrace's bounce intake.
-func (s *session) toBounceDomain() bool {
-	if s.f.signer == nil || len(s.recipients) == 0 {
-		return false
-	}
-	for _, r := range s.recipients {
-		at := strings.LastIndexByte(r, '@')
-		if at < 0 || !strings.EqualFold(r[at+1:], s.f.signer.Domain()) {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *session) Abort(m gomilter.Modifier) error {
