@@ -92,7 +92,8 @@ func (s *session) stamp(id traceid.ID) stamp {
 		}
 		st.ChangeFrom, st.FromArgs = true, "ENVID="+envID+" RET="+ret
 	}
-	st.Add = []field{{HeaderID, id.String()}, {HeaderClass, s.class.Name}}
+	// Room for the pool header: one allocation per message.
+	st.Add = append(make([]field, 0, 3), field{HeaderID, id.String()}, field{HeaderClass, s.class.Name})
 	if st.Pool != "" {
 		st.Add = append(st.Add, field{HeaderPool, st.Pool})
 	}
