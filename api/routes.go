@@ -161,7 +161,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) err
 		return err
 	}
 	tq := trace.Query{ID: r.PathValue("id"), From: from, To: to, Limit: limit}
-	msgs, err := trace.Find(r.Context(), s.st, tq)
+	msgs, err := s.traces.Find(r.Context(), tq)
 	if err != nil {
 		return err
 	}

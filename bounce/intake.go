@@ -44,6 +44,9 @@ type ReportRouter interface {
 // Intake parses, matches and stores reports.
 type Intake struct {
 	st         store.Store
+	traces     *trace.Reader
+	recordWait time.Duration
+	recent     time.Duration
 	signer     *verp.Signer // nil without VERP
 	classifier *reply.Classifier
 	metrics    *Metrics
@@ -59,12 +62,24 @@ type Options struct {
 	Metrics    *Metrics          // optional
 	Reports    ReportRouter      // optional: DMARC and TLS reports go there
 	Logger     *slog.Logger
+	// RecordWait is how long a report for a recent message (one younger
+	// than Recent) waits for it to be recorded before it is refused for
+	// now (ErrNotRecordedYet): a receiver's immediate bounce can overtake
+	// the milter's and the collector's records. Defaults DefaultRecordWait
+	// and DefaultRecent.
+	RecordWait, Recent time.Duration
 }
 
 // NewIntake makes an intake storing into st.
 func NewIntake(st store.Store, opts Options) *Intake {
-	in := &Intake{st: st, signer: opts.Signer, classifier: opts.Classifier, metrics: opts.Metrics, reports: opts.Reports,
-		log: opts.Logger, now: time.Now}
+	in := &Intake{st: st, traces: trace.NewReader(st), recordWait: opts.RecordWait, recent: opts.Recent, signer: opts.Signer,
+		classifier: opts.Classifier, metrics: opts.Metrics, reports: opts.Reports, log: opts.Logger, now: time.Now}
+	if in.recordWait <= 0 {
+		in.recordWait = DefaultRecordWait
+	}
+	if in.recent <= 0 {
+		in.recent = DefaultRecent
+	}
 	if in.classifier == nil {
 		in.classifier = reply.Default()
 	}
@@ -137,12 +152,10 @@ func (in *Intake) Parse(raw []byte) *Result {
 // collector's records): it is to be offered again.
 var ErrNotRecordedYet = errors.New("the report's message is not in the store yet")
 
-// RecordWait is how long a report for a recent message waits for it to be
-// recorded before it is refused for now; Recent is how young such a
-// message is.
-var (
-	RecordWait = 20 * time.Second
-	Recent     = 2 * time.Hour
+// The defaults of Options.RecordWait and Options.Recent.
+const (
+	DefaultRecordWait = 20 * time.Second
+	DefaultRecent     = 2 * time.Hour
 )
 
 // match finds the message a report is about.
@@ -152,12 +165,12 @@ func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []st
 			id, err := in.signer.Parse(a)
 			switch {
 			case err == nil:
-				deadline := time.Now().Add(RecordWait)
+				deadline := time.Now().Add(in.recordWait)
 				for {
 					if ref := in.lookup(ctx, id.String(), nil); ref != nil {
 						return ref, ByVERP, false, nil
 					}
-					if time.Since(id.Time()) > Recent {
+					if time.Since(id.Time()) > in.recent {
 						return nil, Unmatched, false, nil // signed by us, but no longer (or never) stored
 					}
 					if time.Now().After(deadline) {
@@ -223,7 +236,7 @@ func (in *Intake) lookup(ctx context.Context, id string, rcpts []string) *trace.
 		if rcpts == nil {
 			return &refs[i]
 		}
-		m, err := trace.Assemble(ctx, in.st, refs[i])
+		m, err := in.traces.Assemble(ctx, refs[i])
 		if err != nil {
 			in.log.Warn("reading a report's message", "id", id, "err", err)
 			continue

@@ -74,12 +74,11 @@ func TestReadReceipts(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(11 * time.Second) // the trace reads reports once it has seen the table hold one
 	refs, err := trace.Resolve(ctx, f.Store, trace.Query{ID: f.Legal.String()})
 	if err != nil || len(refs) == 0 {
 		t.Fatal(refs, err)
 	}
-	m, err := trace.Assemble(ctx, f.Store, refs[0])
+	m, err := trace.NewReader(f.Store).Assemble(ctx, refs[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestRealPostfixContentFilter(t *testing.T) {
 	}
 
 	// The trace, by the copy's queue ID.
-	msgs, err := trace.Find(context.Background(), st, trace.Query{ID: copy})
+	msgs, err := trace.NewReader(st).Find(context.Background(), trace.Query{ID: copy})
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("trace of %s: %v %v", copy, msgs, err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"time"
 )
 
@@ -16,6 +17,7 @@ type Rows struct {
 	close   func() error
 	cur     []any
 	err     error
+	plans   map[reflect.Type][]fieldColumn // see ScanStruct
 }
 
 // Columns lists the result's column names and ClickHouse types.
@@ -186,4 +188,74 @@ func readHeader(d *decoder) ([]Column, []*chType, error) {
 		}
 	}
 	return cols, types, nil
+}
+
+// ScanStruct copies the current row into the struct dst points to, by
+// column name: each field tagged `ch:"name"` takes the column of that name
+// (of the types Scan takes). Columns without a field are left; a tagged
+// field without its column is an error, so that a renamed column cannot
+// leave a field silently empty. A field of a named string type takes a
+// string column.
+func (r *Rows) ScanStruct(dst any) error {
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("scan: %T is not a pointer to a struct", dst)
+	}
+	v = v.Elem()
+	plan, err := r.plan(v.Type())
+	if err != nil {
+		return err
+	}
+	for _, f := range plan {
+		field := v.Field(f.field)
+		if f.named {
+			var s string
+			if err := scanValue(&s, r.cur[f.column]); err != nil {
+				return fmt.Errorf("scan column %s: %w", r.columns[f.column].Name, err)
+			}
+			field.SetString(s)
+			continue
+		}
+		if err := scanValue(field.Addr().Interface(), r.cur[f.column]); err != nil {
+			return fmt.Errorf("scan column %s: %w", r.columns[f.column].Name, err)
+		}
+	}
+	return nil
+}
+
+// fieldColumn pairs a struct field with the column it is scanned from;
+// named is a field of a named string type (a status, a kind).
+type fieldColumn struct {
+	field, column int
+	named         bool
+}
+
+// plan maps a struct type's tagged fields to the result's columns, once
+// per type for the whole result.
+func (r *Rows) plan(t reflect.Type) ([]fieldColumn, error) {
+	if p, ok := r.plans[t]; ok {
+		return p, nil
+	}
+	byName := make(map[string]int, len(r.columns))
+	for i, c := range r.columns {
+		byName[c.Name] = i
+	}
+	var p []fieldColumn
+	for i := range t.NumField() {
+		name := t.Field(i).Tag.Get("ch")
+		if name == "" {
+			continue
+		}
+		col, ok := byName[name]
+		if !ok {
+			return nil, fmt.Errorf("scan: %s.%s wants column %s, which the result does not have", t.Name(), t.Field(i).Name, name)
+		}
+		ft := t.Field(i).Type
+		p = append(p, fieldColumn{i, col, ft.Kind() == reflect.String && ft != reflect.TypeFor[string]()})
+	}
+	if r.plans == nil {
+		r.plans = map[reflect.Type][]fieldColumn{}
+	}
+	r.plans[t] = p
+	return p, nil
 }

@@ -64,7 +64,7 @@ func TestTraceAcrossContentFilter(t *testing.T) {
 	for _, q := range []Query{{ID: id.String()}, {ID: "0AE91984252"}, {ID: "3F2A81C0B2"}, {ID: "<chain@court.example>"},
 		{ID: "bob@outlook.test", From: day.From, To: day.To}} {
 		t.Run(q.ID, func(t *testing.T) {
-			msgs, err := Find(ctx, st, q)
+			msgs, err := NewReader(st).Find(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}

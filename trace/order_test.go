@@ -105,10 +105,7 @@ func TestTracePrecisionAndOrder(t *testing.T) {
 	tracetest.Insert(t, f.Store, schema.Bounces,
 		&schema.Bounce{Time: t0.Add(2 * time.Second), EventID: 7, Kind: "dsn", MatchedBy: "verp", TraceID: [16]byte(f.Legal), Host: "mx1",
 			QueueID: "4XAA1", Recipient: "bob@outlook.test", Action: "failed", Status: "5.1.1", TimeDigits: 0})
-	reports.Lock()
-	reports.seen = nil // a report is stored now
-	reports.Unlock()
-	msgs, err := Find(context.Background(), f.Store, Query{ID: f.Legal.String()})
+	msgs, err := NewReader(f.Store).Find(context.Background(), Query{ID: f.Legal.String()})
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}

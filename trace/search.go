@@ -15,15 +15,15 @@ import (
 )
 
 // Find resolves an identifier and assembles every message it names.
-func Find(ctx context.Context, st store.Store, q Query) ([]*Message, error) {
-	refs, err := Resolve(ctx, st, q)
+func (rd *Reader) Find(ctx context.Context, q Query) ([]*Message, error) {
+	refs, err := Resolve(ctx, rd.st, q)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*Message, 0, len(refs))
 	seen := map[[2]string]bool{}
 	for _, r := range refs {
-		m, err := Assemble(ctx, st, r)
+		m, err := rd.Assemble(ctx, r)
 		if err != nil {
 			return nil, err
 		}

@@ -94,7 +94,7 @@ func TestSearchBySender(t *testing.T) {
 		if fmt.Sprint(exported) != "[4XFF1 notices@tax.example "+lateVERP+" Tax assessment]" {
 			t.Errorf("export: %q", exported)
 		}
-		msgs, err := Find(ctx, f.Store, Query{ID: late.String()})
+		msgs, err := NewReader(f.Store).Find(ctx, Query{ID: late.String()})
 		if err != nil || len(msgs) != 1 {
 			t.Fatalf("%d messages, %v", len(msgs), err)
 		}
@@ -152,7 +152,7 @@ func TestTracesShowBothSenders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msgs, err := Find(ctx, f.Store, Query{ID: tt.id})
+			msgs, err := NewReader(f.Store).Find(ctx, Query{ID: tt.id})
 			if err != nil || len(msgs) != 1 {
 				t.Fatalf("%d messages, %v", len(msgs), err)
 			}

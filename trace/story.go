@@ -3,6 +3,7 @@ package trace
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -11,91 +12,271 @@ import (
 	"github.com/mailtrace/mailtrace/store"
 )
 
-// storyRow is one row of a message's story, from any of four tables, in
-// one shape so that Assemble can walk them in time order.
-type storyRow struct {
-	kind   string // accept, message, attempt, bounce
-	qid    string
-	t1, t2 time.Time
-	s      [15]string
-	a0, a1 []string
-	f      [5]float64
-	order  uint64 // event ID of an attempt
-	digits uint8  // of t1 and t2: the source's precision (time_digits)
+// part is one kind of row of a message's story, from one table.
+type part string
+
+const (
+	partAccept  part = "accept"  // the milter's accept record (accept_records)
+	partMessage part = "message" // the log's record of a queue entry (messages)
+	partAttempt part = "attempt" // a delivery attempt (delivery_events)
+	partBounce  part = "bounce"  // a report that came back (bounces)
+)
+
+// storyHead are the columns every part of the story has: what Assemble
+// orders and deduplicates by.
+type storyHead struct {
+	Part    part      `ch:"part"`
+	QueueID string    `ch:"queue_id"`
+	Time    time.Time `ch:"time"`        // a message record's first_seen
+	Order   uint64    `ch:"event_id"`    // of an attempt or a report
+	Digits  uint8     `ch:"time_digits"` // the source's precision of the times
 }
 
-func (r *storyRow) attempt() rcptAttempt {
-	// s0 is the log's envelope sender (an attempt has no trace ID of its own).
-	return rcptAttempt{recipient: r.s[1], Attempt: Attempt{Time: stampOf(r.t1, r.digits), Status: r.s[2], DSN: r.s[3], Pool: r.s[4], SourceIP: r.s[5],
-		Relay: r.s[6], RelayIP: r.s[7], Provider: r.s[8], Category: r.s[9], Response: r.s[10], Delay: round3(r.f[0]),
-		Delays: [4]float64{round3(r.f[1]), round3(r.f[2]), round3(r.f[3]), round3(r.f[4])}, TLS: r.s[11], Service: r.s[12],
-		QueueID: r.qid, QueuedAs: r.s[13], RelayPath: r.s[14]}}
+// acceptRow is the milter's accept record.
+type acceptRow struct {
+	TraceID    string   `ch:"trace_id"`
+	MessageID  string   `ch:"message_id"`
+	Sender     string   `ch:"sender"`
+	ClientIP   string   `ch:"client_ip"`
+	ClientName string   `ch:"client_name"`
+	Helo       string   `ch:"helo"`
+	SASLUser   string   `ch:"sasl_user"`
+	Class      string   `ch:"class"`
+	Pool       string   `ch:"pool"`
+	Subject    string   `ch:"subject"`
+	FromHeader string   `ch:"from_header"`
+	Recipients []string `ch:"recipients"`
+}
+
+// messageRow is the log's record of one queue entry.
+type messageRow struct {
+	LastSeen      time.Time `ch:"last_seen"`
+	TraceID       string    `ch:"trace_id"`
+	MessageID     string    `ch:"message_id"`
+	Sender        string    `ch:"sender"`
+	Origin        string    `ch:"origin"`
+	ClientHost    string    `ch:"client_host"`
+	ClientIP      string    `ch:"client_ip"`
+	SASLUser      string    `ch:"sasl_user"`
+	Pool          string    `ch:"pool"`
+	ParentQueueID string    `ch:"parent_queue_id"`
+	State         string    `ch:"state"`
+	Notification  string    `ch:"notification"`
+	QueuedFrom    string    `ch:"queued_from"`
+	QueuedAs      string    `ch:"queued_as"` // the entries it was queued again as, space-separated
+	Recipients    []string  `ch:"recipients"`
+	Children      []string  `ch:"children"`
+}
+
+// attemptRow is one delivery attempt.
+type attemptRow struct {
+	Sender           string  `ch:"sender"` // the log's envelope sender
+	Recipient        string  `ch:"recipient"`
+	Status           string  `ch:"status"`
+	DSN              string  `ch:"dsn"`
+	Pool             string  `ch:"pool"`
+	SourceIP         string  `ch:"source_ip"`
+	RelayHost        string  `ch:"relay_host"`
+	RelayIP          string  `ch:"relay_ip"`
+	Provider         string  `ch:"provider"`
+	Category         string  `ch:"category"`
+	Response         string  `ch:"response"`
+	TLS              string  `ch:"tls"`
+	Service          string  `ch:"service"`
+	QueuedAs         string  `ch:"queued_as"`
+	RelayPath        string  `ch:"relay_path"`
+	Delay            float64 `ch:"delay"`
+	DelayBeforeQueue float64 `ch:"delay_before_queue"`
+	DelayInQueue     float64 `ch:"delay_in_queue"`
+	DelayConnect     float64 `ch:"delay_connect"`
+	DelayTransmit    float64 `ch:"delay_transmit"`
+}
+
+// bounceRow is one recipient's part of a report that came back.
+type bounceRow struct {
+	Kind           string `ch:"kind"`
+	MatchedBy      string `ch:"matched_by"`
+	Recipient      string `ch:"recipient"`
+	Action         string `ch:"action"`
+	Status         string `ch:"status"`
+	Diagnostic     string `ch:"diagnostic"`
+	RemoteMTA      string `ch:"remote_mta"`
+	Category       string `ch:"category"`
+	Disposition    string `ch:"disposition"`
+	InferredStatus string `ch:"inferred_status"`
+}
+
+// storyRow is one row of a message's story: its head and the row of its
+// part (the others nil).
+type storyRow struct {
+	storyHead
+	accept  *acceptRow
+	message *messageRow
+	attempt *attemptRow
+	bounce  *bounceRow
+}
+
+func (r *storyRow) rcptAttempt() rcptAttempt {
+	a := r.attempt
+	return rcptAttempt{recipient: a.Recipient, Attempt: Attempt{Time: stampOf(r.Time, r.Digits), Status: a.Status, DSN: a.DSN, Pool: a.Pool,
+		SourceIP: a.SourceIP, Relay: a.RelayHost, RelayIP: a.RelayIP, Provider: a.Provider, Category: a.Category, Response: a.Response,
+		Delay:  round3(a.Delay),
+		Delays: [4]float64{round3(a.DelayBeforeQueue), round3(a.DelayInQueue), round3(a.DelayConnect), round3(a.DelayTransmit)},
+		TLS:    a.TLS, Service: a.Service, QueueID: r.QueueID, QueuedAs: a.QueuedAs, RelayPath: a.RelayPath}}
 }
 
 // round3 shows a Float32 delay as Postfix logged it, not as its binary
 // approximation.
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
-// storyPart is one table's branch of the story query. Its columns are in
-// storyRow's order: queue ID, t1, t2, order, s0..s14, a0, a1, f0..f4,
-// digits.
-// Plain columns where the table has them, typed empty values where it has
-// not: expressions cost the embedded engine planning time on every query
-// (one version converting every column of four tables took 44 ms where
-// plain per-table queries took 5 ms each).
+// storyPart is one table's branch of the story query: the columns of
+// storyHead and of its row type, by name, the plain column unless exprs
+// says otherwise. The branches are one UNION ALL query (one query costs
+// the embedded store less than four); a branch gives a typed empty value
+// for each column of the other parts, so that every row has every column
+// and is scanned by name.
+// Plain columns where the table has them, constants where it has not:
+// expressions cost the embedded engine planning time on every query (one
+// version converting every column of four tables took 44 ms where plain
+// per-table queries took 5 ms each).
 type storyPart struct {
-	kind, table, timeCol, until string
-	cols                        []string
-	limit                       int
+	part         part
+	row          any // a pointer to the part's row type
+	table, until string
+	exprs        map[string]string
+	limit        int
 }
-
-const (
-	noTime  = "toDateTime64(0, 6, 'UTC')"
-	noArray = "CAST([], 'Array(String)')"
-	noFloat = "toFloat32(0)"
-)
 
 var storyParts = []storyPart{
-	{"accept", "accept_records", "time", "to", []string{"queue_id", "time", noTime, "toUInt64(0)",
-		"toString(trace_id)", "message_id", "sender", "client_ip", "client_name", "helo", "sasl_user", "class", "pool", "subject", "from_header", "''", "''", "''", "''",
-		"recipients", noArray, noFloat, noFloat, noFloat, noFloat, noFloat, "toUInt8(6)"}, 10},
+	{partAccept, &acceptRow{}, "accept_records", "to", map[string]string{"trace_id": "toString(trace_id)",
+		"event_id": "toUInt64(0)", "time_digits": "toUInt8(6)"}, 10},
 	// A message's record is written again as it changes: the latest
 	// (greatest last_seen) is the one kept.
-	{"message", "messages", "first_seen", "to", []string{"queue_id", "first_seen", "last_seen", "toUInt64(0)",
-		"toString(trace_id)", "message_id", "sender", "origin", "client_host", "client_ip", "sasl_user", "pool", "parent_queue_id", "state", "notification", "''", "''",
-		"queued_from", "arrayStringConcat(queued_as, ' ')", "recipients", "children", noFloat, noFloat, noFloat, noFloat, noFloat, "time_digits"}, 1000},
-	{"attempt", "delivery_events", "time", "to", []string{"queue_id", "time", noTime, "event_id",
-		"sender", "recipient", "status", "dsn", "pool", "source_ip", "relay_host", "relay_ip", "provider", "category", "response", "tls", "service",
-		"queued_as", "relay_path", noArray, noArray, "delay", "delay_before_queue", "delay_in_queue", "delay_connect", "delay_transmit", "time_digits"}, 100000},
+	{partMessage, &messageRow{}, "messages", "to", map[string]string{"time": "first_seen", "trace_id": "toString(trace_id)",
+		"event_id": "toUInt64(0)", "queued_as": "arrayStringConcat(queued_as, ' ')"}, 1000},
+	{partAttempt, &attemptRow{}, "delivery_events", "to", nil, 100000},
 	// Reports may come back weeks after the message left.
-	{"bounce", "bounces", "time", "later", []string{"queue_id", "time", noTime, "event_id",
-		"kind", "matched_by", "recipient", "action", "status", "diagnostic", "remote_mta", "category", "disposition", "inferred_status", "''", "''", "''", "''", "''",
-		noArray, noArray, noFloat, noFloat, noFloat, noFloat, noFloat, "time_digits"}, 1000},
+	{partBounce, &bounceRow{}, "bounces", "later", nil, 1000},
 }
+
+// storyColumn is one column of the story query.
+type storyColumn struct {
+	name  string
+	empty string // the typed empty value of a part without it
+}
+
+// storyColumns are every part's columns, the head's first, each once.
+var storyColumns = func() []storyColumn {
+	var out []storyColumn
+	seen := map[string]reflect.Type{}
+	add := func(row any) {
+		t := reflect.TypeOf(row).Elem()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name := f.Tag.Get("ch")
+			if prev, ok := seen[name]; ok {
+				if prev != f.Type {
+					panic(fmt.Sprintf("trace: column %s is %s in one part and %s in another", name, prev, f.Type))
+				}
+				continue
+			}
+			seen[name] = f.Type
+			out = append(out, storyColumn{name, emptyOf(f.Type)})
+		}
+	}
+	add(&storyHead{})
+	for _, p := range storyParts {
+		add(p.row)
+	}
+	return out
+}()
+
+// emptyOf is the typed empty value of a column of Go type t.
+func emptyOf(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[string](), reflect.TypeFor[part]():
+		return "''"
+	case reflect.TypeFor[[]string]():
+		return "CAST([], 'Array(String)')"
+	case reflect.TypeFor[float64]():
+		return "toFloat32(0)"
+	case reflect.TypeFor[time.Time]():
+		return "toDateTime64(0, 6, 'UTC')"
+	case reflect.TypeFor[uint64]():
+		return "toUInt64(0)"
+	case reflect.TypeFor[uint8]():
+		return "toUInt8(0)"
+	}
+	panic("trace: no empty value for a column of type " + t.String())
+}
+
+// has tells whether the part's row (or the head) has the column.
+func (p storyPart) has(name string) bool {
+	for _, row := range []any{&storyHead{}, p.row} {
+		t := reflect.TypeOf(row).Elem()
+		for i := range t.NumField() {
+			if t.Field(i).Tag.Get("ch") == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// branch is the part's SELECT.
+func (p storyPart) branch() string {
+	cols := make([]string, len(storyColumns))
+	for i, c := range storyColumns {
+		switch {
+		case c.name == "part":
+			cols[i] = "'" + string(p.part) + "' AS part"
+		case p.exprs[c.name] != "":
+			cols[i] = p.exprs[c.name] + " AS " + c.name
+		case p.has(c.name):
+			cols[i] = c.name
+		default:
+			cols[i] = c.empty + " AS " + c.name
+		}
+	}
+	timeCol := "time"
+	if e := p.exprs["time"]; e != "" {
+		timeCol = e
+	}
+	return fmt.Sprintf("SELECT %s FROM %s WHERE host = {host:String} AND queue_id IN {qids:Array(String)} AND %s BETWEEN {from:DateTime64(6, 'UTC')} AND {%s:DateTime64(6, 'UTC')} LIMIT %d",
+		strings.Join(cols, ", "), p.table, timeCol, p.until, p.limit)
+}
+
+// storyBranches are the parts' SELECTs, made once.
+var storyBranches = func() map[part]string {
+	out := map[part]string{}
+	for _, p := range storyParts {
+		out[p.part] = p.branch()
+	}
+	return out
+}()
 
 // storySQL is the query for a set of parts.
 func storySQL(parts partSet) string {
 	var branches []string
 	for _, p := range storyParts {
-		if !parts[p.kind] {
-			continue
+		if parts[p.part] {
+			branches = append(branches, storyBranches[p.part])
 		}
-		branches = append(branches, fmt.Sprintf("SELECT '%s', %s FROM %s WHERE host = {host:String} AND queue_id IN {qids:Array(String)} AND %s BETWEEN {from:DateTime64(6, 'UTC')} AND {%s:DateTime64(6, 'UTC')} LIMIT %d",
-			p.kind, strings.Join(p.cols, ", "), p.table, p.timeCol, p.until, p.limit))
 	}
 	return strings.Join(branches, "\nUNION ALL\n")
 }
 
 // partSet names the parts of a story to read: each costs the embedded
 // store a query of about 5 ms, so parts known to be empty are skipped.
-type partSet map[string]bool
+type partSet map[part]bool
 
 // readStory reads the rows of some queue entries of one host, in time
 // order. The window from-to bounds the accept record, the log's record and
 // the attempts: it comes from the lookup table, which saw every attempt, and
 // keeps each query to the day partitions that hold the message (a query
 // over every partition reads a granule of each). Reports may come back
-// weeks later: they are read up to 30 days after. all false reads only the log's records and attempts (for
+// weeks later: they are read up to 30 days after. Without the accept and
+// bounce parts only the log's records and attempts are read (for
 // notifications, which have no accept record and no reports).
 func readStory(ctx context.Context, st store.Store, host string, qids []string, from, to time.Time, parts partSet) ([]storyRow, error) {
 	params := store.Params{"host": host, "qids": qids, "from": from, "to": to, "later": to.Add(30 * 24 * time.Hour)}
@@ -111,29 +292,40 @@ func readStory(ctx context.Context, st store.Store, host string, qids []string, 
 	defer rows.Close()
 	for rows.Next() {
 		var r storyRow
-		dst := []any{&r.kind, &r.qid, &r.t1, &r.t2, &r.order}
-		for i := range r.s {
-			dst = append(dst, &r.s[i])
+		if err := rows.ScanStruct(&r.storyHead); err != nil {
+			return nil, fmt.Errorf("reading the message: %w", err)
 		}
-		dst = append(dst, &r.a0, &r.a1)
-		for i := range r.f {
-			dst = append(dst, &r.f[i])
+		var row any
+		switch r.Part {
+		case partAccept:
+			r.accept = &acceptRow{}
+			row = r.accept
+		case partMessage:
+			r.message = &messageRow{}
+			row = r.message
+		case partAttempt:
+			r.attempt = &attemptRow{}
+			row = r.attempt
+		case partBounce:
+			r.bounce = &bounceRow{}
+			row = r.bounce
+		default:
+			return nil, fmt.Errorf("reading the message: a row of unknown part %q", r.Part)
 		}
-		dst = append(dst, &r.digits)
-		if err := rows.Scan(dst...); err != nil {
-			return nil, err
+		if err := rows.ScanStruct(row); err != nil {
+			return nil, fmt.Errorf("reading the message: %w", err)
 		}
-		switch r.kind {
-		case "message":
-			if i, ok := latest[r.qid]; ok {
-				if r.t2.After(out[i].t2) {
+		switch r.Part {
+		case partMessage:
+			if i, ok := latest[r.QueueID]; ok {
+				if r.message.LastSeen.After(out[i].message.LastSeen) {
 					out[i] = r
 				}
 				continue
 			}
-			latest[r.qid] = len(out)
-		case "attempt", "bounce":
-			k := [2]uint64{uint64(r.t1.UnixMicro()), r.order}
+			latest[r.QueueID] = len(out)
+		case partAttempt, partBounce:
+			k := [2]uint64{uint64(r.Time.UnixMicro()), r.Order}
 			if seen[k] {
 				continue
 			}
@@ -144,38 +336,44 @@ func readStory(ctx context.Context, st store.Store, host string, qids []string, 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading the message: %w", err)
 	}
-	// Attempts in log order: by time, then by event ID.
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].t1.Equal(out[j].t1) {
-			return out[i].t1.Before(out[j].t1)
-		}
-		return out[i].order < out[j].order
-	})
+	sortStory(out)
 	return out, nil
 }
 
-// reports remembers, per store, that reports were stored: once some are,
-// they stay (for the retention period), so only "none yet" is asked again,
-// at most every reportsRecheck.
-var reports struct {
-	sync.Mutex
-	seen    map[store.Store]bool
-	checked map[store.Store]time.Time
+// sortStory puts rows in log order: by time, then by event ID.
+func sortStory(rows []storyRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if !rows[i].Time.Equal(rows[j].Time) {
+			return rows[i].Time.Before(rows[j].Time)
+		}
+		return rows[i].Order < rows[j].Order
+	})
 }
+
+// Reader reads messages' stories from a store. It remembers that the store
+// holds reports: once some are, they stay (for the retention period), so
+// only "none yet" is asked again, at most every reportsRecheck. One Reader
+// serves many lookups at once.
+type Reader struct {
+	st      store.Store
+	mu      sync.Mutex
+	reports bool      // the bounces table held a report when last asked
+	checked time.Time // when it was last asked
+}
+
+// NewReader makes a Reader of st.
+func NewReader(st store.Store) *Reader { return &Reader{st: st} }
 
 const reportsRecheck = 10 * time.Second
 
 // anyReports tells whether the bounces table holds any report.
-func anyReports(ctx context.Context, st store.Store) (bool, error) {
-	reports.Lock()
-	defer reports.Unlock()
-	if reports.seen == nil {
-		reports.seen, reports.checked = map[store.Store]bool{}, map[store.Store]time.Time{}
+func (rd *Reader) anyReports(ctx context.Context) (bool, error) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.reports || (!rd.checked.IsZero() && time.Since(rd.checked) < reportsRecheck) {
+		return rd.reports, nil
 	}
-	if reports.seen[st] || time.Since(reports.checked[st]) < reportsRecheck {
-		return reports.seen[st], nil
-	}
-	rows, err := st.Query(ctx, "SELECT 1 FROM bounces LIMIT 1", nil)
+	rows, err := rd.st.Query(ctx, "SELECT 1 FROM bounces LIMIT 1", nil)
 	if err != nil {
 		return false, fmt.Errorf("reading the message (reports): %w", err)
 	}
@@ -183,6 +381,6 @@ func anyReports(ctx context.Context, st store.Store) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("reading the message (reports): %w", err)
 	}
-	reports.seen[st], reports.checked[st] = len(all) > 0, time.Now()
-	return reports.seen[st], nil
+	rd.reports, rd.checked = len(all) > 0, time.Now()
+	return rd.reports, nil
 }

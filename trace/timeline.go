@@ -169,7 +169,8 @@ const slack = time.Hour
 // record, the log's record, its attempts and the reports that came back in
 // one query, then the notifications Postfix sent about it in a second one
 // when there are any.
-func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
+func (rd *Reader) Assemble(ctx context.Context, ref Ref) (*Message, error) {
+	st := rd.st
 	m := &Message{Host: ref.Host, QueueID: ref.QueueID, MatchedBy: ref.MatchedBy, Recipients: []Recipient{}}
 	if !ref.TraceID.IsZero() {
 		m.TraceID = ref.TraceID.String()
@@ -178,9 +179,9 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 	// Without a trace ID in the lookup there is no accept record (its
 	// lookup rows carry the ID), and without any report stored yet there is
 	// no report to read.
-	parts := partSet{"message": true, "attempt": true, "accept": !ref.TraceID.IsZero()}
+	parts := partSet{partMessage: true, partAttempt: true, partAccept: !ref.TraceID.IsZero()}
 	var err error
-	if parts["bounce"], err = anyReports(ctx, st); err != nil {
+	if parts[partBounce], err = rd.anyReports(ctx); err != nil {
 		return nil, err
 	}
 	rows, err := readStory(ctx, st, ref.Host, []string{ref.QueueID}, from, to, parts)
@@ -194,62 +195,66 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 	// queued_from) is read first, since it has the message as it came in.
 	root := -1
 	for i, r := range rows {
-		if r.kind == "message" && (r.s[13] != "" || r.s[14] != "") {
-			m.Hops = append(m.Hops, Hop{QueueID: r.qid, QueuedFrom: r.s[13], FirstSeen: stampOf(r.t1, r.digits), LastSeen: stampOf(r.t2, r.digits), State: r.s[9]})
-			if r.s[13] == "" {
+		if mr := r.message; mr != nil && (mr.QueuedFrom != "" || mr.QueuedAs != "") {
+			m.Hops = append(m.Hops, Hop{QueueID: r.QueueID, QueuedFrom: mr.QueuedFrom, FirstSeen: stampOf(r.Time, r.Digits),
+				LastSeen: stampOf(mr.LastSeen, r.Digits), State: mr.State})
+			if mr.QueuedFrom == "" {
 				root = i
 			}
 		}
 	}
 	if root >= 0 {
-		m.QueueID = rows[root].qid
+		m.QueueID = rows[root].QueueID
 		rows = slices.Concat(rows[root:root+1], rows[:root], rows[root+1:])
 	}
 	var order, children []string
 	var attempts []rcptAttempt
 	for _, r := range rows {
-		switch r.kind {
-		case "accept":
+		switch r.Part {
+		case partAccept:
 			if m.Sides.Milter {
 				continue
 			}
-			t := stampOf(r.t1, DigitsMicrosecond)
-			m.Accepted, m.Sides.Milter, m.TraceID = &t, true, r.s[0]
-			m.MessageID, m.Sender, m.Class, m.Pool, m.Subject, m.From = r.s[1], r.s[2], r.s[7], r.s[8], r.s[9], r.s[10]
-			m.Client = &Client{IP: r.s[3], Name: r.s[4], Helo: r.s[5], SASLUser: r.s[6]}
-			order = append(r.a0, order...)
-		case "message":
+			a := r.accept
+			t := stampOf(r.Time, DigitsMicrosecond)
+			m.Accepted, m.Sides.Milter, m.TraceID = &t, true, a.TraceID
+			m.MessageID, m.Sender, m.Class, m.Pool, m.Subject, m.From = a.MessageID, a.Sender, a.Class, a.Pool, a.Subject, a.FromHeader
+			m.Client = &Client{IP: a.ClientIP, Name: a.ClientName, Helo: a.Helo, SASLUser: a.SASLUser}
+			order = append(a.Recipients, order...)
+		case partMessage:
+			mr := r.message
 			if m.FirstSeen != nil {
-				if r.t2.After(m.LastSeen.Time) {
-					last := stampOf(r.t2, r.digits)
+				if mr.LastSeen.After(m.LastSeen.Time) {
+					last := stampOf(mr.LastSeen, r.Digits)
 					m.LastSeen = &last
 				}
-				order = append(order, r.a0...)
-				m.State = r.s[9] // the latest entry's state is the message's
+				order = append(order, mr.Recipients...)
+				m.State = mr.State // the latest entry's state is the message's
 				continue
 			}
-			first, last := stampOf(r.t1, r.digits), stampOf(r.t2, r.digits)
-			m.FirstSeen, m.LastSeen, m.State, m.Origin = &first, &last, r.s[9], r.s[3]
-			m.EnvelopeSender = r.s[2]
-			if m.TraceID == "" && r.s[0] != (traceid.ID{}).String() {
-				m.TraceID = r.s[0]
+			first, last := stampOf(r.Time, r.Digits), stampOf(mr.LastSeen, r.Digits)
+			m.FirstSeen, m.LastSeen, m.State, m.Origin = &first, &last, mr.State, mr.Origin
+			m.EnvelopeSender = mr.Sender
+			if m.TraceID == "" && mr.TraceID != (traceid.ID{}).String() {
+				m.TraceID = mr.TraceID
 			}
-			m.MessageID, m.Sender, m.Pool = orElse(m.MessageID, r.s[1]), orElse(m.Sender, r.s[2]), orElse(m.Pool, r.s[7])
-			if m.Client == nil && (r.s[4] != "" || r.s[5] != "") {
-				m.Client = &Client{IP: r.s[5], Name: r.s[4], SASLUser: r.s[6]}
+			m.MessageID, m.Sender, m.Pool = orElse(m.MessageID, mr.MessageID), orElse(m.Sender, mr.Sender), orElse(m.Pool, mr.Pool)
+			if m.Client == nil && (mr.ClientHost != "" || mr.ClientIP != "") {
+				m.Client = &Client{IP: mr.ClientIP, Name: mr.ClientHost, SASLUser: mr.SASLUser}
 			}
-			m.NotificationFor = r.s[8]
-			order = append(order, r.a0...)
-			children = r.a1
-		case "attempt":
-			attempts = append(attempts, r.attempt())
+			m.NotificationFor = mr.ParentQueueID
+			order = append(order, mr.Recipients...)
+			children = mr.Children
+		case partAttempt:
+			attempts = append(attempts, r.rcptAttempt())
 			if m.EnvelopeSender == "" {
-				m.EnvelopeSender = r.s[0]
+				m.EnvelopeSender = r.attempt.Sender
 			}
-		case "bounce":
-			m.Bounces = append(m.Bounces, Bounce{Time: stampOf(r.t1, r.digits), Kind: r.s[0], MatchedBy: r.s[1], Recipient: r.s[2], Action: r.s[3],
-				Status: r.s[4], Diagnostic: r.s[5], RemoteMTA: r.s[6], Category: r.s[7], Disposition: r.s[8], InferredStatus: r.s[9],
-				Acknowledgement: acknowledgement(r.s[0], r.s[3])})
+		case partBounce:
+			b := r.bounce
+			m.Bounces = append(m.Bounces, Bounce{Time: stampOf(r.Time, r.Digits), Kind: b.Kind, MatchedBy: b.MatchedBy, Recipient: b.Recipient,
+				Action: b.Action, Status: b.Status, Diagnostic: b.Diagnostic, RemoteMTA: b.RemoteMTA, Category: b.Category,
+				Disposition: b.Disposition, InferredStatus: b.InferredStatus, Acknowledgement: acknowledgement(b.Kind, b.Action)})
 		}
 	}
 	m.Recipients = recipients(order, attempts)
@@ -286,18 +291,18 @@ func Assemble(ctx context.Context, st store.Store, ref Ref) (*Message, error) {
 // readNotifications reads the notifications Postfix generated about a
 // message: their kind from the log's record of each, and their attempts.
 func readNotifications(ctx context.Context, st store.Store, host string, qids []string, from, to time.Time) ([]Notification, error) {
-	rows, err := readStory(ctx, st, host, qids, from, to, partSet{"message": true, "attempt": true})
+	rows, err := readStory(ctx, st, host, qids, from, to, partSet{partMessage: true, partAttempt: true})
 	if err != nil {
 		return nil, err
 	}
 	var out []Notification
 	attempts := map[string][]rcptAttempt{}
 	for _, r := range rows {
-		switch r.kind {
-		case "message":
-			out = append(out, Notification{QueueID: r.qid, Kind: r.s[10], Time: stampOf(r.t1, r.digits)})
-		case "attempt":
-			attempts[r.qid] = append(attempts[r.qid], r.attempt())
+		switch r.Part {
+		case partMessage:
+			out = append(out, Notification{QueueID: r.QueueID, Kind: r.message.Notification, Time: stampOf(r.Time, r.Digits)})
+		case partAttempt:
+			attempts[r.QueueID] = append(attempts[r.QueueID], r.rcptAttempt())
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Time.Before(out[j].Time.Time) })
@@ -323,10 +328,10 @@ func readHops(ctx context.Context, st store.Store, ref Ref, rows []storyRow, fro
 	for range maxHops {
 		var next []string
 		for _, r := range rows {
-			if r.kind != "message" {
+			if r.message == nil {
 				continue
 			}
-			for _, q := range append(strings.Fields(r.s[14]), r.s[13]) {
+			for _, q := range append(strings.Fields(r.message.QueuedAs), r.message.QueuedFrom) {
 				if q != "" && !read[q] {
 					read[q] = true
 					next = append(next, q)
@@ -342,12 +347,7 @@ func readHops(ctx context.Context, st store.Store, ref Ref, rows []storyRow, fro
 		}
 		rows = append(rows, more...)
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		if !rows[i].t1.Equal(rows[j].t1) {
-			return rows[i].t1.Before(rows[j].t1)
-		}
-		return rows[i].order < rows[j].order
-	})
+	sortStory(rows)
 	return rows, nil
 }
 

@@ -34,7 +34,7 @@ func TestFindByEveryKindOfID(t *testing.T) {
 		{"unknown", Query{ID: "nothing-like-this"}, nil},
 	}
 	for _, tt := range tests {
-		msgs, err := Find(ctx, f.Store, tt.q)
+		msgs, err := NewReader(f.Store).Find(ctx, tt.q)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -49,14 +49,14 @@ func TestFindByEveryKindOfID(t *testing.T) {
 	if h := NotFoundHint(Query{ID: "anna@gmail.test"}); !strings.Contains(h, "give a time range") {
 		t.Errorf("hint for an address without a range: %q", h)
 	}
-	if _, err := Find(ctx, f.Store, Query{ID: "a\nb"}); !errors.Is(err, ErrBadID) {
+	if _, err := NewReader(f.Store).Find(ctx, Query{ID: "a\nb"}); !errors.Is(err, ErrBadID) {
 		t.Errorf("an ID with a newline: %v", err)
 	}
 }
 
 func TestTimeline(t *testing.T) {
 	f := tracetest.New(t)
-	msgs, err := Find(context.Background(), f.Store, Query{ID: f.Legal.String()})
+	msgs, err := NewReader(f.Store).Find(context.Background(), Query{ID: f.Legal.String()})
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}
@@ -82,11 +82,11 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("notifications %+v", m.Notifications)
 	}
 
-	logOnly, _ := Find(context.Background(), f.Store, Query{ID: "4XCC1"})
+	logOnly, _ := NewReader(f.Store).Find(context.Background(), Query{ID: "4XCC1"})
 	if m := logOnly[0]; m.Sides.Milter || !m.Sides.Log || len(m.Missing) != 1 || !strings.Contains(m.Missing[0], "milter") || m.Recipients[0].Status != "sent" {
 		t.Errorf("log-only message: %+v", m)
 	}
-	milterOnly, _ := Find(context.Background(), f.Store, Query{ID: f.Early.String()})
+	milterOnly, _ := NewReader(f.Store).Find(context.Background(), Query{ID: f.Early.String()})
 	if m := milterOnly[0]; !m.Sides.Milter || m.Sides.Log || len(m.Missing) != 1 || !strings.Contains(m.Missing[0], "log") || m.Recipients[0].Status != "queued" {
 		t.Errorf("milter-only message: %+v", m)
 	}

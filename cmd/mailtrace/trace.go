@@ -60,7 +60,7 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var msgs []*trace.Message
 	if st != nil {
 		defer st.Close()
-		msgs, err = trace.Find(ctx, st, q)
+		msgs, err = trace.NewReader(st).Find(ctx, q)
 	} else {
 		msgs, err = traceByAPI(ctx, base, q)
 	}
