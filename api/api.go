@@ -61,13 +61,12 @@ func (c *Config) Validate() error {
 
 // Server serves the API and the UI.
 type Server struct {
-	st        store.Store
-	traces    *trace.Reader
-	auth      *authenticator
-	sqlLimits store.SQLLimits
-	logger    *slog.Logger
-	mux       *http.ServeMux
-	routes    []route
+	st     store.Store
+	read   *StoreReader
+	auth   *authenticator
+	logger *slog.Logger
+	mux    *http.ServeMux
+	routes []route
 }
 
 // New builds a server reading st. reg, when not nil, is served at /metrics.
@@ -88,7 +87,7 @@ func New(st store.Store, cfg Config, reg *prometheus.Registry, logger *slog.Logg
 	if auth.open && auth.anonymousRole == RoleAdmin {
 		logger.Warn("requests without a token have the admin role (api.anonymous_role: admin): every local user may run SQL on the store", "listen", cfg.Listen)
 	}
-	s := &Server{st: st, traces: trace.NewReader(st), auth: auth, sqlLimits: cfg.SQL, logger: logger, mux: http.NewServeMux()}
+	s := &Server{st: st, read: NewStoreReader(st, cfg.SQL), auth: auth, logger: logger, mux: http.NewServeMux()}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

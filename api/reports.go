@@ -51,23 +51,8 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request, q url.Values) e
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	out := struct {
-		Reports        []authreport.Listing       `json:"reports"`
-		Summary        []authreport.DayPool       `json:"summary"`
-		UnknownSources []authreport.UnknownSource `json:"unknown_sources"`
-		Coverage       []authreport.Coverage      `json:"coverage"`
-	}{}
-	if out.Reports, err = authreport.List(ctx, s.st, rg); err != nil {
-		return err
-	}
-	if out.Summary, err = authreport.Summary(ctx, s.st, rg); err != nil {
-		return err
-	}
-	if out.UnknownSources, err = authreport.UnknownSources(ctx, s.st, rg); err != nil {
-		return err
-	}
-	if out.Coverage, err = authreport.CoverageOf(ctx, s.st, rg); err != nil {
+	out, err := s.read.Reports(r.Context(), rg)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, out)

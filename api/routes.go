@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/block"
-	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
 )
 
@@ -106,7 +105,7 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request, q url.Values) er
 			return fmt.Errorf("%w: from must be before to", errBadRequest)
 		}
 	}
-	incs, err := block.List(r.Context(), s.st, f)
+	incs, err := s.read.Blocks(r.Context(), f)
 	if err != nil {
 		return err
 	}
@@ -161,7 +160,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) err
 		return err
 	}
 	tq := trace.Query{ID: r.PathValue("id"), From: from, To: to, Limit: limit}
-	msgs, err := s.traces.Find(r.Context(), tq)
+	msgs, err := s.read.Trace(r.Context(), tq)
 	if err != nil {
 		return err
 	}
@@ -269,7 +268,7 @@ func (s *Server) sql(w http.ResponseWriter, r *http.Request, q url.Values) error
 	// reached by an aggregate, say) gets an error answer instead of a
 	// header line and a cut.
 	out := &heldWriter{w: w, limit: 64 << 10}
-	err := store.QueryReadOnly(r.Context(), s.st, q.Get("query"), format, s.sqlLimits, out)
+	err := s.read.SQL(r.Context(), q.Get("query"), format, out)
 	if err == nil {
 		return out.flush()
 	}

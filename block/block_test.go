@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -40,12 +41,60 @@ type hookServer struct {
 	calls    atomic.Int32
 }
 
+// opensslHMAC is the hex HMAC-SHA256 of msg, as `openssl dgst -sha256
+// -hmac` computes it.
+func opensslHMAC(t *testing.T, secret, msg string) string {
+	t.Helper()
+	cmd := exec.Command("openssl", "dgst", "-sha256", "-hmac", secret)
+	cmd.Stdin = strings.NewReader(msg)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl dgst: %v", err)
+	}
+	f := strings.Fields(string(out))
+	return f[len(f)-1]
+}
+
+// TestSignKnownAnswer: the signature of a fixed body and timestamp is the
+// one openssl computes (printf '%s' '1764650000.{...}' | openssl dgst
+// -sha256 -hmac 'a webhook secret'), and Verify takes it and nothing
+// else.
+func TestSignKnownAnswer(t *testing.T) {
+	secret, ts, body := []byte("a webhook secret"), "1764650000", []byte(`{"event":"block.opened","incident":{"pool":"legal"}}`)
+	const want = "sha256=6e31a033037dd861b09b61944e326623eecc95d6cb37d40db9ade39173563f38"
+	if got := Sign(secret, ts, body); got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+	if want != "sha256="+opensslHMAC(t, string(secret), ts+"."+string(body)) {
+		t.Errorf("the fixed vector is not what openssl computes now")
+	}
+	for _, tt := range []struct {
+		name, ts, sig string
+		body          []byte
+		ok            bool
+	}{
+		{"the vector", ts, want, body, true},
+		{"another timestamp", "1764650001", want, body, false},
+		{"another body", ts, want, []byte(`{"event":"block.closed","incident":{"pool":"legal"}}`), false},
+		{"the body alone signed", ts, "sha256=" + opensslHMAC(t, string(secret), string(body)), body, false},
+		{"without the prefix", ts, strings.TrimPrefix(want, "sha256="), body, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Verify(secret, tt.ts, tt.body, tt.sig); got != tt.ok {
+				t.Errorf("Verify = %v, want %v", got, tt.ok)
+			}
+		})
+	}
+}
+
 func newHookServer(t *testing.T, secret string, failFirst int32) *hookServer {
 	h := &hookServer{}
 	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := h.calls.Add(1)
 		body, _ := io.ReadAll(r.Body)
-		if !Verify([]byte(secret), r.Header.Get("X-Mailtrace-Timestamp"), body, r.Header.Get("X-Mailtrace-Signature")) {
+		// Checked as a receiver in another language would: the HMAC of
+		// "timestamp.body", computed by openssl, not by this package.
+		if want := "sha256=" + opensslHMAC(t, secret, r.Header.Get("X-Mailtrace-Timestamp")+"."+string(body)); r.Header.Get("X-Mailtrace-Signature") != want {
 			t.Errorf("webhook signature does not verify: %q", r.Header.Get("X-Mailtrace-Signature"))
 			w.WriteHeader(http.StatusUnauthorized)
 			return

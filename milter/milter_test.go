@@ -450,3 +450,43 @@ func TestReadReceiptNeedsVERP(t *testing.T) {
 		t.Errorf("read_receipt without VERP: %v", err)
 	}
 }
+
+// TestHeaderMemoryBounded feeds one session more header bytes than it may
+// keep: of every name the milter reads, many values each longer than one
+// kept value. What it keeps stays within the bounds per value, per name
+// and per message, and the first values are kept.
+func TestHeaderMemoryBounded(t *testing.T) {
+	f, err := New(testConfig(), nil, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{f: f}
+	names := []string{"Message-ID", "Subject", "From", "Disposition-Notification-To", "List-Unsubscribe", "List-Unsubscribe-Post"}
+	for i := range 3 * maxValuesKept {
+		for _, name := range names {
+			if _, err := s.Header(name, fmt.Sprintf("%d %s", i, strings.Repeat("x", maxHeaderValue+100)), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	total := 0
+	for name, values := range s.headers {
+		if len(values) > maxValuesKept {
+			t.Errorf("%s: %d values kept, want at most %d", name, len(values), maxValuesKept)
+		}
+		for _, v := range values {
+			if len(v) > maxHeaderValue {
+				t.Errorf("%s: a value of %d bytes kept, want at most %d", name, len(v), maxHeaderValue)
+			}
+			total += len(v)
+		}
+	}
+	// The bound is checked before a value is added: at most one value
+	// more than it.
+	if total > maxKeptBytes+maxHeaderValue {
+		t.Errorf("%d header bytes kept for one message, want at most %d", total, maxKeptBytes+maxHeaderValue)
+	}
+	if v := s.headers["subject"]; len(v) == 0 || !strings.HasPrefix(v[0], "0 x") {
+		t.Errorf("the first Subject was not kept: %.20q", v)
+	}
+}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -36,9 +34,7 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	f := block.Filter{Open: !*all}
-	q := url.Values{}
 	if *all {
-		q.Set("state", "all")
 		if f.To, err = trace.ParseTime(*to); err != nil {
 			return fmt.Errorf("%w: --to %v", errUsage, err)
 		}
@@ -51,29 +47,15 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if f.From.IsZero() {
 			f.From = f.To.Add(-block.DefaultRange)
 		}
-		q.Set("from", f.From.UTC().Format(time.RFC3339Nano))
-		q.Set("to", f.To.UTC().Format(time.RFC3339Nano))
 	}
-	st, base, err := storeOrAPI(ctx, cfg, *apiURL, stderr, "")
+	rd, closeReader, err := openReader(ctx, cfg, *apiURL, stderr, "")
 	if err != nil {
 		return err
 	}
-	var incidents []block.Incident
-	if st != nil {
-		defer st.Close()
-		incidents, err = block.List(ctx, st, f)
-	} else {
-		var buf bytes.Buffer
-		if err = apiGet(ctx, base, "/api/v1/blocks", q, &buf); err == nil {
-			var res struct{ Incidents []block.Incident }
-			if err = json.Unmarshal(buf.Bytes(), &res); err != nil {
-				err = fmt.Errorf("reading the API's answer: %w", err)
-			}
-			incidents = res.Incidents
-		}
-	}
+	defer closeReader()
+	incidents, err := rd.Blocks(ctx, f)
 	if err != nil {
-		return err
+		return apiHint(err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

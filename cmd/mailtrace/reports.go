@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -194,14 +192,6 @@ func ingestReports(ctx context.Context, c common, files []string, stdout, stderr
 	return nil
 }
 
-// reportsView is what `reports list` and GET /api/v1/reports show.
-type reportsView struct {
-	Reports        []authreport.Listing       `json:"reports"`
-	Summary        []authreport.DayPool       `json:"summary"`
-	UnknownSources []authreport.UnknownSource `json:"unknown_sources"`
-	Coverage       []authreport.Coverage      `json:"coverage"`
-}
-
 // listReports shows what is stored: per reporter, day and pool, unknown
 // sources, coverage, and the reports received.
 func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON bool, stdout, stderr io.Writer) error {
@@ -222,32 +212,16 @@ func listReports(ctx context.Context, c common, from, to, apiURL string, asJSON 
 	if rg.From.IsZero() {
 		rg.From = rg.To.Add(-authreport.DefaultRange)
 	}
-	st, base, err := storeOrAPI(ctx, cfg, apiURL, stderr, "")
+	rd, closeReader, err := openReader(ctx, cfg, apiURL, stderr, "")
 	if err != nil {
 		return err
 	}
-	var v reportsView
-	if st != nil {
-		defer st.Close()
-		if v.Reports, err = authreport.List(ctx, st, rg); err == nil {
-			if v.Summary, err = authreport.Summary(ctx, st, rg); err == nil {
-				if v.UnknownSources, err = authreport.UnknownSources(ctx, st, rg); err == nil {
-					v.Coverage, err = authreport.CoverageOf(ctx, st, rg)
-				}
-			}
-		}
-	} else {
-		var buf bytes.Buffer
-		q := url.Values{"from": {rg.From.UTC().Format(time.RFC3339Nano)}, "to": {rg.To.UTC().Format(time.RFC3339Nano)}}
-		if err = apiGet(ctx, base, "/api/v1/reports", q, &buf); err == nil {
-			if err = json.Unmarshal(buf.Bytes(), &v); err != nil {
-				err = fmt.Errorf("reading the API's answer: %w", err)
-			}
-		}
-	}
+	defer closeReader()
+	got, err := rd.Reports(ctx, rg)
 	if err != nil {
-		return err
+		return apiHint(err)
 	}
+	v := *got
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetEscapeHTML(false)

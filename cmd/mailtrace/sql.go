@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
-
-	"github.com/mailtrace/mailtrace/store"
 )
 
 func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,20 +40,18 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, base, err := storeOrAPI(ctx, cfg, "", stderr, " (sql needs the admin role: an admin token in MAILTRACE_API_TOKEN, or api.anonymous_role: admin)")
+	// The store is read with the same checks and limits as /api/v1/sql:
+	// this is the path for analysts on this machine, not a maintenance
+	// console.
+	rd, closeReader, err := openReader(ctx, cfg, "", stderr, " (sql needs the admin role: an admin token in MAILTRACE_API_TOKEN, or api.anonymous_role: admin)")
 	if err != nil {
 		return err
 	}
-	if st == nil {
-		return apiGet(ctx, base, "/api/v1/sql", url.Values{"query": {query}, "format": {*format}}, stdout)
-	}
-	defer st.Close()
+	defer closeReader()
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	// The same checks and limits as /api/v1/sql: this is the path for
-	// analysts on this machine, not a maintenance console.
-	if err := store.QueryReadOnly(ctx, st, query, *format, cfg.SQL, w); err != nil {
+	if err := rd.SQL(ctx, query, *format, w); err != nil {
 		w.Flush()
-		return err
+		return apiHint(err)
 	}
 	return w.Flush()
 }
