@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/block"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/trace"
 )
 
@@ -26,8 +27,17 @@ var filterParams = []param{
 	{name: "pool", in: "query", typ: "string", description: "dedicated-IP pool"},
 	{name: "source_ip", in: "query", typ: "string", description: "sending IP address"},
 	{name: "provider", in: "query", typ: "string", description: "receiving provider (google, microsoft...)"},
-	{name: "status", in: "query", typ: "string", description: "attempt status", enum: []string{"sent", "deferred", "bounced", "expired", "rejected", "handoff", "warning", "discarded", "held"}},
+	{name: "status", in: "query", typ: "string", description: "attempt status", enum: enumOf(schema.DeliveryStatuses)},
 	{name: "dsn", in: "query", typ: "string", description: "enhanced status code or its prefix: 5, 5.7, 5.7.1"},
+}
+
+// enumOf lists a vocabulary's values for the API's description.
+func enumOf[T ~string](values []T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func (s *Server) routeTable() []route {
@@ -189,7 +199,7 @@ func filter(q url.Values) (trace.Filter, error) {
 		from = to.Add(-24 * time.Hour)
 	}
 	return trace.Filter{From: from, To: to, Sender: q.Get("sender"), Recipient: q.Get("recipient"), Subject: q.Get("subject"), Class: q.Get("class"),
-		Pool: q.Get("pool"), SourceIP: q.Get("source_ip"), Provider: q.Get("provider"), Status: q.Get("status"), DSN: q.Get("dsn")}, nil
+		Pool: q.Get("pool"), SourceIP: q.Get("source_ip"), Provider: q.Get("provider"), Status: schema.DeliveryStatus(q.Get("status")), DSN: q.Get("dsn")}, nil
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, q url.Values) error {

@@ -131,7 +131,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func attempt(at time.Time, ip, provider, status string, block bool) *schema.DeliveryEvent {
+func attempt(at time.Time, ip, provider string, status schema.DeliveryStatus, block bool) *schema.DeliveryEvent {
 	e := &schema.DeliveryEvent{Time: at, Pool: "bulk", SourceIP: ip, Provider: provider, Status: status, IsBlock: block}
 	if block {
 		e.Category, e.Response = "blocklisted", "550 5.7.1 Unfortunately, messages from ["+ip+"] weren't sent. (S3150)"

@@ -190,7 +190,7 @@ func (d *Detector) Observe(e *schema.DeliveryEvent) {
 	if e.IsBlock {
 		s.blocks++
 		s.deliveriesSinceBlock = 0
-	} else if e.Status == "sent" {
+	} else if e.Status == schema.StatusSent {
 		s.deliveriesSinceBlock++
 	}
 	s.lastSeen = e.Time

@@ -57,7 +57,7 @@ func status(t *testing.T, st store.Store, id, rcpt string) string {
 	}
 	for _, r := range m.Recipients {
 		if strings.EqualFold(r.Address, rcpt) {
-			return r.Status
+			return string(r.Status)
 		}
 	}
 	t.Fatalf("%s has no recipient %s", id, rcpt)

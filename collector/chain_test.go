@@ -277,7 +277,7 @@ Nov 25 10:00:06 mx1 postfix/lmtp[61]: AE4F5991D04: to=<u@mx1.example>, relay=mx1
 	byRcpt := map[string]*schema.DeliveryEvent{}
 	var statuses []string
 	for _, e := range out.events {
-		statuses = append(statuses, e.Recipient+" "+e.Status)
+		statuses = append(statuses, e.Recipient+" "+string(e.Status))
 		byRcpt[e.Recipient] = e
 	}
 	want := "w@nx.example warning,ok@dest.example warning,ok@dest.example sent,v@b.example rejected,h@dest.example rejected,m@dest.example rejected,u@mx1.example sent"
@@ -309,14 +309,14 @@ Nov 25 10:00:06 mx1 postfix/lmtp[61]: AE4F5991D04: to=<u@mx1.example>, relay=mx1
 // category or block signal (which would count against a pool's IP).
 func TestClassifyOnlyReceiversReplies(t *testing.T) {
 	tests := []struct {
-		status   string
+		status   schema.DeliveryStatus
 		provider bool
 	}{
 		{schema.StatusSent, true}, {schema.StatusBounced, true}, {schema.StatusHandoff, false}, {schema.StatusWarning, false},
 		{schema.StatusRejected, false}, {schema.StatusDiscarded, false}, {schema.StatusHeld, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.status, func(t *testing.T) {
+		t.Run(string(tt.status), func(t *testing.T) {
 			e := &schema.DeliveryEvent{Status: tt.status, Recipient: "a@outlook.com", RelayHost: "x.mail.protection.outlook.com",
 				DSN: "5.7.1", Response: "550 5.7.1 Unfortunately, messages from [203.0.113.10] weren't sent. (S3150) block list"}
 			classify(reply.Default(), e)

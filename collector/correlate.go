@@ -109,7 +109,7 @@ type message struct {
 	SASLUser      string
 	Pool          string
 	Recipients    []string
-	Statuses      []string
+	Statuses      []schema.DeliveryStatus
 	LastDSN       []string
 	LastResponse  []string
 	Parent        string
@@ -393,7 +393,7 @@ func (m *message) recipient(addr string) int {
 func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 	m := c.get(r)
 	i := m.recipient(string(r.To))
-	status := string(r.Status)
+	status := schema.DeliveryStatus(r.Status)
 	m.Statuses[i], m.LastDSN[i], m.LastResponse[i] = status, string(r.DSN), string(r.Response)
 	pk := procKey{m.Host, r.PID}
 	tls := c.tls[pk]
@@ -648,7 +648,7 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 	m.RemovedAt = r.Time
 	c.removed = append(c.removed, removal{key: msgKey{m.Host, m.QueueID}, at: r.Time})
 	for i, st := range m.Statuses {
-		if st != "deferred" && st != "" {
+		if st != schema.StatusDeferred && st != "" {
 			continue
 		}
 		m.Statuses[i] = schema.StatusExpired
@@ -678,7 +678,7 @@ func (c *Correlator) reject(r *postfixlog.Record, line []byte) error {
 // REDIRECT only change where mail goes: their lines are known, and the
 // attempts that follow say the rest.
 func (c *Correlator) policy(r *postfixlog.Record, line []byte) error {
-	status := ""
+	var status schema.DeliveryStatus
 	switch string(r.Action) {
 	case "reject_warning", "warn":
 		status = schema.StatusWarning
@@ -696,7 +696,7 @@ func (c *Correlator) policy(r *postfixlog.Record, line []byte) error {
 // held the message (cleanup's REJECT, DISCARD, HOLD), for the recipient
 // the line names.
 func (c *Correlator) checkAction(r *postfixlog.Record, m *message, line []byte) error {
-	status := ""
+	var status schema.DeliveryStatus
 	switch string(r.Action) {
 	case "reject":
 		status = schema.StatusRejected
@@ -713,7 +713,7 @@ func (c *Correlator) checkAction(r *postfixlog.Record, m *message, line []byte) 
 // decision writes one policy decision of Postfix about mail as an event
 // with the given status. Only a refusal or a discard is the recipient's
 // outcome; a warning or a hold is not.
-func (c *Correlator) decision(r *postfixlog.Record, line []byte, status string, response, dsn []byte) error {
+func (c *Correlator) decision(r *postfixlog.Record, line []byte, status schema.DeliveryStatus, response, dsn []byte) error {
 	host := string(r.Host)
 	e := &schema.DeliveryEvent{
 		Time: r.Time, EventID: EventID(host, line, ""), Host: host, QueueID: string(r.QueueID),
@@ -917,8 +917,18 @@ func (m *message) record() *schema.MessageRecord {
 		FirstSeen: m.FirstSeen, LastSeen: m.LastSeen, Host: m.Host, QueueID: m.QueueID, TraceID: m.TraceID,
 		MessageID: m.MessageID, Sender: m.Sender, Size: m.Size, Nrcpt: m.Nrcpt, Origin: m.Origin,
 		ClientHost: m.ClientHost, ClientIP: m.ClientIP, SASLUser: m.SASLUser, Pool: m.Pool,
-		Recipients: append([]string(nil), m.Recipients...), Statuses: append([]string(nil), m.Statuses...),
+		Recipients: append([]string(nil), m.Recipients...), Statuses: statusStrings(m.Statuses),
 		ParentQueueID: m.Parent, Notification: m.Notification, Children: append([]string(nil), m.Children...),
 		State: m.State, QueuedFrom: m.QueuedFrom, QueuedAs: append([]string(nil), m.QueuedAs...), TimeDigits: m.TimeDigits,
 	}
+}
+
+// statusStrings are statuses as the messages table's statuses column holds
+// them.
+func statusStrings(st []schema.DeliveryStatus) []string {
+	out := make([]string, len(st))
+	for i, s := range st {
+		out[i] = string(s)
+	}
+	return out
 }

@@ -52,7 +52,7 @@ func (c *collected) attempts(qid string) []string {
 	var out []string
 	for _, e := range c.events {
 		if e.QueueID == qid {
-			out = append(out, e.Recipient+" "+e.Status)
+			out = append(out, e.Recipient+" "+string(e.Status))
 		}
 	}
 	return out

@@ -87,7 +87,7 @@ type deliveryKey struct{ status, pool, provider, category string }
 
 // delivery counts one attempt.
 func (s *sourceMetrics) delivery(e *schema.DeliveryEvent) {
-	k := deliveryKey{e.Status, e.Pool, e.Provider, e.Category}
+	k := deliveryKey{string(e.Status), e.Pool, e.Provider, e.Category}
 	c := s.deliveries[k]
 	if c == nil {
 		c = s.deliveriesVec.WithLabelValues(k.status, k.pool, k.provider, k.category)

@@ -531,7 +531,7 @@ func classify(c *reply.Classifier, e *schema.DeliveryEvent) {
 	}
 	r := c.Classify(e.Response, e.DSN, e.RelayHost, reply.Domain(e.Recipient))
 	e.Provider, e.Category, e.IsBlock = r.Provider, r.Category, r.Block
-	if e.Status == "expired" {
+	if e.Status == schema.StatusExpired {
 		e.Category, e.IsBlock = "message-expired", false
 	}
 }

@@ -109,7 +109,7 @@ func TestRealPostfixContentFilter(t *testing.T) {
 	final := map[string]string{}
 	for _, r := range tr.Recipients {
 		last := r.Attempts[len(r.Attempts)-1]
-		final[r.Address] = r.Status + " " + last.QueueID
+		final[r.Address] = string(r.Status) + " " + last.QueueID
 		if r.Attempts[0].Status != "handoff" {
 			t.Errorf("%s: first hop %+v", r.Address, r.Attempts[0])
 		}

@@ -61,32 +61,41 @@ func (r *AcceptRecord) AppendRow(e *store.Encoder) {
 	e.String(r.FromHeader)
 }
 
+// DeliveryStatus is what became of one delivery attempt (the status column
+// of delivery_events), as the collector writes it from Postfix's status=
+// and its own reading of the log.
+type DeliveryStatus string
+
 // The statuses of a delivery event.
 const (
-	StatusSent     = "sent"     // the next hop took the message for the recipient
-	StatusDeferred = "deferred" // a temporary failure: Postfix tries again
-	StatusBounced  = "bounced"  // a permanent failure: returned to the sender
-	StatusExpired  = "expired"  // still deferred when the queue lifetime ended (or postsuper -e)
+	StatusSent     DeliveryStatus = "sent"     // the next hop took the message for the recipient
+	StatusDeferred DeliveryStatus = "deferred" // a temporary failure: Postfix tries again
+	StatusBounced  DeliveryStatus = "bounced"  // a permanent failure: returned to the sender
+	StatusExpired  DeliveryStatus = "expired"  // still deferred when the queue lifetime ended (or postsuper -e)
 	// StatusRejected: Postfix itself refused the mail (smtpd, postscreen,
 	// cleanup's milter or header checks).
-	StatusRejected = "rejected"
+	StatusRejected DeliveryStatus = "rejected"
 	// StatusHandoff: handed to a content filter, another Postfix instance
 	// or a forward on this host, which queued it again as QueuedAs; the
 	// recipient's outcome is that of the next queue entry.
-	StatusHandoff = "handoff"
+	StatusHandoff DeliveryStatus = "handoff"
 	// StatusWarning: a restriction would have refused the mail and was
 	// only logged (warn_if_reject's reject_warning, a WARN action): not a
 	// refusal.
-	StatusWarning   = "warning"
-	StatusDiscarded = "discarded" // accepted and dropped by a DISCARD action
-	StatusHeld      = "held"      // put on hold by a HOLD action
+	StatusWarning   DeliveryStatus = "warning"
+	StatusDiscarded DeliveryStatus = "discarded" // accepted and dropped by a DISCARD action
+	StatusHeld      DeliveryStatus = "held"      // put on hold by a HOLD action
 )
+
+// DeliveryStatuses are every status a delivery event may have.
+var DeliveryStatuses = []DeliveryStatus{StatusSent, StatusDeferred, StatusBounced, StatusExpired, StatusRejected, StatusHandoff,
+	StatusWarning, StatusDiscarded, StatusHeld}
 
 // FromReceiver tells whether an event of this status carries a receiving
 // MTA's reply about our mail: not Postfix's own decisions (rejected,
 // warning, discarded, held) nor a hand-off to a filter or instance on this
 // host.
-func FromReceiver(status string) bool {
+func FromReceiver(status DeliveryStatus) bool {
 	switch status {
 	case StatusRejected, StatusWarning, StatusDiscarded, StatusHeld, StatusHandoff:
 		return false
@@ -105,7 +114,7 @@ type DeliveryEvent struct {
 	Sender        string
 	Recipient     string
 	OrigRecipient string
-	Status        string // one of the Status constants
+	Status        DeliveryStatus
 	DSN           string // enhanced status code, e.g. 5.1.1
 	Service       string // syslog name, e.g. postfix-legal/smtp
 	RelayHost     string
@@ -160,7 +169,7 @@ func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
 	e.String(r.Sender)
 	e.String(r.Recipient)
 	e.String(r.OrigRecipient)
-	e.String(r.Status)
+	e.String(string(r.Status))
 	e.String(r.DSN)
 	e.String(r.Service)
 	e.String(r.RelayHost)

@@ -121,7 +121,7 @@ func TestRowsMatchTables(t *testing.T) {
 // hostile bytes in the free-text fields now and then.
 func event(i int) *schema.DeliveryEvent {
 	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
-	statuses := []string{"sent", "sent", "sent", "deferred", "bounced"}
+	statuses := []schema.DeliveryStatus{schema.StatusSent, schema.StatusSent, schema.StatusSent, schema.StatusDeferred, schema.StatusBounced}
 	providers := []string{"google", "microsoft", "yahoo", "apple", "other"}
 	var trace [16]byte
 	binary.BigEndian.PutUint64(trace[:8], uint64(i/3+1))
@@ -210,7 +210,7 @@ func fromValues(t *testing.T, v []any) *schema.DeliveryEvent {
 	return &schema.DeliveryEvent{
 		Time: v[0].(time.Time), EventID: v[1].(uint64), Host: v[2].(string), QueueID: v[3].(string), TraceID: trace,
 		MessageID: v[5].(string), Sender: v[6].(string), Recipient: v[7].(string), OrigRecipient: v[8].(string),
-		Status: v[9].(string), DSN: v[10].(string), Service: v[11].(string), RelayHost: v[12].(string),
+		Status: schema.DeliveryStatus(v[9].(string)), DSN: v[10].(string), Service: v[11].(string), RelayHost: v[12].(string),
 		RelayIP: v[13].(string), RelayPort: v[14].(uint16), Response: v[15].(string), Delay: v[16].(float32),
 		DelayBeforeQueue: v[17].(float32), DelayInQueue: v[18].(float32), DelayConnect: v[19].(float32),
 		DelayTransmit: v[20].(float32), ConnUse: v[21].(uint32), TLS: v[22].(string), Pool: v[23].(string),

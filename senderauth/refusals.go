@@ -46,7 +46,7 @@ func NewRefusals(reg prometheus.Registerer, classifier *reply.Classifier, classe
 // Observe counts one classified attempt if the receiver refused it for
 // its authentication. It does not block.
 func (r *Refusals) Observe(e *schema.DeliveryEvent) {
-	if e.Status == "sent" || e.Status == "rejected" || e.Category != "policy-related" && e.Category != "bad-configuration" {
+	if e.Status == schema.StatusSent || e.Status == schema.StatusRejected || e.Category != "policy-related" && e.Category != "bad-configuration" {
 		return
 	}
 	res := r.classifier.Classify(e.Response, e.DSN, e.RelayHost, reply.Domain(e.Recipient))

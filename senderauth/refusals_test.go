@@ -14,7 +14,7 @@ func TestRefusals(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := reply.Default()
 	r := NewRefusals(reg, c, map[string]string{"legal": "legal", "collections": "legal", "marketing": "bulk"})
-	attempt := func(pool, status, response string) *schema.DeliveryEvent {
+	attempt := func(pool string, status schema.DeliveryStatus, response string) *schema.DeliveryEvent {
 		e := &schema.DeliveryEvent{Pool: pool, Status: status, Response: response, RelayHost: "gmail-smtp-in.l.google.com", Recipient: "a@gmail.com"}
 		res := c.Classify(e.Response, "", e.RelayHost, "gmail.com")
 		e.Provider, e.Category = res.Provider, res.Category

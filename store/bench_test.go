@@ -24,7 +24,7 @@ func benchEvents(n int) []*schema.DeliveryEvent {
 		"421 4.7.0 [TSS04] Messages from 203.0.113.10 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
 		"550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces. For more information, go to https://support.google.com/mail/?p=NoSuchUser a640c23a62f3a-aa5f9d3e2f1si12345066b.123 - gsmtp",
 	}
-	statuses := []string{"sent", "sent", "sent", "deferred", "bounced"}
+	statuses := []schema.DeliveryStatus{schema.StatusSent, schema.StatusSent, schema.StatusSent, schema.StatusDeferred, schema.StatusBounced}
 	out := make([]*schema.DeliveryEvent, n)
 	for i := range out {
 		k := i % 5

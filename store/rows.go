@@ -71,8 +71,8 @@ func (r *Rows) All() ([][]any, error) {
 
 // Scan copies the current row into dst, one pointer per column: *string,
 // *time.Time, *float64 (any float), *uint64 and *int64 (any integer),
-// *uint8 (a UInt8), *bool (a UInt8 or Bool), *[]string, or *any. UUIDs
-// arrive as text.
+// *uint8 (a UInt8), *bool (a UInt8 or Bool), *[]string, or *any; a
+// pointer to a named string type takes a string. UUIDs arrive as text.
 func (r *Rows) Scan(dst ...any) error {
 	if len(dst) != len(r.cur) {
 		return fmt.Errorf("scan: %d destinations for %d columns", len(dst), len(r.cur))
@@ -132,6 +132,13 @@ func scanValue(dst, v any) error {
 	case *bool:
 		if n, ok := integer(v); ok {
 			*d = n != 0
+			return nil
+		}
+	}
+	// A named string type (a status, a kind) takes a string.
+	if s, ok := v.(string); ok {
+		if d := reflect.ValueOf(dst); d.Kind() == reflect.Pointer && d.Elem().Kind() == reflect.String {
+			d.Elem().SetString(s)
 			return nil
 		}
 	}

@@ -81,9 +81,9 @@ func TestTraceAcrossContentFilter(t *testing.T) {
 			for _, r := range m.Recipients {
 				var steps []string
 				for _, a := range r.Attempts {
-					steps = append(steps, a.QueueID+" "+a.Status+" "+a.QueuedAs)
+					steps = append(steps, a.QueueID+" "+string(a.Status)+" "+a.QueuedAs)
 				}
-				got[r.Address] = r.Status + ": " + strings.Join(steps, ", ")
+				got[r.Address] = string(r.Status) + ": " + strings.Join(steps, ", ")
 			}
 			want := map[string]string{
 				"anna@gmail.test":  "sent: 0AE91984252 handoff 3F2A81C0B2, 3F2A81C0B2 sent ",
@@ -109,7 +109,10 @@ func TestTraceAcrossContentFilter(t *testing.T) {
 	}
 	var exported []string
 	f.Status = ""
-	if err := Export(ctx, st, f, func(r *Row) error { exported = append(exported, r.QueueID+" "+r.Recipient+" "+r.Status); return nil }); err != nil {
+	if err := Export(ctx, st, f, func(r *Row) error {
+		exported = append(exported, r.QueueID+" "+r.Recipient+" "+string(r.Status))
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	sort.Strings(exported)

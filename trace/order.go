@@ -80,7 +80,7 @@ func timeline(m *Message) []Event {
 	attempts := func(kind, qid string, rs []Recipient) {
 		for _, r := range rs {
 			for _, a := range r.Attempts {
-				ev = append(ev, Event{Time: a.Time, Clock: ClockLog, Kind: kind, QueueID: qid, Recipient: r.Address, Status: a.Status,
+				ev = append(ev, Event{Time: a.Time, Clock: ClockLog, Kind: kind, QueueID: qid, Recipient: r.Address, Status: string(a.Status),
 					Detail: strings.TrimSpace(a.DSN + " " + a.Relay)})
 			}
 		}

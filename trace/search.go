@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ type Filter struct {
 	Pool     string
 	SourceIP string
 	Provider string
-	Status   string // sent, deferred, bounced, expired, rejected, handoff, warning, discarded, held
+	Status   schema.DeliveryStatus // one of schema.DeliveryStatuses
 	// DSN matches enhanced status codes by prefix: "5" all permanent
 	// failures, "5.7" all policy ones, "5.7.1" exactly.
 	DSN string
@@ -104,10 +105,7 @@ func (f *Filter) Check(maxSpan time.Duration) error {
 		return fmt.Errorf("%w: the range %s to %s is longer than %d days; narrow it", ErrBadFilter,
 			f.From.Format(time.RFC3339), f.To.Format(time.RFC3339), int(maxSpan.Hours()/24))
 	}
-	switch f.Status {
-	case "", schema.StatusSent, schema.StatusDeferred, schema.StatusBounced, schema.StatusExpired, schema.StatusRejected,
-		schema.StatusHandoff, schema.StatusWarning, schema.StatusDiscarded, schema.StatusHeld:
-	default:
+	if f.Status != "" && !slices.Contains(schema.DeliveryStatuses, f.Status) {
 		return fmt.Errorf("%w: status %q: use sent, deferred, bounced, expired, rejected, handoff (to a content filter or another instance), "+
 			"warning (reject_warning), discarded or held", ErrBadFilter, f.Status)
 	}
@@ -162,7 +160,7 @@ func (f *Filter) where() (string, store.Params) {
 	if f.Recipient != "" {
 		conds = append(conds, match("recipient", "recipient", f.Recipient))
 	}
-	for _, c := range [][2]string{{"pool", f.Pool}, {"source_ip", f.SourceIP}, {"provider", f.Provider}, {"status", f.Status}} {
+	for _, c := range [][2]string{{"pool", f.Pool}, {"source_ip", f.SourceIP}, {"provider", f.Provider}, {"status", string(f.Status)}} {
 		if c[1] != "" {
 			conds = append(conds, c[0]+" = {"+c[0]+":String}")
 			p[c[0]] = c[1]
@@ -198,16 +196,16 @@ type Row struct {
 	// Sender is the envelope sender the application gave (the accept
 	// record's), else the log's; EnvelopeSender is the log's from=, the
 	// VERP return path for classes with VERP.
-	Sender    string `json:"sender"`
-	Recipient string `json:"recipient"`
-	Status    string `json:"status"`
-	DSN       string `json:"dsn"`
-	Pool      string `json:"pool"`
-	SourceIP  string `json:"source_ip"`
-	Provider  string `json:"provider"`
-	Category  string `json:"category"`
-	Relay     string `json:"relay"`
-	Response  string `json:"response"`
+	Sender    string                `json:"sender"`
+	Recipient string                `json:"recipient"`
+	Status    schema.DeliveryStatus `json:"status"`
+	DSN       string                `json:"dsn"`
+	Pool      string                `json:"pool"`
+	SourceIP  string                `json:"source_ip"`
+	Provider  string                `json:"provider"`
+	Category  string                `json:"category"`
+	Relay     string                `json:"relay"`
+	Response  string                `json:"response"`
 	// EnvelopeSender and Subject come last in exports: columns added
 	// later go at the end.
 	EnvelopeSender string `json:"envelope_sender"`
@@ -222,7 +220,7 @@ var Columns = []string{"time", "trace_id", "host", "queue_id", "message_id", "se
 // Values are a row's fields as text, in Columns' order.
 func (r *Row) Values() []string {
 	return []string{r.Time.RFC3339(), r.TraceID, r.Host, r.QueueID, r.MessageID, r.Sender, r.Recipient,
-		r.Status, r.DSN, r.Pool, r.SourceIP, r.Provider, r.Category, r.Relay, r.Response, r.EnvelopeSender, r.Subject}
+		string(r.Status), r.DSN, r.Pool, r.SourceIP, r.Provider, r.Category, r.Relay, r.Response, r.EnvelopeSender, r.Subject}
 }
 
 // rowColumns are what a row is read from, in scanRow's order; trace_id

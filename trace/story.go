@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -70,26 +71,26 @@ type messageRow struct {
 
 // attemptRow is one delivery attempt.
 type attemptRow struct {
-	Sender           string  `ch:"sender"` // the log's envelope sender
-	Recipient        string  `ch:"recipient"`
-	Status           string  `ch:"status"`
-	DSN              string  `ch:"dsn"`
-	Pool             string  `ch:"pool"`
-	SourceIP         string  `ch:"source_ip"`
-	RelayHost        string  `ch:"relay_host"`
-	RelayIP          string  `ch:"relay_ip"`
-	Provider         string  `ch:"provider"`
-	Category         string  `ch:"category"`
-	Response         string  `ch:"response"`
-	TLS              string  `ch:"tls"`
-	Service          string  `ch:"service"`
-	QueuedAs         string  `ch:"queued_as"`
-	RelayPath        string  `ch:"relay_path"`
-	Delay            float64 `ch:"delay"`
-	DelayBeforeQueue float64 `ch:"delay_before_queue"`
-	DelayInQueue     float64 `ch:"delay_in_queue"`
-	DelayConnect     float64 `ch:"delay_connect"`
-	DelayTransmit    float64 `ch:"delay_transmit"`
+	Sender           string                `ch:"sender"` // the log's envelope sender
+	Recipient        string                `ch:"recipient"`
+	Status           schema.DeliveryStatus `ch:"status"`
+	DSN              string                `ch:"dsn"`
+	Pool             string                `ch:"pool"`
+	SourceIP         string                `ch:"source_ip"`
+	RelayHost        string                `ch:"relay_host"`
+	RelayIP          string                `ch:"relay_ip"`
+	Provider         string                `ch:"provider"`
+	Category         string                `ch:"category"`
+	Response         string                `ch:"response"`
+	TLS              string                `ch:"tls"`
+	Service          string                `ch:"service"`
+	QueuedAs         string                `ch:"queued_as"`
+	RelayPath        string                `ch:"relay_path"`
+	Delay            float64               `ch:"delay"`
+	DelayBeforeQueue float64               `ch:"delay_before_queue"`
+	DelayInQueue     float64               `ch:"delay_in_queue"`
+	DelayConnect     float64               `ch:"delay_connect"`
+	DelayTransmit    float64               `ch:"delay_transmit"`
 }
 
 // bounceRow is one recipient's part of a report that came back.
@@ -168,20 +169,21 @@ type storyColumn struct {
 // storyColumns are every part's columns, the head's first, each once.
 var storyColumns = func() []storyColumn {
 	var out []storyColumn
-	seen := map[string]reflect.Type{}
+	seen := map[string]string{} // column: its empty value
 	add := func(row any) {
 		t := reflect.TypeOf(row).Elem()
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name := f.Tag.Get("ch")
+			empty := emptyOf(f.Type)
 			if prev, ok := seen[name]; ok {
-				if prev != f.Type {
-					panic(fmt.Sprintf("trace: column %s is %s in one part and %s in another", name, prev, f.Type))
+				if prev != empty {
+					panic(fmt.Sprintf("trace: column %s is of one type in one part and another in another", name))
 				}
 				continue
 			}
-			seen[name] = f.Type
-			out = append(out, storyColumn{name, emptyOf(f.Type)})
+			seen[name] = empty
+			out = append(out, storyColumn{name, empty})
 		}
 	}
 	add(&storyHead{})
@@ -193,9 +195,10 @@ var storyColumns = func() []storyColumn {
 
 // emptyOf is the typed empty value of a column of Go type t.
 func emptyOf(t reflect.Type) string {
-	switch t {
-	case reflect.TypeFor[string](), reflect.TypeFor[part]():
+	if t.Kind() == reflect.String {
 		return "''"
+	}
+	switch t {
 	case reflect.TypeFor[[]string]():
 		return "CAST([], 'Array(String)')"
 	case reflect.TypeFor[float64]():

@@ -101,7 +101,7 @@ func WriteText(w io.Writer, msgs []*Message, loc *time.Location) error {
 
 func writeRecipients(w io.Writer, rs []Recipient, ts func(Stamp) string, indent string) {
 	for _, r := range rs {
-		fmt.Fprintf(w, "\n%s%s: %s\n", indent, r.Address, strings.ToUpper(r.Status))
+		fmt.Fprintf(w, "\n%s%s: %s\n", indent, r.Address, strings.ToUpper(string(r.Status)))
 		for _, a := range r.Attempts {
 			via := a.Pool
 			if a.SourceIP != "" {

@@ -89,23 +89,26 @@ type Recipient struct {
 	Address string `json:"address"`
 	// Status is the final status: sent, deferred, bounced, expired,
 	// rejected, or queued while nothing was tried yet.
-	Status   string    `json:"status"`
-	Attempts []Attempt `json:"attempts"`
+	Status   schema.DeliveryStatus `json:"status"`
+	Attempts []Attempt             `json:"attempts"`
 }
+
+// StatusQueued is a recipient's status while no attempt was made yet.
+const StatusQueued schema.DeliveryStatus = "queued"
 
 // Attempt is one delivery attempt as Postfix logged it.
 type Attempt struct {
-	Time     Stamp   `json:"time"`
-	Status   string  `json:"status"`
-	DSN      string  `json:"dsn,omitempty"`
-	Pool     string  `json:"pool,omitempty"`
-	SourceIP string  `json:"source_ip,omitempty"`
-	Relay    string  `json:"relay,omitempty"`
-	RelayIP  string  `json:"relay_ip,omitempty"`
-	Provider string  `json:"provider,omitempty"`
-	Category string  `json:"category,omitempty"`
-	Response string  `json:"response"`
-	Delay    float64 `json:"delay"`
+	Time     Stamp                 `json:"time"`
+	Status   schema.DeliveryStatus `json:"status"`
+	DSN      string                `json:"dsn,omitempty"`
+	Pool     string                `json:"pool,omitempty"`
+	SourceIP string                `json:"source_ip,omitempty"`
+	Relay    string                `json:"relay,omitempty"`
+	RelayIP  string                `json:"relay_ip,omitempty"`
+	Provider string                `json:"provider,omitempty"`
+	Category string                `json:"category,omitempty"`
+	Response string                `json:"response"`
+	Delay    float64               `json:"delay"`
 	// Delays is Postfix's delays=a/b/c/d: before the queue manager, in the
 	// queue, connection set-up, transmission (seconds).
 	Delays  [4]float64 `json:"delays"`
@@ -263,8 +266,8 @@ func (rd *Reader) Assemble(ctx context.Context, ref Ref) (*Message, error) {
 		// could not deliver it: the recipient bounced after all.
 		if b.Action == "failed" && b.Kind == "dsn" {
 			for i := range m.Recipients {
-				if strings.EqualFold(m.Recipients[i].Address, b.Recipient) && m.Recipients[i].Status == "sent" {
-					m.Recipients[i].Status = "bounced"
+				if strings.EqualFold(m.Recipients[i].Address, b.Recipient) && m.Recipients[i].Status == schema.StatusSent {
+					m.Recipients[i].Status = schema.StatusBounced
 				}
 			}
 		}
@@ -362,7 +365,7 @@ const hopWindow = 7 * 24 * time.Hour
 // outcome tells whether an attempt's status is a recipient's outcome: a
 // warning or a hold is not, and a hand-off is only until the next entry's
 // attempts come.
-func outcome(status string) bool {
+func outcome(status schema.DeliveryStatus) bool {
 	return status != schema.StatusWarning && status != schema.StatusHeld
 }
 
@@ -379,7 +382,7 @@ func recipients(order []string, attempts []rcptAttempt) []Recipient {
 			return &out[i]
 		}
 		byAddr[k] = len(out)
-		out = append(out, Recipient{Address: addr, Status: "queued", Attempts: []Attempt{}})
+		out = append(out, Recipient{Address: addr, Status: StatusQueued, Attempts: []Attempt{}})
 		return &out[len(out)-1]
 	}
 	for _, a := range order {

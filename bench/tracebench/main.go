@@ -233,16 +233,16 @@ func load(ctx context.Context, st store.Store, n int) {
 					dom = rcpt[k+1:]
 				}
 			}
-			var seq []string
+			var seq []schema.DeliveryStatus
 			switch x := r.IntN(10); {
 			case x < 5:
-				seq = []string{"sent"}
+				seq = []schema.DeliveryStatus{schema.StatusSent}
 			case x < 8:
-				seq = []string{"deferred", "deferred", "sent"}
+				seq = []schema.DeliveryStatus{schema.StatusDeferred, schema.StatusDeferred, schema.StatusSent}
 			case x < 9:
-				seq = []string{"bounced"}
+				seq = []schema.DeliveryStatus{schema.StatusBounced}
 			default:
-				seq = []string{"deferred", "expired"}
+				seq = []schema.DeliveryStatus{schema.StatusDeferred, schema.StatusExpired}
 			}
 			for a, status := range seq {
 				at := m.time.Add(time.Duration(1+a*600) * time.Second)
@@ -251,9 +251,9 @@ func load(ctx context.Context, st store.Store, n int) {
 				}
 				dsn, resp := "2.0.0", "250 2.0.0 OK "+m.qid
 				switch status {
-				case "deferred", "expired":
+				case schema.StatusDeferred, schema.StatusExpired:
 					dsn, resp = "4.7.28", "421 4.7.28 rate limited, try again later"
-				case "bounced":
+				case schema.StatusBounced:
 					dsn, resp = "5.1.1", "550 5.1.1 <"+rcpt+">: user unknown"
 				}
 				events.Write(ctx, &schema.DeliveryEvent{Time: at, EventID: uint64(i)<<8 | uint64(j)<<4 | uint64(a), Host: m.host, QueueID: m.qid,
@@ -263,7 +263,7 @@ func load(ctx context.Context, st store.Store, n int) {
 				mu.Lock()
 				nEvents++
 				mu.Unlock()
-				statuses[j] = status
+				statuses[j] = string(status)
 			}
 		}
 		msgs.Write(ctx, &schema.MessageRecord{FirstSeen: m.time, LastSeen: last, Host: m.host, QueueID: m.qid, TraceID: m.trace,

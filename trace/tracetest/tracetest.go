@@ -75,19 +75,19 @@ func New(t testing.TB) *Fixture {
 			MessageID: "<plain@corp.example>", Sender: "app@corp.example", Origin: "smtpd", Recipients: []string{"eve@gmail.test"}, State: "removed"})
 	// Whole-second log times, with the collector's microsecond per line
 	// of one second that keeps them in log order.
-	ev := func(at time.Duration, qid, rcpt, status, dsn, resp string) store.Row {
+	ev := func(at time.Duration, qid, rcpt string, status schema.DeliveryStatus, dsn, resp string) store.Row {
 		return &schema.DeliveryEvent{Time: T0.Add(at), EventID: uint64(at) + uint64(crc32.ChecksumIEEE([]byte(rcpt))), Host: "mx1", QueueID: qid, Recipient: rcpt,
 			Status: status, DSN: dsn, Response: resp, Pool: "legal", SourceIP: "203.0.113.10", Provider: "google", Service: "postfix-legal/smtp",
 			Sender: map[string]string{"4XAA1": VERP, "4XBB1": "", "4XCC1": "app@corp.example"}[qid], RelayHost: "mx.example",
 			TraceID: map[string][16]byte{"4XAA1": legal}[qid]}
 	}
 	Insert(t, st, schema.DeliveryEvents,
-		ev(time.Microsecond, "4XAA1", "anna@gmail.test", "sent", "2.0.0", "250 2.0.0 OK"),
-		ev(2*time.Microsecond, "4XAA1", "bob@outlook.test", "bounced", "5.1.1", "550 5.1.1 RESOLVER.ADR.RecipientNotFound"),
-		ev(3*time.Microsecond, "4XAA1", "carl@yahoo.test", "deferred", "4.7.0", "421 4.7.0 [TSS04] try later"),
-		ev(10*time.Minute, "4XAA1", "carl@yahoo.test", "expired", "4.7.0", "421 4.7.0 [TSS04] try later"),
-		ev(3*time.Second, "4XBB1", "clerk@court.example", "sent", "2.0.0", "250 ok"),
-		ev(31*time.Minute, "4XCC1", "eve@gmail.test", "sent", "2.0.0", "250 ok plain"),
+		ev(time.Microsecond, "4XAA1", "anna@gmail.test", schema.StatusSent, "2.0.0", "250 2.0.0 OK"),
+		ev(2*time.Microsecond, "4XAA1", "bob@outlook.test", schema.StatusBounced, "5.1.1", "550 5.1.1 RESOLVER.ADR.RecipientNotFound"),
+		ev(3*time.Microsecond, "4XAA1", "carl@yahoo.test", schema.StatusDeferred, "4.7.0", "421 4.7.0 [TSS04] try later"),
+		ev(10*time.Minute, "4XAA1", "carl@yahoo.test", schema.StatusExpired, "4.7.0", "421 4.7.0 [TSS04] try later"),
+		ev(3*time.Second, "4XBB1", "clerk@court.example", schema.StatusSent, "2.0.0", "250 ok"),
+		ev(31*time.Minute, "4XCC1", "eve@gmail.test", schema.StatusSent, "2.0.0", "250 ok plain"),
 	)
 	return f
 }
