@@ -173,7 +173,7 @@ func TestDetector(t *testing.T) {
 		d.Observe(&schema.DeliveryEvent{Time: at, Status: "rejected", Pool: "bulk", SourceIP: "127.0.0.4", IsBlock: true}) // ours, not a reply
 	}
 	open := d.Open()
-	if len(open) != 1 || open[0].SourceIP != "127.0.0.4" || open[0].Provider != "microsoft" || open[0].Pool != "bulk" || open[0].Kind != KindReplies {
+	if len(open) != 1 || open[0].SourceIP != "127.0.0.4" || open[0].Provider != "microsoft" || open[0].Pool != "bulk" || open[0].Kind != schema.IncidentReplies {
 		t.Fatalf("open incidents: %+v", open)
 	}
 	// Opened at the third block reply, when 3 of the 5 attempts in the window were blocks.
@@ -216,7 +216,7 @@ func TestDetector(t *testing.T) {
 	}
 	waitFor(t, "the closed incident in the store", func() bool {
 		l, err := List(ctx, st, Filter{From: t0.Add(-time.Hour), To: time.Now().Add(time.Hour)})
-		return err == nil && len(l) == 1 && !l[0].Open && l[0].CloseReason == ClosedDeliveries
+		return err == nil && len(l) == 1 && !l[0].Open && l[0].CloseReason == schema.ClosedDeliveries
 	})
 	if l, _ := List(ctx, st, Filter{Open: true}); len(l) != 0 {
 		t.Errorf("open after closing: %+v", l)
@@ -314,7 +314,7 @@ func TestDNSBL(t *testing.T) {
 	}
 	c.CheckAll(ctx)
 	open := d.Open()
-	if len(open) != 1 || open[0].Kind != KindDNSBL || open[0].SourceIP != "203.0.113.10" || open[0].Provider != "zen.test" ||
+	if len(open) != 1 || open[0].Kind != schema.IncidentDNSBL || open[0].SourceIP != "203.0.113.10" || open[0].Provider != "zen.test" ||
 		open[0].Category != "127.0.0.2" || !strings.Contains(open[0].Sample, "SBL") {
 		t.Fatalf("incidents: %+v", open)
 	}
@@ -335,7 +335,7 @@ func TestDNSBL(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err := List(ctx, st, Filter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
-	if err != nil || len(l) != 1 || l[0].CloseReason != ClosedDelisted {
+	if err != nil || len(l) != 1 || l[0].CloseReason != schema.ClosedDelisted {
 		t.Errorf("stored: %+v %v", l, err)
 	}
 }

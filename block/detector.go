@@ -13,21 +13,11 @@ import (
 	"github.com/mailtrace/mailtrace/traceid"
 )
 
-// Kinds of incident.
-const (
-	KindReplies = "replies" // block replies from a provider
-	KindDNSBL   = "dnsbl"   // a DNS blocklist listing
-)
-
-// Why incidents close.
-const (
-	ClosedQuiet      = "quiet"
-	ClosedDeliveries = "deliveries"
-	ClosedDelisted   = "delisted"
-)
-
 // key names what an incident is about; for dnsbl, provider is the zone.
-type key struct{ kind, pool, sourceIP, provider string }
+type key struct {
+	kind                     schema.IncidentKind
+	pool, sourceIP, provider string
+}
 
 // series is the recent attempts of one (pool, source IP, provider).
 type series struct {
@@ -178,7 +168,7 @@ func (d *Detector) Observe(e *schema.DeliveryEvent) {
 	if !schema.FromReceiver(e.Status) || e.Status == schema.StatusExpired || (e.Pool == "" && e.SourceIP == "") {
 		return // not an attempt of ours to a receiver
 	}
-	k := key{KindReplies, e.Pool, e.SourceIP, providerLabel(e.Provider)}
+	k := key{schema.IncidentReplies, e.Pool, e.SourceIP, providerLabel(e.Provider)}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := d.series[k]
@@ -214,14 +204,14 @@ func (d *Detector) Observe(e *schema.DeliveryEvent) {
 			inc.LastSignal, inc.Category, inc.Sample = e.Time, e.Category, clip(e.Response)
 		}
 		if s.deliveriesSinceBlock >= d.cfg.CloseAfterDeliveries {
-			d.closeLocked(k, inc, ClosedDeliveries, e.Time)
+			d.closeLocked(k, inc, schema.ClosedDeliveries, e.Time)
 			return
 		}
 		d.saveLocked(inc, false)
 		return
 	}
 	if e.IsBlock && s.blocks >= d.cfg.MinBlocks && float64(s.blocks) >= d.cfg.MinRatio*float64(len(s.obs)) {
-		inc := &schema.Incident{ID: traceid.New(), Kind: KindReplies, Pool: e.Pool, SourceIP: e.SourceIP, Provider: k.provider,
+		inc := &schema.Incident{ID: traceid.New(), Kind: schema.IncidentReplies, Pool: e.Pool, SourceIP: e.SourceIP, Provider: k.provider,
 			OpenedAt: e.Time.UTC(), LastSignal: e.Time.UTC(), Signals: uint64(s.blocks), Attempts: uint64(len(s.obs)),
 			Category: e.Category, Sample: clip(e.Response)}
 		d.openLocked(k, inc)
@@ -230,7 +220,7 @@ func (d *Detector) Observe(e *schema.DeliveryEvent) {
 
 // Listed records that a DNS blocklist lists a source IP.
 func (d *Detector) Listed(pool, ip, zone, answer, txt string, at time.Time) {
-	k := key{KindDNSBL, pool, ip, zone}
+	k := key{schema.IncidentDNSBL, pool, ip, zone}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if inc := d.open[k]; inc != nil {
@@ -239,18 +229,18 @@ func (d *Detector) Listed(pool, ip, zone, answer, txt string, at time.Time) {
 		d.saveLocked(inc, false)
 		return
 	}
-	d.openLocked(k, &schema.Incident{ID: traceid.New(), Kind: KindDNSBL, Pool: pool, SourceIP: ip, Provider: zone,
+	d.openLocked(k, &schema.Incident{ID: traceid.New(), Kind: schema.IncidentDNSBL, Pool: pool, SourceIP: ip, Provider: zone,
 		OpenedAt: at.UTC(), LastSignal: at.UTC(), Signals: 1, Category: answer, Sample: clip(txt)})
 }
 
 // NotListed records that a DNS blocklist does not list a source IP (any
 // more).
 func (d *Detector) NotListed(pool, ip, zone string, at time.Time) {
-	k := key{KindDNSBL, pool, ip, zone}
+	k := key{schema.IncidentDNSBL, pool, ip, zone}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if inc := d.open[k]; inc != nil {
-		d.closeLocked(k, inc, ClosedDelisted, at)
+		d.closeLocked(k, inc, schema.ClosedDelisted, at)
 	}
 }
 
@@ -260,8 +250,8 @@ func (d *Detector) closeQuiet(now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, inc := range d.open {
-		if k.kind == KindReplies && now.Sub(inc.LastSignal) >= d.cfg.Quiet {
-			d.closeLocked(k, inc, ClosedQuiet, now)
+		if k.kind == schema.IncidentReplies && now.Sub(inc.LastSignal) >= d.cfg.Quiet {
+			d.closeLocked(k, inc, schema.ClosedQuiet, now)
 		}
 	}
 	for k, s := range d.series {
@@ -280,7 +270,7 @@ func (d *Detector) openLocked(k key, inc *schema.Incident) {
 	d.hook.Notify(EventOpened, inc)
 }
 
-func (d *Detector) closeLocked(k key, inc *schema.Incident, reason string, at time.Time) {
+func (d *Detector) closeLocked(k key, inc *schema.Incident, reason schema.CloseReason, at time.Time) {
 	delete(d.open, k)
 	inc.ClosedAt, inc.CloseReason = at.UTC(), reason
 	d.saveLocked(inc, true)

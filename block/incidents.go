@@ -12,20 +12,20 @@ import (
 
 // Incident is an incident as the API and the webhook show it.
 type Incident struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
-	Pool        string     `json:"pool"`
-	SourceIP    string     `json:"source_ip"`
-	Provider    string     `json:"provider"` // for dnsbl, the list's zone
-	Open        bool       `json:"open"`
-	OpenedAt    time.Time  `json:"opened_at"`
-	ClosedAt    *time.Time `json:"closed_at,omitempty"`
-	LastSignal  time.Time  `json:"last_signal"`
-	Signals     uint64     `json:"signals"`
-	Attempts    uint64     `json:"attempts"`
-	Category    string     `json:"category"`
-	Sample      string     `json:"sample"`
-	CloseReason string     `json:"close_reason,omitempty"`
+	ID          string              `json:"id"`
+	Kind        schema.IncidentKind `json:"kind"`
+	Pool        string              `json:"pool"`
+	SourceIP    string              `json:"source_ip"`
+	Provider    string              `json:"provider"` // for dnsbl, the list's zone
+	Open        bool                `json:"open"`
+	OpenedAt    time.Time           `json:"opened_at"`
+	ClosedAt    *time.Time          `json:"closed_at,omitempty"`
+	LastSignal  time.Time           `json:"last_signal"`
+	Signals     uint64              `json:"signals"`
+	Attempts    uint64              `json:"attempts"`
+	Category    string              `json:"category"`
+	Sample      string              `json:"sample"`
+	CloseReason schema.CloseReason  `json:"close_reason,omitempty"`
 }
 
 func fromRow(r *schema.Incident) Incident {

@@ -1,6 +1,10 @@
 package block
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mailtrace/mailtrace/schema"
+)
 
 // Metrics expose incidents to Prometheus.
 type Metrics struct {
@@ -45,7 +49,7 @@ func (m *Metrics) set(k key, on bool) {
 	if on {
 		v = 1
 	}
-	if k.kind == KindDNSBL {
+	if k.kind == schema.IncidentDNSBL {
 		m.Listed.WithLabelValues(k.pool, k.sourceIP, k.provider).Set(v)
 	} else {
 		m.Active.WithLabelValues(k.pool, k.sourceIP, k.provider).Set(v)
@@ -57,7 +61,7 @@ func (m *Metrics) opened(k key) {
 		return
 	}
 	m.set(k, true)
-	m.Incidents.WithLabelValues(k.kind).Inc()
+	m.Incidents.WithLabelValues(string(k.kind)).Inc()
 }
 
 func (m *Metrics) blockReply(k key) {

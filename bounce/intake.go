@@ -19,17 +19,10 @@ import (
 	"github.com/mailtrace/mailtrace/verp"
 )
 
-// How a report was matched to its message.
-const (
-	ByVERP      = "verp"
-	ByEnvelope  = "envid"
-	ByHeader    = "header"
-	ByMessageID = "message_id"
-	Unmatched   = "none"
-	// ToReports marks mail handed to the reports' intake (DMARC and TLS
-	// reports), not a bounce.
-	ToReports = "auth-reports"
-)
+// ToReports marks mail handed to the reports' intake (DMARC and TLS
+// reports), not a bounce: its Result's Report.Kind and MatchedBy. It is
+// never stored in bounces.
+const ToReports = "auth-reports"
 
 // ReportRouter takes the DMARC and TLS reports that arrive with the
 // bounces (the rua=, ruf= and TLS-RPT addresses are routed to the same
@@ -93,7 +86,7 @@ func NewIntake(st store.Store, opts Options) *Intake {
 type Result struct {
 	Report    *dsn.Report
 	ParseErr  error // the report could not be read; it is stored as unknown
-	MatchedBy string
+	MatchedBy schema.MatchedBy
 	Forged    bool // sent to a VERP address whose signature fails
 	Message   *trace.Ref
 }
@@ -123,7 +116,7 @@ func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string
 		return res, err
 	}
 	if m := in.metrics; m != nil {
-		m.Reports.WithLabelValues(res.Report.Kind, res.MatchedBy).Inc()
+		m.Reports.WithLabelValues(string(res.Report.Kind), string(res.MatchedBy)).Inc()
 		if res.Forged {
 			m.Forged.Inc()
 		}
@@ -135,7 +128,7 @@ func (in *Intake) Ingest(ctx context.Context, raw []byte, envelopeRcpts []string
 
 // Parse parses and classifies a report, without matching or storing it.
 func (in *Intake) Parse(raw []byte) *Result {
-	res := &Result{MatchedBy: Unmatched}
+	res := &Result{MatchedBy: schema.MatchedNone}
 	rep, err := dsn.ParseBytes(raw)
 	if err != nil {
 		res.ParseErr = err
@@ -159,7 +152,7 @@ const (
 )
 
 // match finds the message a report is about.
-func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []string) (*trace.Ref, string, bool, error) {
+func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []string) (*trace.Ref, schema.MatchedBy, bool, error) {
 	if in.signer != nil {
 		for _, a := range envelopeRcpts {
 			id, err := in.signer.Parse(a)
@@ -168,23 +161,23 @@ func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []st
 				deadline := time.Now().Add(in.recordWait)
 				for {
 					if ref := in.lookup(ctx, id.String(), nil); ref != nil {
-						return ref, ByVERP, false, nil
+						return ref, schema.MatchedVERP, false, nil
 					}
 					if time.Since(id.Time()) > in.recent {
-						return nil, Unmatched, false, nil // signed by us, but no longer (or never) stored
+						return nil, schema.MatchedNone, false, nil // signed by us, but no longer (or never) stored
 					}
 					if time.Now().After(deadline) {
-						return nil, Unmatched, false, fmt.Errorf("%w (trace ID %s)", ErrNotRecordedYet, id)
+						return nil, schema.MatchedNone, false, fmt.Errorf("%w (trace ID %s)", ErrNotRecordedYet, id)
 					}
 					select {
 					case <-ctx.Done():
-						return nil, Unmatched, false, ctx.Err()
+						return nil, schema.MatchedNone, false, ctx.Err()
 					case <-time.After(500 * time.Millisecond):
 					}
 				}
 			case !errors.Is(err, verp.ErrNotVERP) || in.inVERPForm(a):
 				in.log.Warn("report sent to a VERP address that is not ours: kept as unmatched", "address", a, "err", err)
-				return nil, Unmatched, true, nil
+				return nil, schema.MatchedNone, true, nil
 			}
 		}
 	}
@@ -199,20 +192,20 @@ func (in *Intake) match(ctx context.Context, rep *dsn.Report, envelopeRcpts []st
 	}
 	if id, ok := traceid.Parse(strings.TrimSpace(rep.OriginalEnvelopeID)); ok {
 		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
-			return ref, ByEnvelope, false, nil
+			return ref, schema.MatchedEnvelope, false, nil
 		}
 	}
 	if id, ok := traceid.Parse(rep.OriginalTraceID); ok {
 		if ref := in.lookup(ctx, id.String(), rcpts); ref != nil {
-			return ref, ByHeader, false, nil
+			return ref, schema.MatchedHeader, false, nil
 		}
 	}
 	if mid := strings.TrimSpace(rep.OriginalMessageID); strings.Contains(mid, "@") {
 		if ref := in.lookup(ctx, mid, rcpts); ref != nil {
-			return ref, ByMessageID, false, nil
+			return ref, schema.MatchedMessageID, false, nil
 		}
 	}
-	return nil, Unmatched, false, nil
+	return nil, schema.MatchedNone, false, nil
 }
 
 // inVERPForm tells an address at the bounce domain with the VERP prefix,

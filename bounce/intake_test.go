@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailtrace/mailtrace/postfixtest"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
 	"github.com/mailtrace/mailtrace/trace/tracetest"
@@ -94,14 +95,14 @@ func TestMatching(t *testing.T) {
 		name     string
 		raw      []byte
 		envelope []string
-		by       string
+		by       schema.MatchedBy
 		forged   bool
 	}{
-		{"VERP signed by another key", dsnFor("anna@gmail.test", legal, "<n1@court.example>", legal, bare, diag), []string{forger.Address(f.Legal)}, Unmatched, true},
-		{"VERP prefix with a broken token", dsnFor("anna@gmail.test", legal, "", "", bare, diag), []string{"mt-notatoken@bounces.example.com"}, Unmatched, true},
-		{"ENVID of the message, recipient not its own", dsnFor("stranger@gmail.test", legal, "", "", bare, diag), nil, Unmatched, false},
-		{"unknown trace ID", dsnFor("anna@gmail.test", traceid.New().String(), "", "", bare, diag), nil, Unmatched, false},
-		{"nothing to go by", dsnFor("anna@gmail.test", "", "", "", bare, diag), []string{"bounces@example.com"}, Unmatched, false},
+		{"VERP signed by another key", dsnFor("anna@gmail.test", legal, "<n1@court.example>", legal, bare, diag), []string{forger.Address(f.Legal)}, schema.MatchedNone, true},
+		{"VERP prefix with a broken token", dsnFor("anna@gmail.test", legal, "", "", bare, diag), []string{"mt-notatoken@bounces.example.com"}, schema.MatchedNone, true},
+		{"ENVID of the message, recipient not its own", dsnFor("stranger@gmail.test", legal, "", "", bare, diag), nil, schema.MatchedNone, false},
+		{"unknown trace ID", dsnFor("anna@gmail.test", traceid.New().String(), "", "", bare, diag), nil, schema.MatchedNone, false},
+		{"nothing to go by", dsnFor("anna@gmail.test", "", "", "", bare, diag), []string{"bounces@example.com"}, schema.MatchedNone, false},
 	} {
 		res, err := in.Ingest(ctx, tc.raw, tc.envelope)
 		if err != nil {
@@ -129,12 +130,12 @@ func TestMatching(t *testing.T) {
 		name, id, rcpt string
 		raw            []byte
 		envelope       []string
-		by             string
+		by             schema.MatchedBy
 	}{
-		{"VERP", legal, "anna@gmail.test", dsnFor("anna@gmail.test", "", "", "", bare, diag), []string{"<" + s.Address(f.Legal) + ">"}, ByVERP},
-		{"ENVID", legal, "Anna@gmail.test", dsnFor("Anna@gmail.test", legal, "", "", bare, diag), nil, ByEnvelope},
-		{"X-Mailtrace-ID", legal, "anna@gmail.test", dsnFor("anna@gmail.test", "", "", legal, bare, diag), nil, ByHeader},
-		{"Message-ID", "<plain@corp.example>", "eve@gmail.test", dsnFor("eve@gmail.test", "", "<plain@corp.example>", "", bare, diag), nil, ByMessageID},
+		{"VERP", legal, "anna@gmail.test", dsnFor("anna@gmail.test", "", "", "", bare, diag), []string{"<" + s.Address(f.Legal) + ">"}, schema.MatchedVERP},
+		{"ENVID", legal, "Anna@gmail.test", dsnFor("Anna@gmail.test", legal, "", "", bare, diag), nil, schema.MatchedEnvelope},
+		{"X-Mailtrace-ID", legal, "anna@gmail.test", dsnFor("anna@gmail.test", "", "", legal, bare, diag), nil, schema.MatchedHeader},
+		{"Message-ID", "<plain@corp.example>", "eve@gmail.test", dsnFor("eve@gmail.test", "", "<plain@corp.example>", "", bare, diag), nil, schema.MatchedMessageID},
 	} {
 		res, err := in.Ingest(ctx, tc.raw, tc.envelope)
 		if err != nil {

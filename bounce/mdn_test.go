@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/dsn"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/trace"
 	"github.com/mailtrace/mailtrace/trace/tracetest"
 )
@@ -52,17 +53,18 @@ func TestReadReceipts(t *testing.T) {
 		name     string
 		raw      []byte
 		envelope []string
-		kind, by string
+		kind     dsn.Kind
+		by       schema.MatchedBy
 	}{
 		{"displayed, by VERP", mdnFor("anna@gmail.test", "<n1@court.example>", "manual-action/MDN-sent-manually; displayed", "The message was displayed."),
-			[]string{s.Address(f.Legal)}, dsn.KindMDN, ByVERP},
+			[]string{s.Address(f.Legal)}, dsn.KindMDN, schema.MatchedVERP},
 		{"deleted, by Message-ID", mdnFor("bob@outlook.test", "<n1@court.example>", "manual-action/MDN-sent-manually; deleted", "The message was deleted unread."),
-			nil, dsn.KindMDN, ByMessageID},
+			nil, dsn.KindMDN, schema.MatchedMessageID},
 		{"a stranger's receipt names no recipient of the message", mdnFor("mallory@evil.test", "<n1@court.example>", "manual-action/MDN-sent-manually; displayed", "Seen."),
-			nil, dsn.KindMDN, Unmatched},
+			nil, dsn.KindMDN, schema.MatchedNone},
 		{"Sieve reject", mdnFor("carl@yahoo.test", "<n1@court.example>", "automatic-action/MDN-sent-automatically; deleted",
 			"Your message to <carl@yahoo.test> was automatically rejected:\nThis mailbox does not accept mail from you."),
-			[]string{s.Address(f.Legal)}, dsn.KindDSN, ByVERP},
+			[]string{s.Address(f.Legal)}, dsn.KindDSN, schema.MatchedVERP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := in.Ingest(ctx, tc.raw, tc.envelope)

@@ -74,7 +74,7 @@ func TestAgreesWithSisimai(t *testing.T) {
 			switch {
 			case !ok:
 				missing++
-				disagreements = append(disagreements, k.file+" "+k.addr+": not found ("+rep.Kind+")")
+				disagreements = append(disagreements, k.file+" "+k.addr+": not found ("+string(rep.Kind)+")")
 			case pseudo && mine != "" && mine[0] == status[0], !pseudo && strings.EqualFold(mine, status):
 				agree++
 				if !pseudo {

@@ -132,7 +132,7 @@ func readJSONEvent(rep *Report, raw []byte) error {
 
 // jsonKind sets a report's kind and format from one of its events; a
 // document mixing kinds is a DSN if any event is a bounce.
-func jsonKind(rep *Report, kind, format string) {
+func jsonKind(rep *Report, kind Kind, format string) {
 	if rep.Kind == "" || rep.Kind == KindUnknown || kind == KindDSN {
 		rep.Kind = kind
 	}

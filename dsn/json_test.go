@@ -58,8 +58,10 @@ func TestJSONNotifications(t *testing.T) {
 	snsMail := "From: AWS Notifications <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\nContent-Type: text/plain; charset=UTF-8\n\n" + snsEnvelope
 	type want struct{ addr, action, status, category string }
 	for _, tc := range []struct {
-		name, raw, kind, format, messageID string
-		want                               []want
+		name, raw         string
+		kind              Kind
+		format, messageID string
+		want              []want
 	}{
 		{"SES bounce", sesBounce, KindDSN, "ses", "<m1@court.example>", []want{{"jane@example.com", "failed", "5.1.1", "bad-mailbox"}, {"richard@example.com", "failed", "5.1.1", "bad-mailbox"}}},
 		{"SES bounce in an SNS envelope", snsEnvelope, KindDSN, "ses", "<m1@court.example>", []want{{"jane@example.com", "failed", "5.1.1", "bad-mailbox"}, {"richard@example.com", "failed", "5.1.1", "bad-mailbox"}}},

@@ -331,8 +331,10 @@ Please write to dave@example.org instead, he failed to answer.
 func TestParse(t *testing.T) {
 	type rcpt struct{ addr, action, status, category string }
 	for _, tc := range []struct {
-		name, raw, kind, format, envid, msgid, traceID string
-		want                                           []rcpt
+		name, raw                     string
+		kind                          Kind
+		format, envid, msgid, traceID string
+		want                          []rcpt
 	}{
 		{"postfix", postfixDSN, KindDSN, "rfc3464", "0193a6f2-7c1e-7d3a-9f00-000000000001", "<m1@court.example>", "0193a6f2-7c1e-7d3a-9f00-000000000001",
 			[]rcpt{{"bounce1@outlook.test", "failed", "5.1.1", "bad-mailbox"}}},

@@ -18,13 +18,16 @@ import (
 	"github.com/mailtrace/mailtrace/reply"
 )
 
+// Kind is what a report is (the kind column of bounces).
+type Kind string
+
 // Kinds of report.
 const (
-	KindDSN       = "dsn"       // a delivery status notification, standard or not
-	KindARF       = "arf"       // an abuse complaint (RFC 5965)
-	KindAutoReply = "autoreply" // an automatic reply (RFC 3834): not a bounce
-	KindMDN       = "mdn"       // a read receipt (RFC 8098): the recipient's mail client acknowledged the message
-	KindUnknown   = "unknown"   // a message that reports nothing we can read
+	KindDSN       Kind = "dsn"       // a delivery status notification, standard or not
+	KindARF       Kind = "arf"       // an abuse complaint (RFC 5965)
+	KindAutoReply Kind = "autoreply" // an automatic reply (RFC 3834): not a bounce
+	KindMDN       Kind = "mdn"       // a read receipt (RFC 8098): the recipient's mail client acknowledged the message
+	KindUnknown   Kind = "unknown"   // a message that reports nothing we can read
 )
 
 // Limits on what Parse reads.
@@ -46,7 +49,7 @@ var ErrTooManyRecipients = fmt.Errorf("dsn: report names more than %d recipients
 
 // Report is one report as read.
 type Report struct {
-	Kind string `json:"kind"`
+	Kind Kind `json:"kind"`
 	// Format names the convention the report followed: rfc3464, exim,
 	// qmail, exchange, text (recipient lines in prose), arf, rfc3834.
 	Format string `json:"format"`

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"github.com/mailtrace/mailtrace/dsn"
 	"time"
 
 	"github.com/mailtrace/mailtrace/store"
@@ -193,13 +194,26 @@ func (r *DeliveryEvent) AppendRow(e *store.Encoder) {
 	e.UInt8(r.TimeDigits)
 }
 
+// MatchedBy is how a report was matched to the message it is about (the
+// matched_by column of bounces), from the surest way to none.
+type MatchedBy string
+
+// The ways a report is matched, in the order they are tried.
+const (
+	MatchedVERP      MatchedBy = "verp"       // sent to the message's signed VERP return path
+	MatchedEnvelope  MatchedBy = "envid"      // its Original-Envelope-Id is the message's trace ID
+	MatchedHeader    MatchedBy = "header"     // it quotes the message's X-Mailtrace-ID header
+	MatchedMessageID MatchedBy = "message_id" // it quotes the message's Message-ID
+	MatchedNone      MatchedBy = "none"       // no message: kept as evidence, it changes no status
+)
+
 // Bounce is one recipient of a returned report: a DSN, an ARF complaint or
 // an auto-reply.
 type Bounce struct {
 	Time               time.Time
 	EventID            uint64
-	Kind               string // dsn, arf, autoreply, mdn, unknown
-	MatchedBy          string // verp, envid, header, message_id, or none
+	Kind               dsn.Kind
+	MatchedBy          MatchedBy
 	TraceID            [16]byte
 	Host               string
 	QueueID            string
@@ -240,8 +254,8 @@ var Bounces = &store.Table{Name: "bounces", Columns: []store.Column{
 func (r *Bounce) AppendRow(e *store.Encoder) {
 	e.DateTime64(r.Time, 6)
 	e.UInt64(r.EventID)
-	e.String(r.Kind)
-	e.String(r.MatchedBy)
+	e.String(string(r.Kind))
+	e.String(string(r.MatchedBy))
 	e.UUID(r.TraceID)
 	e.String(r.Host)
 	e.String(r.QueueID)
@@ -400,12 +414,33 @@ func (r *Checkpoint) AppendRow(e *store.Encoder) {
 	e.String(r.State)
 }
 
+// IncidentKind is what a block incident is about (the kind column of
+// incidents).
+type IncidentKind string
+
+// Kinds of incident.
+const (
+	IncidentReplies IncidentKind = "replies" // block replies from a provider
+	IncidentDNSBL   IncidentKind = "dnsbl"   // a DNS blocklist listing
+)
+
+// CloseReason is why a block incident closed (the close_reason column of
+// incidents).
+type CloseReason string
+
+// Why incidents close.
+const (
+	ClosedQuiet      CloseReason = "quiet"      // no block reply for the quiet period
+	ClosedDeliveries CloseReason = "deliveries" // the provider took enough mail from the IP again
+	ClosedDelisted   CloseReason = "delisted"   // the blocklist no longer lists the IP
+)
+
 // Incident is a block incident: a provider refusing one of our sending IPs
 // (kind replies), or an IP of ours on a DNS blocklist (kind dnsbl; Provider
 // is then the list's zone). It is written again whenever it changes.
 type Incident struct {
 	ID          [16]byte
-	Kind        string // replies, dnsbl
+	Kind        IncidentKind
 	Pool        string
 	SourceIP    string
 	Provider    string
@@ -416,7 +451,7 @@ type Incident struct {
 	Attempts    uint64    // attempts to the provider from the IP while open (replies)
 	Category    string    // the latest block reply's category, or the listing's answer
 	Sample      string    // a block reply's text, or the list's TXT record
-	CloseReason string    // quiet, deliveries, delisted
+	CloseReason CloseReason
 	UpdatedAt   time.Time
 }
 
@@ -432,7 +467,7 @@ var Incidents = &store.Table{Name: "block_incidents", Columns: []store.Column{
 // AppendRow implements store.Row.
 func (r *Incident) AppendRow(e *store.Encoder) {
 	e.UUID(r.ID)
-	e.String(r.Kind)
+	e.String(string(r.Kind))
 	e.String(r.Pool)
 	e.String(r.SourceIP)
 	e.String(r.Provider)
@@ -443,7 +478,7 @@ func (r *Incident) AppendRow(e *store.Encoder) {
 	e.UInt64(r.Attempts)
 	e.String(r.Category)
 	e.String(r.Sample)
-	e.String(r.CloseReason)
+	e.String(string(r.CloseReason))
 	e.DateTime64(r.UpdatedAt, 6)
 }
 

@@ -92,7 +92,7 @@ func timeline(m *Message) []Event {
 	}
 	for _, b := range m.Bounces {
 		ev = append(ev, Event{Time: b.Time, Clock: ClockReport, Kind: EventReport, Recipient: b.Recipient, Status: b.Action,
-			Detail: strings.TrimSpace(b.Kind + " " + b.Status)})
+			Detail: strings.TrimSpace(string(b.Kind) + " " + b.Status)})
 	}
 	orderEvents(ev)
 	return ev

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailtrace/mailtrace/dsn"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -95,16 +96,16 @@ type attemptRow struct {
 
 // bounceRow is one recipient's part of a report that came back.
 type bounceRow struct {
-	Kind           string `ch:"kind"`
-	MatchedBy      string `ch:"matched_by"`
-	Recipient      string `ch:"recipient"`
-	Action         string `ch:"action"`
-	Status         string `ch:"status"`
-	Diagnostic     string `ch:"diagnostic"`
-	RemoteMTA      string `ch:"remote_mta"`
-	Category       string `ch:"category"`
-	Disposition    string `ch:"disposition"`
-	InferredStatus string `ch:"inferred_status"`
+	Kind           dsn.Kind         `ch:"kind"`
+	MatchedBy      schema.MatchedBy `ch:"matched_by"`
+	Recipient      string           `ch:"recipient"`
+	Action         string           `ch:"action"`
+	Status         string           `ch:"status"`
+	Diagnostic     string           `ch:"diagnostic"`
+	RemoteMTA      string           `ch:"remote_mta"`
+	Category       string           `ch:"category"`
+	Disposition    string           `ch:"disposition"`
+	InferredStatus string           `ch:"inferred_status"`
 }
 
 // storyRow is one row of a message's story: its head and the row of its

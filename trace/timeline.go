@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/dsn"
 	"github.com/mailtrace/mailtrace/schema"
 
 	"github.com/mailtrace/mailtrace/store"
@@ -136,11 +137,11 @@ type Notification struct {
 type Bounce struct {
 	// Time is the report's Date (whole seconds, the sender's clock), or
 	// when it was taken in when it had no plausible Date.
-	Time      Stamp  `json:"time"`
-	Kind      string `json:"kind"`
-	MatchedBy string `json:"matched_by"`
-	Recipient string `json:"recipient"`
-	Action    string `json:"action"`
+	Time      Stamp            `json:"time"`
+	Kind      dsn.Kind         `json:"kind"`
+	MatchedBy schema.MatchedBy `json:"matched_by"`
+	Recipient string           `json:"recipient"`
+	Action    string           `json:"action"`
 	// Status is the status the report states; InferredStatus the one its
 	// words support where it states only a class.
 	Status         string `json:"status"`
@@ -157,8 +158,8 @@ type Bounce struct {
 }
 
 // acknowledgement is the plain statement of a read receipt.
-func acknowledgement(kind, action string) string {
-	if kind != "mdn" {
+func acknowledgement(kind dsn.Kind, action string) string {
+	if kind != dsn.KindMDN {
 		return ""
 	}
 	return "acknowledged by the recipient's mail client: " + action
@@ -264,7 +265,7 @@ func (rd *Reader) Assemble(ctx context.Context, ref Ref) (*Message, error) {
 	for _, b := range m.Bounces {
 		// A receiver that took the message and reported later that it
 		// could not deliver it: the recipient bounced after all.
-		if b.Action == "failed" && b.Kind == "dsn" {
+		if b.Action == "failed" && b.Kind == dsn.KindDSN {
 			for i := range m.Recipients {
 				if strings.EqualFold(m.Recipients[i].Address, b.Recipient) && m.Recipients[i].Status == schema.StatusSent {
 					m.Recipients[i].Status = schema.StatusBounced

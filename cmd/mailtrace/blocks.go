@@ -80,7 +80,7 @@ func runBlocks(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, inc := range incidents {
 		closed := "open"
 		if inc.ClosedAt != nil {
-			closed = inc.ClosedAt.UTC().Format("2006-01-02 15:04") + " (" + inc.CloseReason + ")"
+			closed = inc.ClosedAt.UTC().Format("2006-01-02 15:04") + " (" + string(inc.CloseReason) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.OpenedAt.UTC().Format("2006-01-02 15:04:05"), inc.Kind, inc.Pool,
 			inc.SourceIP, inc.Provider, strconv.FormatUint(inc.Signals, 10), strconv.FormatUint(inc.Attempts, 10), inc.Category, closed)

@@ -19,6 +19,7 @@ import (
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/dsn"
+	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
 
@@ -127,8 +128,8 @@ func printReport(w io.Writer, path string, res *bounce.Result, matched, asJSON b
 		out := struct {
 			File string `json:"file"`
 			*dsn.Report
-			Error     string `json:"error,omitempty"`
-			MatchedBy string `json:"matched_by,omitempty"`
+			Error     string           `json:"error,omitempty"`
+			MatchedBy schema.MatchedBy `json:"matched_by,omitempty"`
 		}{File: path, Report: &rep, Error: parseErr}
 		if matched {
 			out.MatchedBy = res.MatchedBy
