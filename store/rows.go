@@ -17,7 +17,7 @@ type Rows struct {
 	close   func() error
 	cur     []any
 	err     error
-	plans   map[reflect.Type][]fieldColumn // see ScanStruct
+	plans   map[planKey][]fieldColumn // see ScanStructAs
 }
 
 // Columns lists the result's column names and ClickHouse types.
@@ -203,13 +203,22 @@ func readHeader(d *decoder) ([]Column, []*chType, error) {
 // field without its column is an error, so that a renamed column cannot
 // leave a field silently empty. A field of a named string type takes a
 // string column.
-func (r *Rows) ScanStruct(dst any) error {
+func (r *Rows) ScanStruct(dst any) error { return r.ScanStructAs(dst, nil) }
+
+// ScanStructAs is ScanStruct for a result whose columns are named
+// otherwise than the fields' tags: as names the column that holds each
+// tag's value (a tag it does not name is its own column). A query of
+// several tables' rows in one (a UNION of rows of different shapes in
+// shared columns) is read so, each table's rows into their own type.
+// The fields' columns are looked up once per type and mapping for the
+// whole result.
+func (r *Rows) ScanStructAs(dst any, as map[string]string) error {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("scan: %T is not a pointer to a struct", dst)
 	}
 	v = v.Elem()
-	plan, err := r.plan(v.Type())
+	plan, err := r.plan(v.Type(), as)
 	if err != nil {
 		return err
 	}
@@ -238,9 +247,10 @@ type fieldColumn struct {
 }
 
 // plan maps a struct type's tagged fields to the result's columns, once
-// per type for the whole result.
-func (r *Rows) plan(t reflect.Type) ([]fieldColumn, error) {
-	if p, ok := r.plans[t]; ok {
+// per type and mapping for the whole result.
+func (r *Rows) plan(t reflect.Type, as map[string]string) ([]fieldColumn, error) {
+	k := planKey{t, reflect.ValueOf(as).Pointer()}
+	if p, ok := r.plans[k]; ok {
 		return p, nil
 	}
 	byName := make(map[string]int, len(r.columns))
@@ -253,6 +263,9 @@ func (r *Rows) plan(t reflect.Type) ([]fieldColumn, error) {
 		if name == "" {
 			continue
 		}
+		if a := as[name]; a != "" {
+			name = a
+		}
 		col, ok := byName[name]
 		if !ok {
 			return nil, fmt.Errorf("scan: %s.%s wants column %s, which the result does not have", t.Name(), t.Field(i).Name, name)
@@ -261,8 +274,16 @@ func (r *Rows) plan(t reflect.Type) ([]fieldColumn, error) {
 		p = append(p, fieldColumn{i, col, ft.Kind() == reflect.String && ft != reflect.TypeFor[string]()})
 	}
 	if r.plans == nil {
-		r.plans = map[reflect.Type][]fieldColumn{}
+		r.plans = map[planKey][]fieldColumn{}
 	}
-	r.plans[t] = p
+	r.plans[k] = p
 	return p, nil
+}
+
+// planKey names a plan: a struct type read through one mapping (the map
+// itself, not its contents: a mapping is not changed while a result is
+// read).
+type planKey struct {
+	t  reflect.Type
+	as uintptr
 }

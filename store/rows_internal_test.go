@@ -29,6 +29,20 @@ func TestScanStruct(t *testing.T) {
 	if got.Name != "anna" || got.Status != "sent" || !got.When.Equal(at) || got.Count != 7 || len(got.Tags) != 1 || got.Tags[0] != "a" || got.ignored != "" {
 		t.Errorf("scanned %+v", got)
 	}
+	// Through slots: the columns are named s0, s1, t0; the mapping says
+	// which holds which field's column.
+	r = &Rows{columns: []Column{{Name: "s0"}, {Name: "t0"}, {Name: "s1"}, {Name: "n"}, {Name: "tags"}, {Name: "s2"}},
+		cur: []any{"sent", at, "bob", uint64(3), []string{}, "unused"}}
+	var slotted row
+	if err := r.ScanStructAs(&slotted, map[string]string{"name": "s1", "status": "s0", "time": "t0"}); err != nil {
+		t.Fatal(err)
+	}
+	if slotted.Name != "bob" || slotted.Status != "sent" || !slotted.When.Equal(at) || slotted.Count != 3 {
+		t.Errorf("scanned through slots %+v", slotted)
+	}
+	if err := r.ScanStructAs(&row{}, map[string]string{"name": "s9"}); err == nil || !strings.Contains(err.Error(), "wants column s9") {
+		t.Errorf("a slot the result lacks: %v", err)
+	}
 	for _, tt := range []struct {
 		name string
 		cols []Column

@@ -131,12 +131,16 @@ func (r *storyRow) rcptAttempt() rcptAttempt {
 // approximation.
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
-// storyPart is one table's branch of the story query: the columns of
-// storyHead and of its row type, by name, the plain column unless exprs
-// says otherwise. The branches are one UNION ALL query (one query costs
-// the embedded store less than four); a branch gives a typed empty value
-// for each column of the other parts, so that every row has every column
-// and is scanned by name.
+// storyPart is one table's branch of the story query. The branches are
+// one UNION ALL query (one query costs the embedded store less than four),
+// whose rows share columns: storyHead's by name, then typed slots (s0, s1...
+// for strings, a0... for arrays, f0... for floats, t0... for times) that
+// each part fills with its row type's columns, in field order, and the
+// others with typed empty values. Each row is then scanned into its part's
+// type by column name, through the part's slots (see store.ScanStructAs):
+// no position is written by hand. Slots keep the query as narrow as its
+// widest part: constants for every other part's columns made it twice as
+// wide and a quarter slower.
 // Plain columns where the table has them, constants where it has not:
 // expressions cost the embedded engine planning time on every query (one
 // version converting every column of four tables took 44 ms where plain
@@ -145,102 +149,103 @@ type storyPart struct {
 	part         part
 	row          any // a pointer to the part's row type
 	table, until string
-	exprs        map[string]string
+	exprs        map[string]string // a column's expression, where it is not the plain column
 	limit        int
+	slots        map[string]string // a column's slot in the query
 }
 
-var storyParts = []storyPart{
-	{partAccept, &acceptRow{}, "accept_records", "to", map[string]string{"trace_id": "toString(trace_id)",
-		"event_id": "toUInt64(0)", "time_digits": "toUInt8(6)"}, 10},
+var storyParts = []*storyPart{
+	{part: partAccept, row: &acceptRow{}, table: "accept_records", until: "to", exprs: map[string]string{"trace_id": "toString(trace_id)",
+		"event_id": "toUInt64(0)", "time_digits": "toUInt8(6)"}, limit: 10},
 	// A message's record is written again as it changes: the latest
 	// (greatest last_seen) is the one kept.
-	{partMessage, &messageRow{}, "messages", "to", map[string]string{"time": "first_seen", "trace_id": "toString(trace_id)",
-		"event_id": "toUInt64(0)", "queued_as": "arrayStringConcat(queued_as, ' ')"}, 1000},
-	{partAttempt, &attemptRow{}, "delivery_events", "to", nil, 100000},
+	{part: partMessage, row: &messageRow{}, table: "messages", until: "to", exprs: map[string]string{"time": "first_seen",
+		"trace_id": "toString(trace_id)", "event_id": "toUInt64(0)", "queued_as": "arrayStringConcat(queued_as, ' ')"}, limit: 1000},
+	{part: partAttempt, row: &attemptRow{}, table: "delivery_events", until: "to", limit: 100000},
 	// Reports may come back weeks after the message left.
-	{partBounce, &bounceRow{}, "bounces", "later", nil, 1000},
+	{part: partBounce, row: &bounceRow{}, table: "bounces", until: "later", limit: 1000},
 }
 
-// storyColumn is one column of the story query.
-type storyColumn struct {
-	name  string
-	empty string // the typed empty value of a part without it
+// A slot's kind: its name's letter and its typed empty value.
+var slotKinds = []struct{ letter, empty string }{
+	{"t", "toDateTime64(0, 6, 'UTC')"},
+	{"s", "''"},
+	{"a", "CAST([], 'Array(String)')"},
+	{"f", "toFloat32(0)"},
 }
 
-// storyColumns are every part's columns, the head's first, each once.
-var storyColumns = func() []storyColumn {
-	var out []storyColumn
-	seen := map[string]string{} // column: its empty value
-	add := func(row any) {
-		t := reflect.TypeOf(row).Elem()
+// slotKind is the letter of the slots a column of Go type t goes in.
+func slotKind(t reflect.Type) string {
+	switch {
+	case t.Kind() == reflect.String:
+		return "s"
+	case t == reflect.TypeFor[[]string]():
+		return "a"
+	case t == reflect.TypeFor[float64]():
+		return "f"
+	case t == reflect.TypeFor[time.Time]():
+		return "t"
+	}
+	panic("trace: no slot for a story column of type " + t.String())
+}
+
+// storyColumns are the story query's columns: storyHead's, then every
+// slot.
+var storyColumns = func() []string {
+	used := map[string]int{} // slots of each kind the widest part needs
+	for _, p := range storyParts {
+		p.slots = map[string]string{}
+		n := map[string]int{}
+		t := reflect.TypeOf(p.row).Elem()
 		for i := range t.NumField() {
-			f := t.Field(i)
-			name := f.Tag.Get("ch")
-			empty := emptyOf(f.Type)
-			if prev, ok := seen[name]; ok {
-				if prev != empty {
-					panic(fmt.Sprintf("trace: column %s is of one type in one part and another in another", name))
-				}
-				continue
-			}
-			seen[name] = empty
-			out = append(out, storyColumn{name, empty})
+			k := slotKind(t.Field(i).Type)
+			p.slots[t.Field(i).Tag.Get("ch")] = fmt.Sprintf("%s%d", k, n[k])
+			n[k]++
+			used[k] = max(used[k], n[k])
 		}
 	}
-	add(&storyHead{})
-	for _, p := range storyParts {
-		add(p.row)
+	var cols []string
+	t := reflect.TypeFor[storyHead]()
+	for i := range t.NumField() {
+		cols = append(cols, t.Field(i).Tag.Get("ch"))
 	}
-	return out
+	for _, k := range slotKinds {
+		for i := range used[k.letter] {
+			cols = append(cols, fmt.Sprintf("%s%d", k.letter, i))
+		}
+	}
+	return cols
 }()
 
-// emptyOf is the typed empty value of a column of Go type t.
-func emptyOf(t reflect.Type) string {
-	if t.Kind() == reflect.String {
-		return "''"
-	}
-	switch t {
-	case reflect.TypeFor[[]string]():
-		return "CAST([], 'Array(String)')"
-	case reflect.TypeFor[float64]():
-		return "toFloat32(0)"
-	case reflect.TypeFor[time.Time]():
-		return "toDateTime64(0, 6, 'UTC')"
-	case reflect.TypeFor[uint64]():
-		return "toUInt64(0)"
-	case reflect.TypeFor[uint8]():
-		return "toUInt8(0)"
-	}
-	panic("trace: no empty value for a column of type " + t.String())
-}
-
-// has tells whether the part's row (or the head) has the column.
-func (p storyPart) has(name string) bool {
-	for _, row := range []any{&storyHead{}, p.row} {
-		t := reflect.TypeOf(row).Elem()
-		for i := range t.NumField() {
-			if t.Field(i).Tag.Get("ch") == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // branch is the part's SELECT.
-func (p storyPart) branch() string {
+func (p *storyPart) branch() string {
+	column := map[string]string{} // the query's column: what the part puts there
+	t := reflect.TypeFor[storyHead]()
+	for i := range t.NumField() {
+		name := t.Field(i).Tag.Get("ch")
+		column[name] = name
+	}
+	for name, slot := range p.slots {
+		column[slot] = name
+	}
+	column["part"] = "'" + string(p.part) + "'"
 	cols := make([]string, len(storyColumns))
 	for i, c := range storyColumns {
+		v, ok := column[c]
 		switch {
-		case c.name == "part":
-			cols[i] = "'" + string(p.part) + "' AS part"
-		case p.exprs[c.name] != "":
-			cols[i] = p.exprs[c.name] + " AS " + c.name
-		case p.has(c.name):
-			cols[i] = c.name
-		default:
-			cols[i] = c.empty + " AS " + c.name
+		case !ok:
+			for _, k := range slotKinds {
+				if strings.HasPrefix(c, k.letter) {
+					v = k.empty
+				}
+			}
+		case p.exprs[v] != "":
+			v = p.exprs[v]
 		}
+		if v != c {
+			v += " AS " + c
+		}
+		cols[i] = v
 	}
 	timeCol := "time"
 	if e := p.exprs["time"]; e != "" {
@@ -250,13 +255,15 @@ func (p storyPart) branch() string {
 		strings.Join(cols, ", "), p.table, timeCol, p.until, p.limit)
 }
 
-// storyBranches are the parts' SELECTs, made once.
-var storyBranches = func() map[part]string {
-	out := map[part]string{}
+// storyBranches are the parts' SELECTs and storySlots their slots, made
+// once (after storyColumns, which assigns the slots).
+var storyBranches, storySlots = func() (map[part]string, map[part]map[string]string) {
+	_ = storyColumns
+	branches, slots := map[part]string{}, map[part]map[string]string{}
 	for _, p := range storyParts {
-		out[p.part] = p.branch()
+		branches[p.part], slots[p.part] = p.branch(), p.slots
 	}
-	return out
+	return branches, slots
 }()
 
 // storySQL is the query for a set of parts.
@@ -316,7 +323,7 @@ func readStory(ctx context.Context, st store.Store, host string, qids []string, 
 		default:
 			return nil, fmt.Errorf("reading the message: a row of unknown part %q", r.Part)
 		}
-		if err := rows.ScanStruct(row); err != nil {
+		if err := rows.ScanStructAs(row, storySlots[r.Part]); err != nil {
 			return nil, fmt.Errorf("reading the message: %w", err)
 		}
 		switch r.Part {
