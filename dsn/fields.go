@@ -126,7 +126,7 @@ func parseDeliveryStatus(rep *Report, body []byte) {
 			case "original-recipient":
 				original = mailAddress(f.value)
 			case "action":
-				rc.Action = strings.ToLower(clip(f.value))
+				rc.Action = Action(strings.ToLower(clip(f.value)))
 			case "status":
 				rc.Status = reply.EnhancedCode(f.value + " ")
 			case "diagnostic-code":
@@ -190,9 +190,9 @@ func finishRecipient(rc *Recipient) {
 	}
 	if rc.Status == "" {
 		switch {
-		case strings.HasPrefix(reply.BasicCode(rc.Diagnostic), "4"), rc.Action == "delayed":
+		case strings.HasPrefix(reply.BasicCode(rc.Diagnostic), "4"), rc.Action == ActionDelayed:
 			rc.Status = "4.0.0"
-		case rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded":
+		case rc.Action == ActionDelivered || rc.Action == ActionRelayed || rc.Action == ActionExpanded:
 			rc.Status = "2.0.0"
 		default:
 			rc.Status = "5.0.0"
@@ -201,11 +201,11 @@ func finishRecipient(rc *Recipient) {
 	if rc.Action == "" {
 		switch rc.Status[0] {
 		case '4':
-			rc.Action = "delayed"
+			rc.Action = ActionDelayed
 		case '2':
-			rc.Action = "delivered"
+			rc.Action = ActionDelivered
 		default:
-			rc.Action = "failed"
+			rc.Action = ActionFailed
 		}
 	}
 }
@@ -264,7 +264,7 @@ func parseARF(rep *Report, w *walker) {
 	for _, a := range rcpts {
 		if a != "" && !seen[strings.ToLower(a)] {
 			seen[strings.ToLower(a)] = true
-			rep.add(Recipient{Address: a, Action: "complaint", Diagnostic: rep.FeedbackType})
+			rep.add(Recipient{Address: a, Action: ActionComplaint, Diagnostic: rep.FeedbackType})
 		}
 	}
 }

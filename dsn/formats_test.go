@@ -525,7 +525,7 @@ func TestBrokenFields(t *testing.T) {
 			rep.Classify(reply.Default())
 			var got []string
 			for _, r := range rep.Recipients {
-				got = append(got, strings.Join([]string{r.Address, r.Action, r.Status, r.Category}, " "))
+				got = append(got, strings.Join([]string{r.Address, string(r.Action), r.Status, r.Category}, " "))
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)

@@ -25,6 +25,6 @@ func parseJMRP(rep *Report, w *walker) {
 		rep.SourceIP = clip(strings.TrimSpace(rep.Subject[i+len("message from "):]))
 	}
 	if a := address(headerField(w.returned, "x-hmxmroriginalrecipient:")); a != "" {
-		rep.add(Recipient{Address: a, Action: "complaint", Diagnostic: rep.FeedbackType})
+		rep.add(Recipient{Address: a, Action: ActionComplaint, Diagnostic: rep.FeedbackType})
 	}
 }

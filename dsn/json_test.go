@@ -90,7 +90,7 @@ func TestJSONNotifications(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				r := rep.Recipients[i]
-				if r.Address != w.addr || r.Action != w.action || r.Status != w.status || r.Category != w.category {
+				if r.Address != w.addr || string(r.Action) != w.action || r.Status != w.status || r.Category != w.category {
 					t.Errorf("recipient %d: %s %s %s %s (%q), want %+v", i, r.Address, r.Action, r.Status, r.Category, r.Diagnostic, w)
 				}
 			}

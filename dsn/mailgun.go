@@ -68,17 +68,17 @@ func readMailgun(rep *Report, raw []byte) error {
 	switch strings.ToLower(e.Event) {
 	case "failed", "rejected":
 		permanent := !strings.EqualFold(e.Severity, "temporary")
-		rc.Action = map[bool]string{true: "failed", false: "delayed"}[permanent]
+		rc.Action = map[bool]Action{true: ActionFailed, false: ActionDelayed}[permanent]
 		if rc.Diagnostic == "" {
 			rc.Diagnostic = clip("Mailgun: " + e.Reason)
 		}
 		rc.Status = statusFrom(ds.EnhancedCode, diag, permanent)
 		jsonKind(rep, KindDSN, "mailgun")
 	case "delivered":
-		rc.Action, rc.Status = "delivered", "2.0.0"
+		rc.Action, rc.Status = ActionDelivered, "2.0.0"
 		jsonKind(rep, KindDSN, "mailgun")
 	case "complained":
-		rc.Action, rc.Diagnostic = "complaint", "abuse"
+		rc.Action, rc.Diagnostic = ActionComplaint, "abuse"
 		rep.FeedbackType = "abuse"
 		jsonKind(rep, KindARF, "mailgun")
 	default:

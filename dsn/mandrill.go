@@ -50,18 +50,18 @@ func readMandrill(rep *Report, event string, raw []byte) error {
 	rc := Recipient{Address: address(m.Email), Diagnostic: clip(diag)}
 	switch strings.ToLower(event) {
 	case "hard_bounce", "reject":
-		rc.Action = "failed"
+		rc.Action = ActionFailed
 		rc.Status = statusFrom(mandrillDescriptionStatus[m.BounceDescription], diag, true)
 		jsonKind(rep, KindDSN, "mandrill")
 	case "soft_bounce", "deferral":
-		rc.Action = "delayed"
+		rc.Action = ActionDelayed
 		rc.Status = statusFrom("", diag, false)
 		jsonKind(rep, KindDSN, "mandrill")
 	case "delivered":
-		rc.Action, rc.Status = "delivered", "2.0.0"
+		rc.Action, rc.Status = ActionDelivered, "2.0.0"
 		jsonKind(rep, KindDSN, "mandrill")
 	case "spam":
-		rc.Action, rc.Diagnostic = "complaint", "abuse"
+		rc.Action, rc.Diagnostic = ActionComplaint, "abuse"
 		rep.FeedbackType = "abuse"
 		jsonKind(rep, KindARF, "mandrill")
 	default:

@@ -23,12 +23,13 @@ import (
 // the refusal's text in the human-readable part. That is a refusal of the
 // message and is read as a failed delivery (format sieve-reject).
 
-// Disposition types (RFC 8098 section 3.2.6.2).
+// Disposition types (RFC 8098 section 3.2.6.2): a read receipt's Action.
 const (
-	Displayed  = "displayed"
-	Deleted    = "deleted"
-	Dispatched = "dispatched"
-	Processed  = "processed"
+	Displayed  Action = "displayed"
+	Deleted    Action = "deleted"
+	Dispatched Action = "dispatched"
+	Processed  Action = "processed"
+	Denied     Action = "denied" // obsolete (RFC 3798), as is failed (ActionFailed)
 )
 
 func parseMDN(rep *Report, w *walker) {
@@ -65,13 +66,13 @@ func parseMDN(rep *Report, w *walker) {
 	mode, kind := dispositionParts(rc.Disposition)
 	rc.Action = kind
 	if rc.Action == "" {
-		rc.Action = "unknown"
+		rc.Action = ActionUnknown
 	}
 	if kind == Deleted && strings.HasPrefix(mode, "automatic-action") {
 		if text := rejection(w); text != "" {
 			// A Sieve reject: the message was refused after delivery.
 			rep.Kind, rep.Format = KindDSN, "sieve-reject"
-			rc.Action, rc.Status, rc.Diagnostic = "failed", "5.0.0", text
+			rc.Action, rc.Status, rc.Diagnostic = ActionFailed, "5.0.0", text
 		}
 	}
 	if rc.Address != "" {
@@ -82,12 +83,11 @@ func parseMDN(rep *Report, w *walker) {
 // dispositionParts splits a Disposition field into its action mode
 // ("manual-action/mdn-sent-manually") and its type ("displayed"), both
 // lowercased; modifiers after "/" of the type are dropped.
-func dispositionParts(v string) (mode, kind string) {
-	mode, kind, _ = strings.Cut(strings.ToLower(v), ";")
-	kind, _, _ = strings.Cut(strings.TrimSpace(kind), "/")
-	kind = strings.TrimSpace(kind)
-	switch kind {
-	case Displayed, Deleted, Dispatched, Processed, "denied", "failed":
+func dispositionParts(v string) (mode string, kind Action) {
+	mode, k, _ := strings.Cut(strings.ToLower(v), ";")
+	k, _, _ = strings.Cut(strings.TrimSpace(k), "/")
+	switch kind = Action(strings.TrimSpace(k)); kind {
+	case Displayed, Deleted, Dispatched, Processed, Denied, ActionFailed:
 	default:
 		kind = ""
 	}

@@ -81,9 +81,11 @@ Message-ID: <m1@court.example>
 
 func TestMDN(t *testing.T) {
 	for _, tc := range []struct {
-		name, raw                                       string
-		kind                                            Kind
-		format, addr, action, disposition, category, ua string
+		name, raw                 string
+		kind                      Kind
+		format, addr              string
+		action                    Action
+		disposition, category, ua string
 	}{
 		{"RFC 8098 example: displayed", rfc8098MDN, KindMDN, "rfc8098", "joe_recipient@example.com", Displayed, "manual-action/MDN-sent-manually; displayed", "", "joes-pc.cs.example.com; Foomail 97.1"},
 		{"deleted without a rejection stays a receipt", replaceAll(rfc8098MDN, "manual-action/MDN-sent-manually; displayed", "automatic-action/MDN-sent-automatically; deleted"),

@@ -372,7 +372,7 @@ func TestParse(t *testing.T) {
 			}
 			var got []rcpt
 			for _, r := range rep.Recipients {
-				got = append(got, rcpt{r.Address, r.Action, r.Status, r.Category})
+				got = append(got, rcpt{r.Address, string(r.Action), r.Status, r.Category})
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("recipients\n got %v\nwant %v", got, tc.want)

@@ -118,7 +118,7 @@ func parsePlain(rep *Report, h message.Header, w *walker, isReport bool) {
 	}
 	for i := range rcpts {
 		if temporary && rcpts[i].Action == "" && !strings.HasPrefix(reply.BasicCode(rcpts[i].Diagnostic), "5") {
-			rcpts[i].Action = "delayed"
+			rcpts[i].Action = ActionDelayed
 		}
 		finishRecipient(&rcpts[i])
 		rep.add(rcpts[i])

@@ -21,6 +21,27 @@ import (
 // Kind is what a report is (the kind column of bounces).
 type Kind string
 
+// Action is what a report says became of the message for one recipient
+// (the action column of bounces).
+type Action string
+
+// Actions. A read receipt's is the disposition type the recipient's mail
+// client reported (RFC 8098 section 3.2.6.2: displayed, deleted,
+// dispatched, processed, or another it names): what the client did with
+// the message, never proof that a person read it.
+const (
+	// DSNs (RFC 3464 section 2.3.3).
+	ActionFailed    Action = "failed"
+	ActionDelayed   Action = "delayed"
+	ActionDelivered Action = "delivered"
+	ActionRelayed   Action = "relayed"
+	ActionExpanded  Action = "expanded"
+	ActionComplaint Action = "complaint" // an abuse complaint (ARF)
+	ActionAutoReply Action = "autoreply" // an automatic reply
+	ActionUnknown   Action = "unknown"   // a read receipt of no disposition type we know
+	// The read receipts' (Displayed, Deleted...) are beside parseMDN.
+)
+
 // Kinds of report.
 const (
 	KindDSN       Kind = "dsn"       // a delivery status notification, standard or not
@@ -147,13 +168,9 @@ type Recipient struct {
 	// OriginalRecipient is the address as the sender gave it (RFC 3464
 	// Original-Recipient), when the report says.
 	OriginalRecipient string `json:"original_recipient,omitempty"`
-	// Action is failed, delayed, delivered, relayed or expanded for DSNs
-	// (RFC 3464 section 2.3.3), complaint for ARF, autoreply for
-	// automatic replies, and for read receipts the disposition type the
-	// recipient's mail client reported (RFC 8098 section 3.2.6.2:
-	// displayed, deleted, dispatched, processed): what the client did with
-	// the message, never proof that a person read it.
-	Action string `json:"action"`
+	// Action is what the report says became of the message for the
+	// recipient (see the Action constants).
+	Action Action `json:"action"`
 	// Disposition is a read receipt's Disposition field whole
 	// ("manual-action/MDN-sent-manually; displayed").
 	Disposition string `json:"disposition,omitempty"`
@@ -271,7 +288,7 @@ func parseBytes(raw []byte, nested bool) (*Report, error) {
 	case isAutoReply(e.Header) && e.Header.Get("X-Failed-Recipients") == "" && !looksLikeBounce(rep, e.Header):
 		// Postfix and Exim mark their bounces auto-replied too.
 		rep.Kind, rep.Format = KindAutoReply, "rfc3834"
-		rep.Recipients = append(rep.Recipients, Recipient{Address: address(headerText(e.Header, "From")), Action: "autoreply", Diagnostic: rep.Subject})
+		rep.Recipients = append(rep.Recipients, Recipient{Address: address(headerText(e.Header, "From")), Action: ActionAutoReply, Diagnostic: rep.Subject})
 	case w.readJSONBody(rep):
 		// An SNS e-mail subscription mails the notification as its body.
 	case readSystem(rep, e.Header, &w):
@@ -303,15 +320,15 @@ func (r *Report) Classify(c *reply.Classifier) {
 	for i := range r.Recipients {
 		rc := &r.Recipients[i]
 		domain := reply.Domain(rc.Address)
-		if r.Kind != KindDSN || rc.Action == "delivered" || rc.Action == "relayed" || rc.Action == "expanded" {
+		if r.Kind != KindDSN || rc.Action == ActionDelivered || rc.Action == ActionRelayed || rc.Action == ActionExpanded {
 			rc.Provider = c.Provider(rc.RemoteMTA, domain)
 			rc.Category, rc.Block, rc.InferredStatus = "", false, ""
 			continue
 		}
-		if rc.Action == "delayed" && r.Format != "rfc3464" && (c.Expired(rc.Diagnostic) || c.Expired(rc.context)) {
+		if rc.Action == ActionDelayed && r.Format != "rfc3464" && (c.Expired(rc.Diagnostic) || c.Expired(rc.context)) {
 			// A prose report states no action: one that says it gave up
 			// on a message after its deferrals failed it.
-			rc.Action = "failed"
+			rc.Action = ActionFailed
 		}
 		in := reply.Reply{Text: rc.Diagnostic, Host: rc.RemoteMTA, RcptDomain: domain, Context: rc.context}
 		generic := genericStatus(rc.Status)
@@ -322,7 +339,7 @@ func (r *Report) Classify(c *reply.Classifier) {
 		}
 		// A failure whose status is a deferral's, or that states only a
 		// class while its diagnostic is a deferral, was given up on.
-		in.Expired = rc.Action == "failed" && (rc.Status[0] == '4' || strings.HasSuffix(rc.Status, ".4.7") ||
+		in.Expired = rc.Action == ActionFailed && (rc.Status[0] == '4' || strings.HasSuffix(rc.Status, ".4.7") ||
 			(generic && temporaryReply(rc.Diagnostic)) ||
 			c.Expired(rc.Diagnostic) || c.Expired(rc.context) ||
 			// The report's words about all its recipients do not make

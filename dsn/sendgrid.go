@@ -47,7 +47,7 @@ func readSendGrid(rep *Report, raw []byte) error {
 	rc := Recipient{Address: address(e.Email)}
 	switch strings.ToLower(e.Event) {
 	case "bounce", "dropped":
-		rc.Action, rc.Diagnostic = "failed", clip(e.Reason)
+		rc.Action, rc.Diagnostic = ActionFailed, clip(e.Reason)
 		if e.Classification != "" {
 			rc.Diagnostic = clip(rc.Diagnostic + " (SendGrid: " + e.Classification + ")")
 		}
@@ -57,14 +57,14 @@ func readSendGrid(rep *Report, raw []byte) error {
 		}
 		jsonKind(rep, KindDSN, "sendgrid")
 	case "deferred":
-		rc.Action, rc.Diagnostic = "delayed", clip(e.Response)
+		rc.Action, rc.Diagnostic = ActionDelayed, clip(e.Response)
 		rc.Status = statusFrom(e.Status, e.Response, false)
 		jsonKind(rep, KindDSN, "sendgrid")
 	case "delivered":
-		rc.Action, rc.Status, rc.Diagnostic = "delivered", "2.0.0", clip(e.Response)
+		rc.Action, rc.Status, rc.Diagnostic = ActionDelivered, "2.0.0", clip(e.Response)
 		jsonKind(rep, KindDSN, "sendgrid")
 	case "spamreport":
-		rc.Action, rc.Diagnostic = "complaint", "abuse"
+		rc.Action, rc.Diagnostic = ActionComplaint, "abuse"
 		rep.FeedbackType = "abuse"
 		jsonKind(rep, KindARF, "sendgrid")
 	default:

@@ -120,10 +120,10 @@ func readSES(rep *Report, raw []byte) error {
 					status = "4" + st[1:]
 				}
 			}
-			rc := Recipient{Address: address(r.EmailAddress), Action: strings.ToLower(r.Action), Diagnostic: diag,
+			rc := Recipient{Address: address(r.EmailAddress), Action: Action(strings.ToLower(r.Action)), Diagnostic: diag,
 				Status: statusFrom(status, diag, permanent), RemoteMTA: clip(b.RemoteMtaIP)}
 			if rc.Action == "" {
-				rc.Action = map[bool]string{true: "failed", false: "delayed"}[permanent]
+				rc.Action = map[bool]Action{true: ActionFailed, false: ActionDelayed}[permanent]
 			}
 			finishRecipient(&rc)
 			rep.add(rc)
@@ -135,13 +135,13 @@ func readSES(rep *Report, raw []byte) error {
 			rep.FeedbackType = "abuse"
 		}
 		for _, r := range n.Complaint.ComplainedRecipients {
-			rep.add(Recipient{Address: address(r.EmailAddress), Action: "complaint", Diagnostic: rep.FeedbackType})
+			rep.add(Recipient{Address: address(r.EmailAddress), Action: ActionComplaint, Diagnostic: rep.FeedbackType})
 		}
 	case kind == "delivery" && n.Delivery != nil:
 		jsonKind(rep, KindDSN, "ses")
 		rep.ReportingMTA, rep.Date = clip(n.Delivery.ReportingMTA), sesTime(n.Delivery.Timestamp)
 		for _, a := range n.Delivery.Recipients {
-			rep.add(Recipient{Address: address(a), Action: "delivered", Status: "2.0.0", Diagnostic: clip(n.Delivery.SMTPResponse)})
+			rep.add(Recipient{Address: address(a), Action: ActionDelivered, Status: "2.0.0", Diagnostic: clip(n.Delivery.SMTPResponse)})
 		}
 	case kind == "deliverydelay" && n.DeliveryDelay != nil:
 		jsonKind(rep, KindDSN, "ses")
@@ -151,7 +151,7 @@ func readSES(rep *Report, raw []byte) error {
 			if diag == "" {
 				diag = clip("Amazon SES: delivery delayed, " + n.DeliveryDelay.DelayType)
 			}
-			rc := Recipient{Address: address(r.EmailAddress), Action: "delayed", Diagnostic: diag, Status: statusFrom(r.Status, diag, false)}
+			rc := Recipient{Address: address(r.EmailAddress), Action: ActionDelayed, Diagnostic: diag, Status: statusFrom(r.Status, diag, false)}
 			rep.add(rc)
 		}
 	default:

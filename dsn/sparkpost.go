@@ -60,20 +60,20 @@ func readSparkPost(rep *Report, raw []byte) error {
 		rc := Recipient{Address: address(e.RcptTo), Diagnostic: clip(reason)}
 		switch e.Type {
 		case "bounce", "out_of_band", "policy_rejection", "generation_rejection":
-			rc.Action = "failed"
+			rc.Action = ActionFailed
 			rc.Status = statusFrom("", reason, true)
 			if e.BounceClass == "20" || e.BounceClass == "70" {
 				rc.Status = statusFrom("", reason, false)
 			}
 			jsonKind(rep, KindDSN, "sparkpost")
 		case "delay":
-			rc.Action, rc.Status = "delayed", statusFrom("", reason, false)
+			rc.Action, rc.Status = ActionDelayed, statusFrom("", reason, false)
 			jsonKind(rep, KindDSN, "sparkpost")
 		case "delivery":
-			rc.Action, rc.Status = "delivered", "2.0.0"
+			rc.Action, rc.Status = ActionDelivered, "2.0.0"
 			jsonKind(rep, KindDSN, "sparkpost")
 		case "spam_complaint":
-			rc.Action, rc.Diagnostic = "complaint", orDefault(e.FBType, "abuse")
+			rc.Action, rc.Diagnostic = ActionComplaint, orDefault(e.FBType, "abuse")
 			rep.FeedbackType = rc.Diagnostic
 			jsonKind(rep, KindARF, "sparkpost")
 		default:

@@ -218,7 +218,7 @@ type Bounce struct {
 	Host               string
 	QueueID            string
 	Recipient          string
-	Action             string // failed, delayed, delivered, relayed, expanded
+	Action             dsn.Action
 	Status             string // enhanced status code the report states
 	InferredStatus     string // the code its words support where it states only a class
 	Diagnostic         string
@@ -260,7 +260,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 	e.String(r.Host)
 	e.String(r.QueueID)
 	e.String(r.Recipient)
-	e.String(r.Action)
+	e.String(string(r.Action))
 	e.String(r.Status)
 	e.String(r.InferredStatus)
 	e.String(r.Diagnostic)

@@ -91,7 +91,7 @@ func timeline(m *Message) []Event {
 		attempts(EventNotificationAttempt, n.QueueID, n.Recipients)
 	}
 	for _, b := range m.Bounces {
-		ev = append(ev, Event{Time: b.Time, Clock: ClockReport, Kind: EventReport, Recipient: b.Recipient, Status: b.Action,
+		ev = append(ev, Event{Time: b.Time, Clock: ClockReport, Kind: EventReport, Recipient: b.Recipient, Status: string(b.Action),
 			Detail: strings.TrimSpace(string(b.Kind) + " " + b.Status)})
 	}
 	orderEvents(ev)

@@ -99,7 +99,7 @@ type bounceRow struct {
 	Kind           dsn.Kind         `ch:"kind"`
 	MatchedBy      schema.MatchedBy `ch:"matched_by"`
 	Recipient      string           `ch:"recipient"`
-	Action         string           `ch:"action"`
+	Action         dsn.Action       `ch:"action"`
 	Status         string           `ch:"status"`
 	Diagnostic     string           `ch:"diagnostic"`
 	RemoteMTA      string           `ch:"remote_mta"`

@@ -141,7 +141,7 @@ type Bounce struct {
 	Kind      dsn.Kind         `json:"kind"`
 	MatchedBy schema.MatchedBy `json:"matched_by"`
 	Recipient string           `json:"recipient"`
-	Action    string           `json:"action"`
+	Action    dsn.Action       `json:"action"`
 	// Status is the status the report states; InferredStatus the one its
 	// words support where it states only a class.
 	Status         string `json:"status"`
@@ -158,11 +158,11 @@ type Bounce struct {
 }
 
 // acknowledgement is the plain statement of a read receipt.
-func acknowledgement(kind dsn.Kind, action string) string {
+func acknowledgement(kind dsn.Kind, action dsn.Action) string {
 	if kind != dsn.KindMDN {
 		return ""
 	}
-	return "acknowledged by the recipient's mail client: " + action
+	return "acknowledged by the recipient's mail client: " + string(action)
 }
 
 // slack widens a message's time window when reading its rows: log lines
@@ -265,7 +265,7 @@ func (rd *Reader) Assemble(ctx context.Context, ref Ref) (*Message, error) {
 	for _, b := range m.Bounces {
 		// A receiver that took the message and reported later that it
 		// could not deliver it: the recipient bounced after all.
-		if b.Action == "failed" && b.Kind == dsn.KindDSN {
+		if b.Action == dsn.ActionFailed && b.Kind == dsn.KindDSN {
 			for i := range m.Recipients {
 				if strings.EqualFold(m.Recipients[i].Address, b.Recipient) && m.Recipients[i].Status == schema.StatusSent {
 					m.Recipients[i].Status = schema.StatusBounced
