@@ -10,6 +10,10 @@
 // api.anonymous_role says admin. Every request is logged with who made it.
 // /api/v1/sql takes an admin's read-only query through store.QueryReadOnly,
 // which decides what it may read and bounds it.
+//
+// Its reads are a Reader: the handlers read the store through a
+// StoreReader, and a Client reads a running mailtrace's API the same way,
+// with the API's own answer types, for commands that cannot open the store.
 package api
 
 import (

@@ -5,7 +5,8 @@
 // receiver's whole reply, the notifications Postfix sent about it), and the
 // bounce reports that came back. A message is found by any of its
 // identifiers through the id_lookup table: trace ID, Message-ID, queue ID,
-// or a recipient address within a time range.
+// or a recipient address within a time range. A Reader (NewReader) reads
+// them from one store; one serves every lookup of a process.
 //
 // Each fact keeps the precision of the clock it comes from (Stamp): the
 // milter's microseconds, the log's whole seconds (maillog_file, BSD syslog)
