@@ -1,0 +1,319 @@
+package evidence
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Fact is one thing mailtrace stored about a message, as the writer that
+// stored it hands it to the ledger.
+type Fact struct {
+	// ID is derived from the fact itself (the log line's host, queue ID and
+	// bytes; a report's SHA-256; the milter's trace ID): the same fact
+	// replayed has the same ID and is appended once.
+	ID    string
+	Event string // an Event constant
+	Time  time.Time
+	// Message names the message's chain: its trace ID, or host and queue
+	// ID for mail that never passed the milter.
+	Message           string
+	MessageIdentifier string // the Message-ID header
+	Sender            string
+	Recipients        []string
+	SubmissionTime    time.Time
+	Reasons           []Reason
+	// Final says that the message reached its final state with this fact:
+	// a closing record follows. A fact for a message already closed is
+	// always followed by a new closing record.
+	Final bool
+	// Facts are the raw facts (see Record.Facts). Values are strings,
+	// booleans, integers up to 2^53, floats, and slices and maps of those.
+	Facts map[string]any
+}
+
+// Entry is a record as it is stored: its canonical bytes and what the
+// store indexes it by.
+type Entry struct {
+	Index   int64
+	FactID  string
+	Message string
+	Event   string
+	Time    time.Time
+	// Hash is the SHA-256 of Record.
+	Hash [32]byte
+	// Record is the canonical JSON of the record.
+	Record []byte
+	// TreeHashes are the Merkle tree's stored hashes this record adds
+	// (tlog.StoredHashes), starting at tlog.StoredHashIndex(0, Index).
+	TreeHashes []tlog.Hash
+}
+
+// Storage keeps one or more logs' entries. Append is called in index
+// order, one origin's entries from one goroutine at a time; what
+// Storage keeps after a crash must be a prefix of what it was given.
+type Storage interface {
+	// Entries calls fn for the origin's entries from index from on, in
+	// index order.
+	Entries(ctx context.Context, origin string, from int64, fn func(*Entry) error) error
+	// Append stores an entry (it may buffer; Flush waits).
+	Append(ctx context.Context, origin string, e *Entry) error
+	// Flush returns when every appended entry is stored.
+	Flush(ctx context.Context) error
+}
+
+// Options configure a ledger.
+type Options struct {
+	// Origin names the log in its checkpoints, for example
+	// "mailtrace.example.com/mx1": unique per Postfix host.
+	Origin  string
+	Host    string // the Postfix host whose facts the log holds
+	Version string // mailtrace's version, for EvidenceIssuerDetails
+	Storage Storage
+	// Now is the clock (tests set it); nil means time.Now.
+	Now func() time.Time
+}
+
+// Ledger appends evidence records to one origin's log. One process owns a
+// log; its methods are safe for concurrent use.
+type Ledger struct {
+	opts Options
+
+	mu       sync.Mutex
+	size     int64
+	frontier map[int64]tlog.Hash // the stored hashes of the tree's maximal complete subtrees
+	chains   map[string]*chainState
+	seen     map[factKey]struct{}
+	appended uint64 // records appended by this process
+}
+
+type chainState struct {
+	count  int64    // records in the chain, closing records included
+	last   [32]byte // hash of the last of them
+	closed bool     // the last record is a closing record
+}
+
+type factKey [16]byte
+
+func keyOf(factID string) factKey {
+	h := sha256.Sum256([]byte(factID))
+	return factKey(h[:16])
+}
+
+// Sentinel errors.
+var (
+	// ErrFact means a fact cannot become a record (no ID, no event, a
+	// value a record cannot hold).
+	ErrFact = errors.New("evidence: fact refused")
+	// ErrStorage means the stored log is not one this ledger can continue.
+	ErrStorage = errors.New("evidence: stored log unusable")
+)
+
+// Open loads the origin's log from storage and returns a ledger that
+// continues it. An empty log starts with a LedgerStart record.
+func Open(ctx context.Context, opts Options) (*Ledger, error) {
+	if opts.Origin == "" || opts.Storage == nil {
+		return nil, fmt.Errorf("evidence: a ledger needs an origin and a storage")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &Ledger{opts: opts, frontier: map[int64]tlog.Hash{}, chains: map[string]*chainState{}, seen: map[factKey]struct{}{}}
+	err := opts.Storage.Entries(ctx, opts.Origin, 0, func(e *Entry) error {
+		if e.Index != l.size {
+			return fmt.Errorf("%w: log %s has entry %d where %d was expected (run mailtrace evidence verify)", ErrStorage, opts.Origin, e.Index, l.size)
+		}
+		if want := tlog.StoredHashCount(e.Index+1) - tlog.StoredHashCount(e.Index); int64(len(e.TreeHashes)) != want {
+			return fmt.Errorf("%w: log %s entry %d has %d tree hashes, not %d", ErrStorage, opts.Origin, e.Index, len(e.TreeHashes), want)
+		}
+		l.advance(e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence: loading log %s: %w", opts.Origin, err)
+	}
+	if l.size == 0 {
+		start := Fact{ID: "ledger-start", Event: EventLedgerStart, Time: opts.Now(),
+			Facts: map[string]any{"note": "The ledger starts here: facts stored before this record are not in it."}}
+		if _, err := l.Append(ctx, start); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// advance takes a stored or new entry into the ledger's state.
+func (l *Ledger) advance(e *Entry) {
+	base := tlog.StoredHashIndex(0, e.Index)
+	for i, h := range e.TreeHashes {
+		l.frontier[base+int64(i)] = h
+	}
+	l.size = e.Index + 1
+	keep := frontierIndexes(l.size)
+	for idx := range l.frontier {
+		if _, ok := keep[idx]; !ok {
+			delete(l.frontier, idx)
+		}
+	}
+	l.seen[keyOf(e.FactID)] = struct{}{}
+	if e.Message != "" {
+		c := l.chains[e.Message]
+		if c == nil {
+			c = &chainState{}
+			l.chains[e.Message] = c
+		}
+		c.count++
+		c.last = e.Hash
+		c.closed = e.Event == EventChainClosing
+	}
+}
+
+// frontierIndexes are the stored-hash indexes of the maximal complete
+// subtrees of a tree of n leaves: all that appending and the tree hash read.
+func frontierIndexes(n int64) map[int64]struct{} {
+	keep := make(map[int64]struct{}, 8)
+	var start int64
+	for level := 62; level >= 0; level-- {
+		if n&(1<<level) != 0 {
+			keep[tlog.StoredHashIndex(level, start>>level)] = struct{}{}
+			start += 1 << level
+		}
+	}
+	return keep
+}
+
+// ReadHashes implements tlog.HashReader over the frontier.
+func (l *Ledger) readHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		h, ok := l.frontier[idx]
+		if !ok {
+			return nil, fmt.Errorf("evidence: tree hash %d not kept", idx)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// Append adds the fact's record (and a closing record when the message is
+// final) unless a fact with its ID is already in the log. It reports
+// whether it appended.
+func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
+	if f.ID == "" || f.Event == "" {
+		return false, fmt.Errorf("%w: a fact needs an ID and an event", ErrFact)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, dup := l.seen[keyOf(f.ID)]; dup {
+		return false, nil
+	}
+	var wasClosed bool
+	if c := l.chains[f.Message]; c != nil {
+		wasClosed = c.closed
+	}
+	r := l.record(f.ID, f.Event, f.Time, f.Message)
+	if f.Sender != "" || f.Event == EventSubmissionAcceptance {
+		r.SenderDetails = &Party{Address: f.Sender}
+	}
+	for _, rc := range f.Recipients {
+		r.RecipientDetails = append(r.RecipientDetails, Party{Address: rc})
+	}
+	r.MessageIdentifier = f.MessageIdentifier
+	r.SubmissionTime = Timestamp(f.SubmissionTime)
+	r.EventReasons = f.Reasons
+	r.Facts = f.Facts
+	if err := l.appendRecord(ctx, r, f.ID, f.Event, f.Time, f.Message); err != nil {
+		return false, err
+	}
+	if f.Message != "" && (f.Final || wasClosed) {
+		c := l.chains[f.Message]
+		cr := l.record(f.ID+"/closing", EventChainClosing, f.Time, f.Message)
+		cr.Closing = &Closing{Records: c.count, LastRecordHash: hex.EncodeToString(c.last[:])}
+		if err := l.appendRecord(ctx, cr, cr.FactID, EventChainClosing, f.Time, f.Message); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+var evidenceNamespace = uuid.MustParse("6f1d7c0e-2b8f-4c53-9a51-0b6e5c2d9e41")
+
+// record starts a record at the log's next index, linked into its chain.
+func (l *Ledger) record(factID, event string, t time.Time, message string) *Record {
+	r := &Record{
+		Version:               FormatVersion,
+		HashAlgorithm:         HashAlgorithm,
+		EvidenceIdentifier:    "urn:uuid:" + uuid.NewSHA1(evidenceNamespace, []byte(l.opts.Origin+"\n"+factID)).String(),
+		ERDSEventId:           event,
+		EventTime:             Timestamp(t),
+		EvidenceIssuerDetails: Issuer{Name: "mailtrace", Version: l.opts.Version, Host: l.opts.Host},
+		Log:                   LogPosition{Origin: l.opts.Origin, Index: l.size},
+		FactID:                factID,
+	}
+	if message != "" {
+		link := &ChainLink{Message: message, Position: 1}
+		if c := l.chains[message]; c != nil {
+			link.Position = c.count + 1
+			link.PreviousRecordHash = hex.EncodeToString(c.last[:])
+		}
+		r.Chain = link
+	}
+	return r
+}
+
+func (l *Ledger) appendRecord(ctx context.Context, r *Record, factID, event string, t time.Time, message string) error {
+	data, err := r.Canonical()
+	if err != nil {
+		return fmt.Errorf("%w: fact %s: %w", ErrFact, factID, err)
+	}
+	hashes, err := tlog.StoredHashes(l.size, data, tlog.HashReaderFunc(l.readHashes))
+	if err != nil {
+		return fmt.Errorf("evidence: log %s: tree hashes for record %d: %w", l.opts.Origin, l.size, err)
+	}
+	e := &Entry{Index: l.size, FactID: factID, Message: message, Event: event, Time: t,
+		Hash: sha256.Sum256(data), Record: data, TreeHashes: hashes}
+	if err := l.opts.Storage.Append(ctx, l.opts.Origin, e); err != nil {
+		return fmt.Errorf("evidence: log %s: storing record %d: %w", l.opts.Origin, e.Index, err)
+	}
+	l.advance(e)
+	l.appended++
+	return nil
+}
+
+// Size is the number of records in the log.
+func (l *Ledger) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.size
+}
+
+// Appended is the number of records this process appended.
+func (l *Ledger) Appended() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appended
+}
+
+// Tree returns the log's current size and root hash.
+func (l *Ledger) Tree() (tlog.Tree, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, err := tlog.TreeHash(l.size, tlog.HashReaderFunc(l.readHashes))
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("evidence: log %s: tree hash: %w", l.opts.Origin, err)
+	}
+	return tlog.Tree{N: l.size, Hash: h}, nil
+}
+
+// Origin names the log.
+func (l *Ledger) Origin() string { return l.opts.Origin }
+
+// Flush waits until every appended record is stored.
+func (l *Ledger) Flush(ctx context.Context) error { return l.opts.Storage.Flush(ctx) }
