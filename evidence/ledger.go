@@ -67,6 +67,15 @@ type Storage interface {
 	Append(ctx context.Context, origin string, e *Entry) error
 	// Flush returns when every appended entry is stored.
 	Flush(ctx context.Context) error
+	// AddCheckpoint stores a signed checkpoint (synchronously: it returns
+	// once it is stored).
+	AddCheckpoint(ctx context.Context, c *Checkpoint) error
+	// Checkpoints calls fn for the origin's checkpoints by size.
+	Checkpoints(ctx context.Context, origin string, fn func(*Checkpoint) error) error
+	// AddAnchor stores a checkpoint's RFC 3161 time stamp.
+	AddAnchor(ctx context.Context, a *Anchor) error
+	// Anchors calls fn for the origin's anchors by checkpoint size.
+	Anchors(ctx context.Context, origin string, fn func(*Anchor) error) error
 }
 
 // Options configure a ledger.
@@ -77,6 +86,14 @@ type Options struct {
 	Host    string // the Postfix host whose facts the log holds
 	Version string // mailtrace's version, for EvidenceIssuerDetails
 	Storage Storage
+	// Key signs checkpoints; without one the ledger makes none.
+	Key *Key
+	// CheckpointInterval is how often Run signs a checkpoint while records
+	// arrive (default 60 s).
+	CheckpointInterval time.Duration
+	// OnCheckpoint, when set, is called with each new checkpoint once it
+	// is stored (the anchorer's queue); it must not block.
+	OnCheckpoint func(*Checkpoint)
 	// Now is the clock (tests set it); nil means time.Now.
 	Now func() time.Time
 }
@@ -92,6 +109,9 @@ type Ledger struct {
 	chains   map[string]*chainState
 	seen     map[factKey]struct{}
 	appended uint64 // records appended by this process
+
+	cpMu sync.Mutex  // serializes checkpoints
+	last *Checkpoint // the newest stored checkpoint
 }
 
 type chainState struct {
@@ -138,6 +158,19 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: loading log %s: %w", opts.Origin, err)
+	}
+	err = opts.Storage.Checkpoints(ctx, opts.Origin, func(c *Checkpoint) error {
+		if l.last == nil || c.Tree.N >= l.last.Tree.N {
+			l.last = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("evidence: loading checkpoints of %s: %w", opts.Origin, err)
+	}
+	if l.last != nil && l.last.Tree.N > l.size {
+		return nil, fmt.Errorf("%w: log %s has %d records but a checkpoint of %d: records were lost (run mailtrace evidence verify)",
+			ErrStorage, opts.Origin, l.size, l.last.Tree.N)
 	}
 	if l.size == 0 {
 		start := Fact{ID: "ledger-start", Event: EventLedgerStart, Time: opts.Now(),
@@ -317,3 +350,71 @@ func (l *Ledger) Origin() string { return l.opts.Origin }
 
 // Flush waits until every appended record is stored.
 func (l *Ledger) Flush(ctx context.Context) error { return l.opts.Storage.Flush(ctx) }
+
+// Checkpoint signs and stores a checkpoint of the log if it grew since the
+// last one, once every record it covers is stored: a checkpoint never
+// names records a crash could lose. It returns the newest checkpoint and
+// whether it is new.
+func (l *Ledger) Checkpoint(ctx context.Context) (*Checkpoint, bool, error) {
+	if l.opts.Key == nil {
+		return nil, false, fmt.Errorf("%w: log %s has no signing key", ErrKey, l.opts.Origin)
+	}
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	tree, err := l.Tree()
+	if err != nil {
+		return nil, false, err
+	}
+	if l.last != nil && tree.N <= l.last.Tree.N {
+		return l.last, false, nil
+	}
+	if err := l.Flush(ctx); err != nil {
+		return nil, false, fmt.Errorf("evidence: log %s: storing records before checkpoint %d: %w", l.opts.Origin, tree.N, err)
+	}
+	c, err := SignCheckpoint(l.opts.Key, l.opts.Origin, tree, l.opts.Now())
+	if err != nil {
+		return nil, false, err
+	}
+	if err := l.opts.Storage.AddCheckpoint(ctx, c); err != nil {
+		return nil, false, fmt.Errorf("evidence: log %s: storing checkpoint %d: %w", l.opts.Origin, tree.N, err)
+	}
+	l.last = c
+	if l.opts.OnCheckpoint != nil {
+		l.opts.OnCheckpoint(c)
+	}
+	return c, true, nil
+}
+
+// LastCheckpoint is the newest stored checkpoint, nil before the first.
+func (l *Ledger) LastCheckpoint() *Checkpoint {
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	return l.last
+}
+
+// Run signs a checkpoint every CheckpointInterval while records arrive,
+// and a last one when ctx ends. Errors are logged by report and retried
+// at the next tick.
+func (l *Ledger) Run(ctx context.Context, report func(error)) {
+	every := l.opts.CheckpointInterval
+	if every <= 0 {
+		every = time.Minute
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if _, _, err := l.Checkpoint(final); err != nil && report != nil {
+				report(err)
+			}
+			cancel()
+			return
+		case <-tick.C:
+			if _, _, err := l.Checkpoint(ctx); err != nil && report != nil {
+				report(err)
+			}
+		}
+	}
+}
