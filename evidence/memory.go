@@ -16,7 +16,9 @@ type MemoryStorage struct {
 }
 
 // NewMemoryStorage returns an empty MemoryStorage.
-func NewMemoryStorage() *MemoryStorage { return &MemoryStorage{logs: map[string][]*Entry{}, checkpoints: map[string][]*Checkpoint{}, anchors: map[string][]*Anchor{}} }
+func NewMemoryStorage() *MemoryStorage {
+	return &MemoryStorage{logs: map[string][]*Entry{}, checkpoints: map[string][]*Checkpoint{}, anchors: map[string][]*Anchor{}}
+}
 
 // Entries implements Storage.
 func (m *MemoryStorage) Entries(ctx context.Context, origin string, from int64, fn func(*Entry) error) error {

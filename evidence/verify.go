@@ -50,9 +50,9 @@ type VerifyOptions struct {
 // VerifyResult sums up a verification.
 type VerifyResult struct {
 	Records, Messages, OpenChains, Checkpoints, Anchors int64
-	LastCheckpoint                                     *Checkpoint
-	LastAnchor                                         time.Time
-	Checks                                             []Check
+	LastCheckpoint                                      *Checkpoint
+	LastAnchor                                          time.Time
+	Checks                                              []Check
 	// First is the first check that failed, nil if none did.
 	First *Check
 }
