@@ -279,7 +279,7 @@ func (r *Bounce) AppendRow(e *store.Encoder) {
 
 // Tables lists the tables rows are written to.
 var Tables = []*store.Table{AcceptRecords, DeliveryEvents, Bounces, Messages, Checkpoints, Incidents, UnknownLines,
-	AuthReports, DMARCRecords, TLSResults, DMARCFailures, SourceNames}
+	AuthReports, DMARCRecords, TLSResults, DMARCFailures, SourceNames, EvidenceRecords, EvidenceCheckpoints, EvidenceAnchors}
 
 // MessageRecord is the collector's view of one message, from the log.
 type MessageRecord struct {
@@ -747,4 +747,87 @@ func (r *SourceName) AppendRow(e *store.Encoder) {
 	e.String(r.PTR)
 	e.String(r.Error)
 	e.DateTime64(r.LookedUpAt, 6)
+}
+
+// EvidenceRecord is one record of the evidence ledger (package evidence).
+type EvidenceRecord struct {
+	Origin     string
+	LogIndex   uint64
+	FactID     string
+	Message    string
+	Event      string
+	Time       time.Time
+	RecordHash [32]byte
+	Record     []byte   // canonical JSON
+	TreeHashes []string // 32 bytes each
+}
+
+// EvidenceRecords is the evidence_records table.
+var EvidenceRecords = &store.Table{Name: "evidence_records", Columns: []store.Column{
+	{Name: "origin", Type: "LowCardinality(String)"}, {Name: "log_index", Type: "UInt64"}, {Name: "fact_id", Type: "String"},
+	{Name: "message", Type: "String"}, {Name: "event", Type: "LowCardinality(String)"}, {Name: "time", Type: dt6},
+	{Name: "record_hash", Type: "FixedString(32)"}, {Name: "record", Type: "String"}, {Name: "tree_hashes", Type: "Array(String)"},
+}}
+
+// AppendRow implements store.Row.
+func (r *EvidenceRecord) AppendRow(e *store.Encoder) {
+	e.String(r.Origin)
+	e.UInt64(r.LogIndex)
+	e.String(r.FactID)
+	e.String(r.Message)
+	e.String(r.Event)
+	e.DateTime64(r.Time, 6)
+	e.FixedBytes(r.RecordHash[:])
+	e.String(string(r.Record))
+	e.StringArray(r.TreeHashes)
+}
+
+// EvidenceCheckpoint is one signed checkpoint of an evidence log.
+type EvidenceCheckpoint struct {
+	Origin   string
+	Size     uint64
+	Root     [32]byte
+	SignedAt time.Time
+	KeyID    string
+	Note     []byte
+}
+
+// EvidenceCheckpoints is the evidence_checkpoints table.
+var EvidenceCheckpoints = &store.Table{Name: "evidence_checkpoints", Columns: []store.Column{
+	{Name: "origin", Type: "LowCardinality(String)"}, {Name: "size", Type: "UInt64"}, {Name: "root", Type: "FixedString(32)"},
+	{Name: "signed_at", Type: dt6}, {Name: "key_id", Type: "String"}, {Name: "note", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *EvidenceCheckpoint) AppendRow(e *store.Encoder) {
+	e.String(r.Origin)
+	e.UInt64(r.Size)
+	e.FixedBytes(r.Root[:])
+	e.DateTime64(r.SignedAt, 6)
+	e.String(r.KeyID)
+	e.String(string(r.Note))
+}
+
+// EvidenceAnchor is the RFC 3161 time stamp of one checkpoint.
+type EvidenceAnchor struct {
+	Origin    string
+	Size      uint64
+	StampedAt time.Time
+	TSAURL    string
+	Token     []byte
+}
+
+// EvidenceAnchors is the evidence_anchors table.
+var EvidenceAnchors = &store.Table{Name: "evidence_anchors", Columns: []store.Column{
+	{Name: "origin", Type: "LowCardinality(String)"}, {Name: "size", Type: "UInt64"}, {Name: "stamped_at", Type: dt6},
+	{Name: "tsa_url", Type: "String"}, {Name: "token", Type: "String"},
+}}
+
+// AppendRow implements store.Row.
+func (r *EvidenceAnchor) AppendRow(e *store.Encoder) {
+	e.String(r.Origin)
+	e.UInt64(r.Size)
+	e.DateTime64(r.StampedAt, 6)
+	e.String(r.TSAURL)
+	e.String(string(r.Token))
 }

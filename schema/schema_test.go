@@ -312,8 +312,8 @@ func TestClusterRenderingParses(t *testing.T) {
 			t.Errorf("does not parse: %v\n%s", err, s)
 		}
 	}
-	if distributed != 15 || replicated != 16 {
-		t.Errorf("%d Distributed and %d Replicated tables, want 15 and 16", distributed, replicated)
+	if distributed != 18 || replicated != 19 {
+		t.Errorf("%d Distributed and %d Replicated tables, want 18 and 19", distributed, replicated)
 	}
 }
 
