@@ -103,7 +103,9 @@ func (v *TSAVerifier) Check(token, msg []byte) (time.Time, error) {
 }
 
 // CheckAnchor adapts Check to VerifyOptions.CheckAnchor.
-func (v *TSAVerifier) CheckAnchor(a *Anchor, msg []byte) (time.Time, error) { return v.Check(a.Token, msg) }
+func (v *TSAVerifier) CheckAnchor(a *Anchor, msg []byte) (time.Time, error) {
+	return v.Check(a.Token, msg)
+}
 
 // AnchorerOptions configure time-stamping of checkpoints.
 type AnchorerOptions struct {
