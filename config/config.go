@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/mailtrace/mailtrace/evidence"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -80,6 +81,8 @@ type Config struct {
 	// Auth describes the sending domains and the DKIM signer for
 	// `mailtrace doctor auth`.
 	Auth senderauth.Config `yaml:"auth"`
+	// Evidence is the tamper-evident ledger of every fact stored.
+	Evidence evidence.Config `yaml:"evidence"`
 }
 
 // Collector configures how the Postfix log is read.
@@ -116,7 +119,7 @@ func Default() Config {
 	return Config{Store: DefaultStore, RetentionDays: schema.DefaultRetentionDays, LogLevel: "info",
 		Collector: Collector{Logs: []string{"/var/log/mail.log"}, Grace: 30 * time.Second},
 		Milter:    milter.DefaultConfig(), API: api.DefaultConfig(), Bounces: bounce.DefaultConfig(),
-		Blocks: block.DefaultConfig(), SQL: store.DefaultSQLLimits()}
+		Blocks: block.DefaultConfig(), SQL: store.DefaultSQLLimits(), Evidence: evidence.DefaultConfig()}
 }
 
 // Load reads the file at path (DefaultPath when path is empty, and then a
@@ -199,6 +202,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: retention_days (or MAILTRACE_RETENTION_DAYS): %w", err)
 	}
 	if _, err := c.Collector.Location(); err != nil {
+		return err
+	}
+	if err := c.Evidence.Validate(); err != nil {
 		return err
 	}
 	pools := map[string]bool{}

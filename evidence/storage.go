@@ -182,3 +182,17 @@ func (s *StoreStorage) Origins(ctx context.Context) ([]string, error) {
 
 var _ Storage = (*StoreStorage)(nil)
 var _ Storage = (*MemoryStorage)(nil)
+
+// Size counts the origin's stored records.
+func (s *StoreStorage) Size(ctx context.Context, origin string) (int64, error) {
+	rows, err := s.st.Query(ctx, "SELECT count() FROM evidence_records WHERE origin = {origin:String}", store.Params{"origin": origin})
+	if err != nil {
+		return 0, fmt.Errorf("reading evidence_records: %w", err)
+	}
+	all, err := rows.All()
+	if err != nil || len(all) == 0 {
+		return 0, err
+	}
+	n, _ := all[0][0].(uint64)
+	return int64(n), nil
+}

@@ -156,7 +156,7 @@ func Verify(ctx context.Context, st Storage, opts VerifyOptions) (*VerifyResult,
 		}
 		hashes = append(hashes, hs...)
 		size++
-		if p.err == "" && p.r.Chain != nil {
+		if p.r.Chain != nil { // a record that failed above still links its chain
 			chainFail = cmpOr(chainFail, checkChain(chains, &p.r, e))
 		}
 	}

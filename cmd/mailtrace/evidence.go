@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/mailtrace/mailtrace/evidence"
+	"github.com/mailtrace/mailtrace/store"
+)
+
+// runEvidence manages the evidence ledger: keygen makes a signing key,
+// verify re-checks the stored logs, status shows where they stand.
+func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	keyFile := fs.String("key", "", "keygen: where to write the key (default evidence.key_file of the config)")
+	origin := fs.String("origin", "", "verify, status: only this log (default every log in the store)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace evidence keygen [--key FILE]  make a checkpoint signing key (mode 0600) and print its public key")
+		fmt.Fprintln(stderr, "       mailtrace evidence verify [--origin O]  re-check every record, chain, checkpoint and time stamp; exit 1 on the first failure")
+		fmt.Fprintln(stderr, "       mailtrace evidence status [--origin O]  size, last checkpoint and last time stamp of each log")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	verb := fs.Arg(0)
+	if fs.NArg() > 1 {
+		return fmt.Errorf("%w: evidence %s takes no arguments", errUsage, verb)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "keygen":
+		path := cfg.Evidence.KeyFile
+		set(&path, *keyFile)
+		k, err := evidence.WriteKey(path, cfg.Evidence.Origin(""))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (mode 0600)\nkey ID:     %s\npublic key: %s\n", path, k.ID(), k.Public)
+		fmt.Fprintln(stdout, "Keep the public key with whoever verifies; after replacing a key, add the old public key to evidence.verifier_keys.")
+		return nil
+	case "verify", "status":
+	default:
+		fs.Usage()
+		return fmt.Errorf("%w: evidence takes keygen, verify or status, not %q", errUsage, verb)
+	}
+	st, err := openReadOnly(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	storage := evidence.NewStoreStorage(st, store.WriterOptions{})
+	defer storage.Close(ctx)
+	origins := []string{*origin}
+	if *origin == "" {
+		if origins, err = storage.Origins(ctx); err != nil {
+			return err
+		}
+		if len(origins) == 0 {
+			fmt.Fprintln(stdout, "no evidence log in the store: the ledger starts when a mailtrace with evidence.enabled first writes")
+			return nil
+		}
+	}
+	known, ids, err := trustedKeys(cfg.Evidence)
+	if err != nil {
+		return err
+	}
+	var tsa *evidence.TSAVerifier
+	if len(cfg.Evidence.TSARoots) > 0 {
+		roots, err := evidence.LoadTSARoots(cfg.Evidence.TSARoots...)
+		if err != nil {
+			return err
+		}
+		tsa = &evidence.TSAVerifier{Roots: roots}
+	}
+	if verb == "status" {
+		return evidenceStatus(ctx, storage, origins, cfg.Evidence, stdout)
+	}
+	fmt.Fprintf(stdout, "trusted checkpoint keys: %v\n", ids)
+	var failed []string
+	for _, o := range origins {
+		fmt.Fprintf(stdout, "log %s\n", o)
+		opts := evidence.VerifyOptions{Origin: o, Verifiers: known, Report: func(ch evidence.Check) { fmt.Fprintln(stdout, "  "+ch.String()) }}
+		if tsa != nil {
+			opts.CheckAnchor = tsa.CheckAnchor
+		}
+		res, err := evidence.Verify(ctx, storage, opts)
+		switch {
+		case errors.Is(err, evidence.ErrVerify):
+			fmt.Fprintf(stdout, "  first failure: %s: %s\n", res.First.Name, res.First.Detail)
+			failed = append(failed, o)
+		case err != nil:
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: log %v", evidence.ErrVerify, failed)
+	}
+	fmt.Fprintf(stdout, "all %d logs verified\n", len(origins))
+	return nil
+}
+
+// trustedKeys are the checkpoint keys a verification trusts: the current
+// key's public half (when its file can be read) and the configured
+// earlier ones.
+func trustedKeys(cfg evidence.Config) (note.Verifiers, []string, error) {
+	publics := append([]string(nil), cfg.VerifierKeys...)
+	if k, err := evidence.LoadKey(cfg.KeyFile); err == nil {
+		publics = append(publics, k.Public)
+	} else if len(publics) == 0 {
+		return nil, nil, fmt.Errorf("no checkpoint key to verify with: %w; give the public keys in evidence.verifier_keys", err)
+	}
+	return evidence.Verifiers(publics...)
+}
+
+func evidenceStatus(ctx context.Context, storage *evidence.StoreStorage, origins []string, cfg evidence.Config, stdout io.Writer) error {
+	now := time.Now()
+	for _, o := range origins {
+		size, err := storage.Size(ctx, o)
+		if err != nil {
+			return err
+		}
+		var last *evidence.Checkpoint
+		storage.Checkpoints(ctx, o, func(c *evidence.Checkpoint) error { last = c; return nil })
+		var anchor *evidence.Anchor
+		storage.Anchors(ctx, o, func(a *evidence.Anchor) error { anchor = a; return nil })
+		fmt.Fprintf(stdout, "log %s: %d records\n", o, size)
+		if last == nil {
+			fmt.Fprintln(stdout, "  no signed checkpoint yet")
+		} else {
+			fmt.Fprintf(stdout, "  last checkpoint: size %d, signed %s (%s ago) by %s; %d records after it\n",
+				last.Tree.N, last.Time.Format(time.RFC3339), now.Sub(last.Time).Round(time.Second), last.KeyID, size-last.Tree.N)
+		}
+		switch {
+		case anchor != nil:
+			fmt.Fprintf(stdout, "  last time stamp: checkpoint %d, %s (%s ago) by %s\n", anchor.Size, anchor.Time.Format(time.RFC3339),
+				now.Sub(anchor.Time).Round(time.Second), anchor.TSAURL)
+		case cfg.TSAURL == "":
+			fmt.Fprintln(stdout, "  not anchored: no TSA configured (evidence.tsa_url); checkpoints are signed but have no third-party time")
+		default:
+			fmt.Fprintf(stdout, "  no time stamp yet from %s\n", cfg.TSAURL)
+		}
+	}
+	return nil
+}

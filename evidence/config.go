@@ -1,0 +1,85 @@
+package evidence
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the evidence: section of mailtrace's configuration.
+type Config struct {
+	// Enabled turns the ledger on (the default): every fact stored is
+	// also appended as an evidence record.
+	Enabled bool `yaml:"enabled"`
+	// KeyFile holds the checkpoint signing key (mode 0600); `mailtrace
+	// run` makes one there at first start.
+	KeyFile string `yaml:"key_file"`
+	// VerifierKeys are the public keys of earlier signing keys (after a
+	// rotation), so that their checkpoints keep verifying.
+	VerifierKeys []string `yaml:"verifier_keys"`
+	// OriginPrefix names the logs: each Postfix host's log is
+	// PREFIX/HOST (default "mailtrace/" + this machine's name).
+	OriginPrefix string `yaml:"origin_prefix"`
+	// TSAURL is the RFC 3161 time-stamp authority checkpoints are sent to
+	// (an ONAC-accredited one in Colombia, an eIDAS qualified one, or any
+	// for trials); empty: checkpoints are signed but not anchored.
+	TSAURL string `yaml:"tsa_url"`
+	// TSARoots are PEM files of the certificates the TSA's tokens must
+	// chain to.
+	TSARoots []string `yaml:"tsa_roots"`
+	// CheckpointInterval is how often a checkpoint is signed while
+	// records arrive (default and at most 60 s).
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+}
+
+// DefaultKeyFile is where the signing key is kept unless configured.
+const DefaultKeyFile = "/var/lib/mailtrace/evidence.key"
+
+// DefaultConfig is the ledger's configuration without a file: on, with
+// a key in the data directory, no TSA.
+func DefaultConfig() Config {
+	return Config{Enabled: true, KeyFile: DefaultKeyFile, CheckpointInterval: time.Minute}
+}
+
+// Validate reports a setting that cannot work.
+func (c *Config) Validate() error {
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = time.Minute
+	}
+	if c.CheckpointInterval > time.Minute {
+		return fmt.Errorf("config: evidence.checkpoint_interval %s: at most 1m, so that records are signed within a minute", c.CheckpointInterval)
+	}
+	if c.Enabled && c.KeyFile == "" {
+		return fmt.Errorf("config: evidence.key_file is empty; give a path such as %s", DefaultKeyFile)
+	}
+	if c.TSAURL != "" && !strings.HasPrefix(c.TSAURL, "http://") && !strings.HasPrefix(c.TSAURL, "https://") {
+		return fmt.Errorf("config: evidence.tsa_url %q: give the TSA's http:// or https:// URL", c.TSAURL)
+	}
+	if c.TSAURL != "" && len(c.TSARoots) == 0 {
+		return fmt.Errorf("config: evidence.tsa_url is set but evidence.tsa_roots is empty: name the PEM file of the TSA's root certificate, so that its tokens can be verified")
+	}
+	for _, k := range c.VerifierKeys {
+		if _, _, err := Verifiers(k); err != nil {
+			return fmt.Errorf("config: evidence.verifier_keys: %w", err)
+		}
+	}
+	return nil
+}
+
+// Origin is the name of a Postfix host's log.
+func (c *Config) Origin(host string) string {
+	prefix := c.OriginPrefix
+	if prefix == "" {
+		name, _ := os.Hostname()
+		name, _, _ = strings.Cut(name, ".")
+		if name == "" {
+			name = "localhost"
+		}
+		prefix = "mailtrace/" + name
+	}
+	if host == "" {
+		return prefix
+	}
+	return prefix + "/" + host
+}
