@@ -242,6 +242,7 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 	if f.ID == "" || f.Event == "" {
 		return false, fmt.Errorf("%w: a fact needs an ID and an event", ErrFact)
 	}
+	validFacts(&f)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.seen[keyOf(f.ID)]; dup {

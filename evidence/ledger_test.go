@@ -275,7 +275,6 @@ func TestLedgerRefusesFacts(t *testing.T) {
 	}{
 		{"no ID", Fact{Event: EventDeferred}},
 		{"no event", Fact{ID: "x"}},
-		{"invalid UTF-8", Fact{ID: "x", Event: EventDeferred, Facts: map[string]any{"line": "\xff"}}},
 		{"integer beyond 2^53", Fact{ID: "y", Event: EventDeferred, Facts: map[string]any{"n": uint64(1) << 60}}},
 		{"unsupported type", Fact{ID: "z", Event: EventDeferred, Facts: map[string]any{"t": time.Now()}}},
 	}
@@ -304,4 +303,22 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(l.Size()-1)/b.Elapsed().Seconds(), "records/s")
+}
+
+// Bytes that are not UTF-8 (Postfix logs other programs' bytes as they
+// came) are kept: U+FFFD in the text, the raw bytes in base64 beside it.
+func TestLedgerKeepsBytesThatAreNotUTF8(t *testing.T) {
+	st := NewMemoryStorage()
+	l := testLedger(t, st)
+	f := Fact{ID: "x", Event: EventDeferred, Message: "m", Sender: "a\xffb@example.com",
+		Reasons: []Reason{{Code: "4.0.0", Text: "451 \xfe try later"}}, Facts: map[string]any{"response": "451 \xfe try later"}}
+	if ok, err := l.Append(context.Background(), f); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	var r Record
+	json.Unmarshal(st.Log(l.Origin())[1].Record, &r)
+	if r.Facts["response"] != "451 \ufffd try later" || r.Facts["responseBase64"] != "NDUxIP4gdHJ5IGxhdGVy" ||
+		r.SenderDetails.Address != "a\ufffdb@example.com" || r.Facts["senderBase64"] != "Yf9iQGV4YW1wbGUuY29t" {
+		t.Errorf("record %s", st.Log(l.Origin())[1].Record)
+	}
 }

@@ -16,12 +16,14 @@ type Metrics struct {
 	Anchors prometheus.Counter
 
 	lastAnchor atomic.Int64 // unix nanoseconds; since start when none yet
+	now        func() time.Time
 }
 
-// RegisterMetrics registers the ledger's metrics: records appended, the
-// age of the last checkpoint and, when an anchorer is given, of the last
-// anchor, the checkpoints waiting for one, and TSA errors.
-func RegisterMetrics(reg prometheus.Registerer, l *Ledger, a *Anchorer, now func() time.Time) *Metrics {
+// RegisterMetrics registers the ledgers' metrics: records appended, facts
+// not appended, records not yet signed and how long they wait and, when
+// an anchorer is given, the age of the last anchor, the checkpoints
+// waiting for one, and TSA errors.
+func RegisterMetrics(reg prometheus.Registerer, ls *Ledgers, a *Anchorer, now func() time.Time) *Metrics {
 	if now == nil {
 		now = time.Now
 	}
@@ -30,35 +32,29 @@ func RegisterMetrics(reg prometheus.Registerer, l *Ledger, a *Anchorer, now func
 			Help: "Failed RFC 3161 time-stamp attempts of checkpoints (retried with backoff)."}),
 		Anchors: prometheus.NewCounter(prometheus.CounterOpts{Name: "mailtrace_evidence_anchors_total",
 			Help: "Checkpoints time-stamped by the TSA and stored."}),
+		now: now,
 	}
-	started := now()
-	m.lastAnchor.Store(started.UnixNano())
+	m.lastAnchor.Store(now().UnixNano())
 	reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailtrace_evidence_records_total",
-			Help: "Evidence records appended to the ledger by this process."}, func() float64 { return float64(l.Appended()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_log_size",
-			Help: "Records in the evidence log (all processes, since the ledger began)."}, func() float64 { return float64(l.Size()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_checkpoint_age_seconds",
-			Help: "Seconds since the last signed checkpoint (since start when there is none)."}, func() float64 {
-			at := started
-			if c := l.LastCheckpoint(); c != nil {
-				at = c.Time
-			}
-			return now().Sub(at).Seconds()
-		}),
+			Help: "Evidence records appended to the ledger by this process."}, func() float64 { return float64(ls.appended()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailtrace_evidence_failed_total",
+			Help: "Facts stored that could not be appended to the ledger (each logged)."}, func() float64 { return float64(ls.Failed()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_unsigned_records",
-			Help: "Records appended after the last signed checkpoint."}, func() float64 {
-			var n int64
-			if c := l.LastCheckpoint(); c != nil {
-				n = c.Tree.N
-			}
-			return float64(l.Size() - n)
+			Help: "Records appended after their log's last signed checkpoint."}, func() float64 {
+			n, _ := ls.unsigned(now())
+			return float64(n)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_checkpoint_age_seconds",
+			Help: "Seconds since the last checkpoint of the log whose unsigned records wait longest (0 when every record is signed)."}, func() float64 {
+			_, age := ls.unsigned(now())
+			return age.Seconds()
 		}),
 	)
 	if a != nil {
 		reg.MustRegister(m.TSAErrors, m.Anchors,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_anchor_age_seconds",
-				Help: "Seconds since the last checkpoint was time-stamped by the TSA (since start when none was)."}, func() float64 {
+				Help: "Seconds since a checkpoint was last time-stamped by the TSA (since start when none was)."}, func() float64 {
 				return now().Sub(time.Unix(0, m.lastAnchor.Load())).Seconds()
 			}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailtrace_evidence_anchor_queue",
@@ -69,9 +65,9 @@ func RegisterMetrics(reg prometheus.Registerer, l *Ledger, a *Anchorer, now func
 }
 
 // AnchorStored records a stored anchor (AnchorerOptions.OnAnchor).
-func (m *Metrics) AnchorStored(a *Anchor) {
+func (m *Metrics) AnchorStored(*Anchor) {
 	m.Anchors.Inc()
-	m.lastAnchor.Store(time.Now().UnixNano())
+	m.lastAnchor.Store(m.now().UnixNano())
 }
 
 // TSAError counts a failed attempt (AnchorerOptions.OnError).
