@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mailtrace/mailtrace/dsn"
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/reply"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -44,6 +45,7 @@ type Intake struct {
 	classifier *reply.Classifier
 	metrics    *Metrics
 	reports    ReportRouter
+	evidence   *evidence.Ledgers
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -61,12 +63,16 @@ type Options struct {
 	// the milter's and the collector's records. Defaults DefaultRecordWait
 	// and DefaultRecent.
 	RecordWait, Recent time.Duration
+	// Evidence, when set, receives every report row once stored, as an
+	// evidence fact (a report taken in twice is one fact).
+	Evidence *evidence.Ledgers
 }
 
 // NewIntake makes an intake storing into st.
 func NewIntake(st store.Store, opts Options) *Intake {
 	in := &Intake{st: st, traces: trace.NewReader(st), recordWait: opts.RecordWait, recent: opts.Recent, signer: opts.Signer,
-		classifier: opts.Classifier, metrics: opts.Metrics, reports: opts.Reports, log: opts.Logger, now: time.Now}
+		classifier: opts.Classifier, metrics: opts.Metrics, reports: opts.Reports, evidence: opts.Evidence, log: opts.Logger,
+		now: time.Now}
 	if in.recordWait <= 0 {
 		in.recordWait = DefaultRecordWait
 	}
@@ -269,6 +275,7 @@ func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string
 		rcpts = []dsn.Recipient{{Diagnostic: d}}
 	}
 	enc := store.NewEncoder(schema.Bounces)
+	rows := make([]*schema.Bounce, 0, len(rcpts))
 	for i, r := range rcpts {
 		row := base
 		row.EventID = eventID(rep.SHA256, envelopeRcpts, i)
@@ -276,9 +283,13 @@ func (in *Intake) store(ctx context.Context, res *Result, envelopeRcpts []string
 		row.Category, row.Provider, row.IsBlock = r.Category, r.Provider, r.Block
 		row.InferredStatus, row.Disposition = r.InferredStatus, r.Disposition
 		row.AppendRow(enc)
+		rows = append(rows, &row)
 	}
 	if err := store.InsertEncoded(ctx, in.st, enc); err != nil {
 		return fmt.Errorf("storing the report: %w", err)
+	}
+	if in.evidence != nil {
+		in.evidence.Bounces(rows)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/pool"
 	"github.com/mailtrace/mailtrace/postfixlog"
@@ -101,6 +102,7 @@ type Pipeline struct {
 	m           *sourceMetrics
 	classifier  *reply.Classifier
 	observer    func(*schema.DeliveryEvent)
+	evidence    *evidence.Ledgers
 	committed   atomic.Uint64
 	retention   int       // days the store keeps rows; 0 = no limit known
 	cutoff      time.Time // rows before it are outside the retention
@@ -137,6 +139,10 @@ type PipelineOptions struct {
 	Before time.Time
 	// Again reads each source from its start even if it was read before.
 	Again bool
+	// Evidence, when set, receives every attempt and every final message
+	// record written, as evidence facts; each commit waits until they are
+	// stored before it moves the checkpoint.
+	Evidence *evidence.Ledgers
 }
 
 // NewPipeline makes a pipeline writing to st.
@@ -160,7 +166,7 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
 	p.metrics = opts.Metrics
-	p.classifier, p.observer = opts.Classifier, opts.Observer
+	p.classifier, p.observer, p.evidence = opts.Classifier, opts.Observer, opts.Evidence
 	if p.classifier == nil {
 		p.classifier = reply.Default()
 	}
@@ -255,7 +261,13 @@ func (s sinkFunc) Delivery(e *schema.DeliveryEvent) error {
 	if s.p.observer != nil {
 		s.p.observer(e)
 	}
-	return s.p.write(s.p.events, e, func(m *sourceMetrics) prometheus.Counter { return m.events })
+	if err := s.p.write(s.p.events, e, func(m *sourceMetrics) prometheus.Counter { return m.events }); err != nil {
+		return err
+	}
+	if s.p.evidence != nil {
+		s.p.evidence.Delivery(e)
+	}
+	return nil
 }
 
 func (s sinkFunc) Message(m *schema.MessageRecord) error {
@@ -270,7 +282,13 @@ func (s sinkFunc) Message(m *schema.MessageRecord) error {
 		}
 		pm.stamped[stamped].Inc()
 	}
-	return s.p.write(s.p.messages, m, func(m *sourceMetrics) prometheus.Counter { return m.messages })
+	if err := s.p.write(s.p.messages, m, func(m *sourceMetrics) prometheus.Counter { return m.messages }); err != nil {
+		return err
+	}
+	if s.p.evidence != nil {
+		s.p.evidence.Message(m)
+	}
+	return nil
 }
 
 // write adds a row to the current chunk, counting it in its metric.
@@ -422,7 +440,7 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		Offset: p.offset, Lines: p.lines, PendingEnd: p.offset, Cursor: p.cursor, State: string(state)}
 	done := make(chan error, 1)
 	p.inflight = done
-	m, open := p.m, p.corr.Open()
+	m, open, ledgers := p.m, p.corr.Open(), p.evidence
 	saved := next // the goroutine's own copy: saveCheckpoint stamps it
 	// Once its blocks are handed over, a commit is finished even if ctx
 	// ends meanwhile (Sync and Close bound how long anyone waits for it):
@@ -435,6 +453,12 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 		}
 		if err == nil {
 			err = p.unknown.Wait(finish, unknown)
+		}
+		if err == nil && ledgers != nil {
+			// The chunk's evidence is stored before the checkpoint passes
+			// it: a crash replays the chunk, and the ledger appends what
+			// it lacks (by fact ID), nothing twice.
+			err = ledgers.Flush(finish)
 		}
 		if err == nil {
 			err = p.saveCheckpoint(finish, &saved)

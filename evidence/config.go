@@ -2,7 +2,9 @@ package evidence
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -13,7 +15,9 @@ type Config struct {
 	// also appended as an evidence record.
 	Enabled bool `yaml:"enabled"`
 	// KeyFile holds the checkpoint signing key (mode 0600); `mailtrace
-	// run` makes one there at first start.
+	// run` makes one there at first start. Default: evidence.key beside
+	// an embedded store's directory (/var/lib/mailtrace/evidence.key for
+	// the default store), else DefaultKeyFile.
 	KeyFile string `yaml:"key_file"`
 	// VerifierKeys are the public keys of earlier signing keys (after a
 	// rotation), so that their checkpoints keep verifying.
@@ -33,13 +37,14 @@ type Config struct {
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
 }
 
-// DefaultKeyFile is where the signing key is kept unless configured.
+// DefaultKeyFile is where the signing key is kept unless configured,
+// with a store on a ClickHouse server.
 const DefaultKeyFile = "/var/lib/mailtrace/evidence.key"
 
 // DefaultConfig is the ledger's configuration without a file: on, with
 // a key in the data directory, no TSA.
 func DefaultConfig() Config {
-	return Config{Enabled: true, KeyFile: DefaultKeyFile, CheckpointInterval: time.Minute}
+	return Config{Enabled: true, CheckpointInterval: time.Minute}
 }
 
 // Validate reports a setting that cannot work.
@@ -49,9 +54,6 @@ func (c *Config) Validate() error {
 	}
 	if c.CheckpointInterval > time.Minute {
 		return fmt.Errorf("config: evidence.checkpoint_interval %s: at most 1m, so that records are signed within a minute", c.CheckpointInterval)
-	}
-	if c.Enabled && c.KeyFile == "" {
-		return fmt.Errorf("config: evidence.key_file is empty; give a path such as %s", DefaultKeyFile)
 	}
 	if c.TSAURL != "" && !strings.HasPrefix(c.TSAURL, "http://") && !strings.HasPrefix(c.TSAURL, "https://") {
 		return fmt.Errorf("config: evidence.tsa_url %q: give the TSA's http:// or https:// URL", c.TSAURL)
@@ -65,6 +67,19 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// KeyPath is the signing key's file: KeyFile, or evidence.key beside the
+// directory of an embedded store (chdb:///var/lib/mailtrace/store ->
+// /var/lib/mailtrace/evidence.key), or DefaultKeyFile.
+func (c *Config) KeyPath(storeDSN string) string {
+	if c.KeyFile != "" {
+		return c.KeyFile
+	}
+	if u, err := url.Parse(storeDSN); err == nil && u.Scheme == "chdb" && strings.HasPrefix(u.Path, "/") {
+		return filepath.Join(filepath.Dir(filepath.Clean(u.Path)), "evidence.key")
+	}
+	return DefaultKeyFile
 }
 
 // Origin is the name of a Postfix host's log.

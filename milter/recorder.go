@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/internal/backoff"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -47,6 +48,9 @@ type RecorderOptions struct {
 	// (default 2s, doubling to 1m while it stays down).
 	ReplayEvery time.Duration
 	Logger      *slog.Logger
+	// Evidence, when set, receives every accept record once the store
+	// has it (from memory or the spool), as an evidence fact.
+	Evidence *evidence.Ledgers
 }
 
 // RecorderStats count accept records by what happened to them.
@@ -195,7 +199,13 @@ func (r *Recorder) flush(batch []*schema.AcceptRecord) {
 func (r *Recorder) insert(batch []*schema.AcceptRecord) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.InsertTimeout)
 	defer cancel()
-	return store.InsertRows(ctx, r.st, schema.AcceptRecords, batch...)
+	if err := store.InsertRows(ctx, r.st, schema.AcceptRecords, batch...); err != nil {
+		return err
+	}
+	if r.opts.Evidence != nil {
+		r.opts.Evidence.Accept(batch)
+	}
+	return nil
 }
 
 func (r *Recorder) toSpool(batch []*schema.AcceptRecord, why string) {

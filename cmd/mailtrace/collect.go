@@ -44,5 +44,5 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, stderr, blocksPart, collectorPart)
+	return serve(ctx, cfg, stderr, evidencePart, blocksPart, collectorPart)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/dsn"
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -72,7 +73,12 @@ func runDSN(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 	}
-	in, err := newIntake(cfg, st, reports, nil, logger)
+	ev, closeLedger, err := openLedgers(ctx, cfg, st, nil, logger, verb == "ingest")
+	if err != nil {
+		return err
+	}
+	defer closeLedger()
+	in, err := newIntake(cfg, st, reports, ev, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -243,7 +249,7 @@ func escapeStrings(v reflect.Value) {
 // newIntake makes the bounce intake the config describes; st may be nil
 // for parsing only, reports nil for DMARC and TLS reports taken as any
 // other mail, reg nil for no metrics.
-func newIntake(cfg config.Config, st store.Store, reports *authreport.Intake, reg prometheus.Registerer, logger *slog.Logger) (*bounce.Intake, error) {
+func newIntake(cfg config.Config, st store.Store, reports *authreport.Intake, ev *evidence.Ledgers, reg prometheus.Registerer, logger *slog.Logger) (*bounce.Intake, error) {
 	signer, err := cfg.Milter.Signer()
 	if err != nil {
 		return nil, err
@@ -252,7 +258,7 @@ func newIntake(cfg config.Config, st store.Store, reports *authreport.Intake, re
 	if err != nil {
 		return nil, err
 	}
-	opts := bounce.Options{Signer: signer, Classifier: classifier, Logger: logger}
+	opts := bounce.Options{Signer: signer, Classifier: classifier, Logger: logger, Evidence: ev}
 	if reg != nil {
 		opts.Metrics = bounce.NewMetrics(reg)
 	}

@@ -6,10 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/store"
 )
@@ -20,7 +24,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	keyFile := fs.String("key", "", "keygen: where to write the key (default evidence.key_file of the config)")
+	keyFile := fs.String("key", "", "keygen: where to write the key (default evidence.key_file, or evidence.key beside the embedded store)")
 	origin := fs.String("origin", "", "verify, status: only this log (default every log in the store)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace evidence keygen [--key FILE]  make a checkpoint signing key (mode 0600) and print its public key")
@@ -41,7 +45,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch verb {
 	case "keygen":
-		path := cfg.Evidence.KeyFile
+		path := cfg.Evidence.KeyPath(cfg.Store)
 		set(&path, *keyFile)
 		k, err := evidence.WriteKey(path, cfg.Evidence.Origin(""))
 		if err != nil {
@@ -72,7 +76,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return nil
 		}
 	}
-	known, ids, err := trustedKeys(cfg.Evidence)
+	known, ids, err := trustedKeys(cfg.Evidence, cfg.Evidence.KeyPath(cfg.Store))
 	if err != nil {
 		return err
 	}
@@ -114,9 +118,9 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // trustedKeys are the checkpoint keys a verification trusts: the current
 // key's public half (when its file can be read) and the configured
 // earlier ones.
-func trustedKeys(cfg evidence.Config) (note.Verifiers, []string, error) {
+func trustedKeys(cfg evidence.Config, keyFile string) (note.Verifiers, []string, error) {
 	publics := append([]string(nil), cfg.VerifierKeys...)
-	if k, err := evidence.LoadKey(cfg.KeyFile); err == nil {
+	if k, err := evidence.LoadKey(keyFile); err == nil {
 		publics = append(publics, k.Public)
 	} else if len(publics) == 0 {
 		return nil, nil, fmt.Errorf("no checkpoint key to verify with: %w; give the public keys in evidence.verifier_keys", err)
@@ -153,4 +157,79 @@ func evidenceStatus(ctx context.Context, storage *evidence.StoreStorage, origins
 		}
 	}
 	return nil
+}
+
+// openLedgers starts the evidence ledger of a process that stores facts
+// (when evidence.enabled, the default): the signing key, made at first
+// start; the per-host logs; checkpoints every interval; time stamps when a
+// TSA is configured; metrics on reg (nil: none). The returned function
+// signs the last checkpoints, waits a little for their time stamps, and
+// stops. Without appends, or with the ledger off, it returns nil Ledgers.
+func openLedgers(ctx context.Context, cfg config.Config, st store.Store, reg prometheus.Registerer, logger *slog.Logger, appends bool) (*evidence.Ledgers, func() error, error) {
+	if !appends || !cfg.Evidence.Enabled {
+		return nil, func() error { return nil }, nil
+	}
+	logger = logger.With("part", "evidence")
+	key, err := evidence.EnsureKey(cfg.Evidence.KeyPath(cfg.Store), cfg.Evidence.Origin(""), logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	storage := evidence.NewStoreStorage(st, store.WriterOptions{Logger: logger})
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		anchorer *evidence.Anchorer
+		metrics  *evidence.Metrics
+		wg       sync.WaitGroup
+	)
+	if cfg.Evidence.TSAURL != "" {
+		roots, err := evidence.LoadTSARoots(cfg.Evidence.TSARoots...)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		anchorer = evidence.NewAnchorer(evidence.AnchorerOptions{URL: cfg.Evidence.TSAURL, Storage: storage,
+			Verifier: &evidence.TSAVerifier{Roots: roots}, Logger: logger,
+			OnError: func(err error) {
+				if metrics != nil {
+					metrics.TSAError(err)
+				}
+			},
+			OnAnchor: func(a *evidence.Anchor) {
+				if metrics != nil {
+					metrics.AnchorStored(a)
+				}
+			}})
+		wg.Go(func() { anchorer.Run(runCtx) })
+	}
+	opts := evidence.LedgersOptions{Config: cfg.Evidence, Storage: storage, Key: key, Version: version, Logger: logger}
+	if anchorer != nil {
+		opts.OnCheckpoint = anchorer.Enqueue
+	}
+	ls := evidence.NewLedgers(opts)
+	if reg != nil {
+		metrics = evidence.RegisterMetrics(reg, ls, anchorer, nil)
+	}
+	wg.Go(func() { ls.Run(runCtx) })
+	if anchorer != nil {
+		logger.Info("evidence ledger on", "key_id", key.ID(), "tsa", cfg.Evidence.TSAURL)
+	} else {
+		logger.Info("evidence ledger on; checkpoints are signed but not anchored in time: no TSA configured (evidence.tsa_url)", "key_id", key.ID())
+	}
+	return ls, func() error {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := ls.Close(closeCtx)
+		for anchorer != nil && anchorer.Waiting() > 0 && closeCtx.Err() == nil {
+			time.Sleep(50 * time.Millisecond) // the last checkpoints' time stamps, if the TSA answers
+		}
+		stop()
+		wg.Wait()
+		if cerr := storage.Close(closeCtx); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			logger.Error("evidence: the last checkpoint could not be signed or stored", "err", err)
+		}
+		return err
+	}, nil
 }

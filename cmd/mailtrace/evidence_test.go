@@ -96,3 +96,44 @@ func TestEvidenceCommands(t *testing.T) {
 		t.Errorf("verify with a readable key file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// import appends the facts it stores to the ledger (on by default, with a
+// key made beside the store at first use); importing again appends
+// nothing, and the log verifies.
+func TestImportAppendsEvidence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "mailtrace.yaml")
+	os.WriteFile(cfg, []byte("store: chdb://"+filepath.Join(dir, "st")+"\nchdb_library: "+storetest.ChdbLibrary(t)+
+		"\ncollector:\n  timezone: UTC\nevidence:\n  origin_prefix: mailtrace.test\n"), 0o600)
+	logFile := filepath.Join(dir, "mail.log")
+	os.WriteFile(logFile, []byte(postfixLog), 0o600)
+	count := "SELECT event FROM evidence_records WHERE origin = 'mailtrace.test/mx1' ORDER BY log_index"
+	want := "event\nurn:mailtrace:event:LedgerStart\nhttp://uri.etsi.org/19522/Event/RelayToNonERDS\nurn:mailtrace:event:QueueRemoved\nurn:mailtrace:event:ChainClosing\n"
+	for _, args := range [][]string{{"import", logFile}, {"import", "--again", logFile}} {
+		r := run(t, nil, append([]string{"--config", cfg}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
+		if r = run(t, nil, "sql", "--config", cfg, count); r.stdout != want {
+			t.Errorf("after %v the log holds\n%s\nwant\n%s(stderr %s)", args, r.stdout, want, r.stderr)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "evidence.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the key made at first start: %v %v", fi, err)
+	}
+	r := run(t, nil, "evidence", "verify", "--config", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    chains: 1 messages, each record linked to the one before; 1 closed, 0 still open") {
+		t.Errorf("verify after the imports: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// With the ledger off nothing is appended.
+	os.WriteFile(cfg, []byte("store: chdb://"+filepath.Join(dir, "st")+"\nchdb_library: "+storetest.ChdbLibrary(t)+
+		"\ncollector:\n  timezone: UTC\nevidence:\n  enabled: false\n  origin_prefix: mailtrace.test\n"), 0o600)
+	other := filepath.Join(dir, "mail2.log")
+	os.WriteFile(other, []byte(strings.ReplaceAll(postfixLog, "A1B2C3", "D4E5F6")), 0o600)
+	if r = run(t, nil, "import", "--config", cfg, other); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r = run(t, nil, "sql", "--config", cfg, "SELECT count() FROM evidence_records"); r.stdout != "count()\n4\n" {
+		t.Errorf("with the ledger off: %q %s", r.stdout, r.stderr)
+	}
+}

@@ -72,10 +72,19 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	opts := pipelineOptions(cfg, loc, classifier, newLogger(cfg.LogLevel, stderr))
+	logger := newLogger(cfg.LogLevel, stderr)
+	opts := pipelineOptions(cfg, loc, classifier, logger)
 	if opts.RetentionDays, err = schema.Retention(ctx, st); err != nil {
 		return err
 	}
+	// Closed after the pipeline (defers run last first): its last facts
+	// are in, then the last checkpoint is signed.
+	ev, closeLedger, err := openLedgers(ctx, cfg, st, nil, logger, true)
+	if err != nil {
+		return err
+	}
+	defer closeLedger()
+	opts.Evidence = ev
 	opts.Again, opts.Before = *again, before
 	p := collector.NewPipeline(st, opts)
 	defer func() {

@@ -28,5 +28,5 @@ func runMilter(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, stderr, milterPart)
+	return serve(ctx, cfg, stderr, evidencePart, milterPart)
 }

@@ -39,7 +39,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	// Parts start in this order and stop in the reverse one (see sidecar.go).
-	parts := []startPart{blocksPart, reportsPart, collectorPart, bouncesPart, milterPart}
+	parts := []startPart{evidencePart, blocksPart, reportsPart, collectorPart, bouncesPart, milterPart}
 	if cfg.API.Listen != "off" {
 		parts = append(parts, apiPart)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/mailtrace/mailtrace/bounce"
 	"github.com/mailtrace/mailtrace/collector"
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/milter"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/senderauth"
@@ -58,6 +59,9 @@ type sidecar struct {
 	log     *slog.Logger
 	blocks  *block.Detector    // fed by the collector, when block detection runs
 	reports *authreport.Intake // fed by the bounce intake, when the reports intake runs
+	// evidence is fed by the collector, the bounce intake and the milter,
+	// when the evidence ledger runs.
+	evidence *evidence.Ledgers
 }
 
 func (p *part) start(failed chan<- *part) {
@@ -129,6 +133,22 @@ func serveOn(ctx context.Context, cfg config.Config, st store.Store, stderr io.W
 		}
 	}
 	return stopAll()
+}
+
+// evidencePart runs the evidence ledger (when evidence.enabled, the
+// default): the parts that store facts hand them to it, so it starts
+// before them and stops after them, signing the last checkpoints once
+// their last facts are in.
+func evidencePart(ctx context.Context, s *sidecar) (*part, error) {
+	ls, closeLedger, err := openLedgers(ctx, s.cfg, s.st, s.reg, s.log, true)
+	if err != nil || ls == nil {
+		return nil, err
+	}
+	s.evidence = ls
+	return &part{name: "evidence", run: func(ctx context.Context) error {
+		<-ctx.Done()
+		return closeLedger()
+	}}, nil
 }
 
 // blocksPart runs block detection: the detector (fed by the collector),
@@ -218,6 +238,7 @@ func collectorPart(ctx context.Context, s *sidecar) (*part, error) {
 	liveOptions := func(source string) collector.PipelineOptions {
 		o := pipelineOptions(cfg, loc, classifier, logger.With("log", source))
 		o.Announce, o.Metrics, o.Observer, o.RetentionDays = true, metrics, observe, retention
+		o.Evidence = s.evidence
 		return o
 	}
 	type source struct {
@@ -267,7 +288,7 @@ func collectorPart(ctx context.Context, s *sidecar) (*part, error) {
 // handing DMARC and TLS reports to the reports intake when it runs.
 func bouncesPart(ctx context.Context, s *sidecar) (*part, error) {
 	cfg, logger := s.cfg, s.log.With("part", "bounces")
-	in, err := newIntake(cfg, s.st, s.reports, s.reg, logger)
+	in, err := newIntake(cfg, s.st, s.reports, s.evidence, s.reg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +319,8 @@ func bouncesPart(ctx context.Context, s *sidecar) (*part, error) {
 // stores or spools every record it took.
 func milterPart(ctx context.Context, s *sidecar) (*part, error) {
 	cfg, logger := s.cfg, s.log.With("part", "milter")
-	rec, err := milter.NewRecorder(s.st, milter.RecorderOptions{SpoolDir: cfg.Milter.SpoolDir, QueueSize: cfg.Milter.QueueSize, Logger: logger})
+	rec, err := milter.NewRecorder(s.st, milter.RecorderOptions{SpoolDir: cfg.Milter.SpoolDir, QueueSize: cfg.Milter.QueueSize, Logger: logger,
+		Evidence: s.evidence})
 	if err != nil {
 		return nil, err
 	}
