@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -54,8 +55,72 @@ func TestFactsOfStoredRows(t *testing.T) {
 		}
 	}
 	m.State = "removed"
+	m.Statuses, m.QueuedAs, m.Size, m.ClientIP = []string{"sent", "b\xffad"}, []string{"6Ef"}, 1234, "10.0.0.1"
 	fs := MessageFacts(m)
 	if len(fs) != 2 || fs[0].Event != EventSenderNotification || fs[1].Event != "urn:mailtrace:event:QueueRemoved" || !fs[1].Final {
 		t.Errorf("facts of a removed message: %+v", fs)
+	}
+	st := NewMemoryStorage()
+	ml := testLedger(t, st)
+	for _, f := range fs {
+		if _, err := ml.Append(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range st.Log(ml.Origin())[1:] {
+		var r Record
+		json.Unmarshal(e.Record, &r)
+		std, _ := json.Marshal(r)
+		if want, err := Canonicalize(std); err != nil || string(want) != string(e.Record) {
+			t.Errorf("record %d:\n stored    %s\n canonical %s (%v)", e.Index, e.Record, want, err)
+		}
+	}
+}
+
+// The attempt's facts, written in canonical form directly, are what RFC
+// 8785 makes of the record, and verify (which re-encodes the parsed
+// record) agrees.
+func TestDeliveryFactIsCanonical(t *testing.T) {
+	st := NewMemoryStorage()
+	key := testKey(t)
+	l, err := Open(context.Background(), Options{Origin: testOrigin, Storage: st, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []*schema.DeliveryEvent{
+		{Time: time.Now(), EventID: 1 << 60, Host: "mx1", QueueID: "4Ab", TraceID: [16]byte{9}, MessageID: "<a@b>", Sender: "s@x",
+			Recipient: "r@y", OrigRecipient: "o@y", Status: "sent", DSN: "2.0.0", Service: "postfix-legal/smtp", RelayHost: "mx.y",
+			RelayIP: "192.0.2.1", RelayPort: 25, Response: `250 2.0.0 OK "quoted" \ <x> ü`, Delay: 1.25, DelayBeforeQueue: 0.1,
+			DelayInQueue: 0.01, DelayConnect: 0.3, DelayTransmit: 0.84, ConnUse: 2, TLS: "TLSv1.3", Pool: "legal",
+			SourceIP: "127.0.0.2", Provider: "google", Category: "", IsBlock: true, QueuedAs: "5Cd", TimeDigits: 6},
+		{EventID: 2, Host: "mx1", QueueID: "4Ab", Status: "deferred", Response: "451 \xfe\xff try later"},
+		{EventID: 3, Host: "mx1", QueueID: "4Ab", Status: "bounced", Sender: "bad\xffsender@x"},
+	}
+	for _, e := range events {
+		if ok, err := l.Append(context.Background(), DeliveryFact(e)); !ok || err != nil {
+			t.Fatalf("append: %v %v", ok, err)
+		}
+	}
+	for _, e := range st.Log(testOrigin)[1:] {
+		var r Record
+		if err := json.Unmarshal(e.Record, &r); err != nil {
+			t.Fatal(err)
+		}
+		std, _ := json.Marshal(r)
+		want, err := Canonicalize(std)
+		if err != nil || string(want) != string(e.Record) {
+			t.Errorf("record %d:\n stored    %s\n canonical %s (%v)", e.Index, e.Record, want, err)
+		}
+	}
+	if _, _, err := l.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(context.Background(), st, VerifyOptions{Origin: testOrigin, Verifiers: verifiersOf(t, key)}); err != nil {
+		t.Error(err)
+	}
+	var r Record
+	json.Unmarshal(st.Log(testOrigin)[2].Record, &r)
+	if r.Facts["response"] != "451 \ufffd try later" || r.Facts["responseBase64"] != "NDUxIP7/IHRyeSBsYXRlcg==" {
+		t.Errorf("bytes that are not UTF-8: %v", r.Facts)
 	}
 }

@@ -134,29 +134,34 @@ func canonObject(dec *json.Decoder, out []byte) ([]byte, error) {
 func appendCanonString(out []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	out = append(out, '"')
+	start := 0 // the run of bytes that need no escape, appended at once
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"':
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		out = append(out, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '"':
 			out = append(out, '\\', '"')
-		case c == '\\':
+		case '\\':
 			out = append(out, '\\', '\\')
-		case c >= 0x20:
-			out = append(out, c)
-		case c == '\b':
+		case '\b':
 			out = append(out, '\\', 'b')
-		case c == '\f':
+		case '\f':
 			out = append(out, '\\', 'f')
-		case c == '\n':
+		case '\n':
 			out = append(out, '\\', 'n')
-		case c == '\r':
+		case '\r':
 			out = append(out, '\\', 'r')
-		case c == '\t':
+		case '\t':
 			out = append(out, '\\', 't')
 		default:
 			out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		}
 	}
+	out = append(out, s[start:]...)
 	return append(out, '"')
 }
 

@@ -37,6 +37,10 @@ type Fact struct {
 	// Facts are the raw facts (see Record.Facts). Values are strings,
 	// booleans, integers up to 2^53, floats, and slices and maps of those.
 	Facts map[string]any
+	// FactsJSON, when set, is the facts object already in canonical form
+	// (DeliveryFact writes it so); it is used instead of Facts.
+	FactsJSON []byte
+	factsErr  error
 }
 
 // Entry is a record as it is stored: its canonical bytes and what the
@@ -105,13 +109,18 @@ type Ledger struct {
 
 	mu       sync.Mutex
 	size     int64
-	frontier map[int64]tlog.Hash // the stored hashes of the tree's maximal complete subtrees
+	frontier []storedHash // the stored hashes of the tree's maximal complete subtrees
 	chains   map[string]*chainState
 	seen     map[factKey]struct{}
 	appended uint64 // records appended by this process
 
 	cpMu sync.Mutex  // serializes checkpoints
 	last *Checkpoint // the newest stored checkpoint
+}
+
+type storedHash struct {
+	index int64
+	hash  tlog.Hash
 }
 
 type chainState struct {
@@ -145,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &Ledger{opts: opts, frontier: map[int64]tlog.Hash{}, chains: map[string]*chainState{}, seen: map[factKey]struct{}{}}
+	l := &Ledger{opts: opts, chains: map[string]*chainState{}, seen: map[factKey]struct{}{}}
 	err := opts.Storage.Entries(ctx, opts.Origin, 0, func(e *Entry) error {
 		if e.Index != l.size {
 			return fmt.Errorf("%w: log %s has entry %d where %d was expected (run mailtrace evidence verify)", ErrStorage, opts.Origin, e.Index, l.size)
@@ -186,15 +195,20 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 func (l *Ledger) advance(e *Entry) {
 	base := tlog.StoredHashIndex(0, e.Index)
 	for i, h := range e.TreeHashes {
-		l.frontier[base+int64(i)] = h
+		l.frontier = append(l.frontier, storedHash{base + int64(i), h})
 	}
 	l.size = e.Index + 1
 	keep := frontierIndexes(l.size)
-	for idx := range l.frontier {
-		if _, ok := keep[idx]; !ok {
-			delete(l.frontier, idx)
+	kept := l.frontier[:0]
+	for _, sh := range l.frontier {
+		for _, k := range keep {
+			if sh.index == k {
+				kept = append(kept, sh)
+				break
+			}
 		}
 	}
+	l.frontier = kept
 	l.seen[keyOf(e.FactID)] = struct{}{}
 	if e.Message != "" {
 		c := l.chains[e.Message]
@@ -210,27 +224,30 @@ func (l *Ledger) advance(e *Entry) {
 
 // frontierIndexes are the stored-hash indexes of the maximal complete
 // subtrees of a tree of n leaves: all that appending and the tree hash read.
-func frontierIndexes(n int64) map[int64]struct{} {
-	keep := make(map[int64]struct{}, 8)
+func frontierIndexes(n int64) []int64 {
+	keep := make([]int64, 0, 8)
 	var start int64
 	for level := 62; level >= 0; level-- {
 		if n&(1<<level) != 0 {
-			keep[tlog.StoredHashIndex(level, start>>level)] = struct{}{}
+			keep = append(keep, tlog.StoredHashIndex(level, start>>level))
 			start += 1 << level
 		}
 	}
 	return keep
 }
 
-// ReadHashes implements tlog.HashReader over the frontier.
+// readHashes implements tlog.HashReader over the frontier.
 func (l *Ledger) readHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
+next:
 	for i, idx := range indexes {
-		h, ok := l.frontier[idx]
-		if !ok {
-			return nil, fmt.Errorf("evidence: tree hash %d not kept", idx)
+		for _, sh := range l.frontier {
+			if sh.index == idx {
+				out[i] = sh.hash
+				continue next
+			}
 		}
-		out[i] = h
+		return nil, fmt.Errorf("evidence: tree hash %d not kept", idx)
 	}
 	return out, nil
 }
@@ -262,7 +279,10 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 	r.MessageIdentifier = f.MessageIdentifier
 	r.SubmissionTime = Timestamp(f.SubmissionTime)
 	r.EventReasons = f.Reasons
-	r.Facts = f.Facts
+	r.Facts, r.factsJSON = f.Facts, f.FactsJSON
+	if f.factsErr != nil {
+		return false, fmt.Errorf("%w: fact %s: %w", ErrFact, f.ID, f.factsErr)
+	}
 	if err := l.appendRecord(ctx, r, f.ID, f.Event, f.Time, f.Message); err != nil {
 		return false, err
 	}

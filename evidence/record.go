@@ -84,6 +84,8 @@ type Record struct {
 	// Facts are the raw facts: the log line, the whole reply, the relay,
 	// TLS, delays, the report's SHA-256, as they were read.
 	Facts map[string]any `json:"facts,omitempty"`
+	// factsJSON, when set, is Facts already in canonical form.
+	factsJSON []byte
 }
 
 // Issuer is EvidenceIssuerDetails: which mailtrace on which host.
@@ -231,7 +233,10 @@ func (r *Record) Canonical() ([]byte, error) {
 	}
 	out = append(out, `,"factId":`...)
 	out = appendCanonString(out, r.FactID)
-	if len(r.Facts) > 0 {
+	if len(r.factsJSON) > 2 { // more than {}
+		out = append(out, `,"facts":`...)
+		out = append(out, r.factsJSON...)
+	} else if len(r.Facts) > 0 {
 		out = append(out, `,"facts":`...)
 		var err error
 		if out, err = appendCanonAny(out, r.Facts); err != nil {

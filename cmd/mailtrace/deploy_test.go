@@ -150,7 +150,8 @@ func TestDeployUnit(t *testing.T) {
 	}
 	def := config.Default()
 	storeDir := strings.TrimPrefix(def.Store, "chdb://")
-	for name, path := range map[string]string{"store": storeDir, "milter.spool_dir": def.Milter.SpoolDir} {
+	for name, path := range map[string]string{"store": storeDir, "milter.spool_dir": def.Milter.SpoolDir,
+		"evidence key": def.Evidence.KeyPath(def.Store)} {
 		if !within(path) {
 			t.Errorf("the default %s %s is not in the unit's ReadWritePaths %q", name, path, writable)
 		}

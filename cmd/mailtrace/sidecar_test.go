@@ -453,6 +453,25 @@ milter:
 		t.Errorf("mailtrace blocks --all --json from the store: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
+	// The sidecar appended every fact to the evidence ledger (on by
+	// default, its key made beside the store), and the log verifies.
+	events := sql("SELECT event, count() FROM evidence_records WHERE event IN ('http://uri.etsi.org/19522/Event/SubmissionAcceptance', " +
+		"'http://uri.etsi.org/19522/Event/RelayToNonERDS', 'http://uri.etsi.org/19522/Event/RelayToNonERDSFailure') GROUP BY event ORDER BY event")
+	sentCount := sql("SELECT count() FROM delivery_events WHERE status = 'sent'")[0]
+	acceptCount := sql("SELECT uniqExact(trace_id) FROM accept_records")[0]
+	failedCount := sql("SELECT (SELECT count() FROM delivery_events WHERE status IN ('bounced', 'expired')) + (SELECT count() FROM bounces WHERE action = 'failed')")[0]
+	wantEvents := []string{"http://uri.etsi.org/19522/Event/RelayToNonERDS\t" + sentCount, "http://uri.etsi.org/19522/Event/RelayToNonERDSFailure\t" + failedCount,
+		"http://uri.etsi.org/19522/Event/SubmissionAcceptance\t" + acceptCount}
+	if strings.Join(events, "\n") != strings.Join(wantEvents, "\n") {
+		t.Errorf("evidence records by event\n got:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(wantEvents, "\n"))
+	}
+	if r := run(t, nil, "evidence", "verify", "--config", cfgPath); r.code != 0 || !strings.Contains(r.stdout, "ok    checkpoints:") {
+		t.Errorf("evidence verify after the sidecar ran: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "evidence.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the evidence key made at first start: %v %v", fi, err)
+	}
+
 	// Every Grafana dashboard query runs on this store, as the ClickHouse
 	// plugin would send it, and returns what its panel needs.
 	st := storetest.ChdbAt(t, filepath.Join(dir, "store"))

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS {{table "evidence_records"}} {{onCluster}}
     event       LowCardinality(String),
     time        DateTime64(6, 'UTC'),
     record_hash FixedString(32),
-    record      String CODEC(ZSTD(3)),
+    record      String,
     tree_hashes Array(String)
 )
 ENGINE = {{engine "MergeTree" "evidence_records"}}
