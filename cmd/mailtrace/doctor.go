@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
@@ -71,6 +72,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*noStore {
 		findings = append(findings, checkStore(ctx, cfg))
 	}
+	findings = append(findings, checkEvidence(cfg))
 	if authConfigured(cfg) {
 		more, err := authFindings(ctx, cfg, pc, !*noStore)
 		if err != nil {
@@ -163,4 +165,27 @@ func checkStore(ctx context.Context, cfg config.Config) postfixconf.Finding {
 		return postfixconf.Finding{Severity: postfixconf.Problem, Message: "milter.spool_dir " + cfg.Milter.SpoolDir + " is not a directory"}
 	}
 	return postfixconf.Finding{Severity: postfixconf.OK, Message: fmt.Sprintf("store %s is reachable, schema up to date", cfg.Store)}
+}
+
+// checkEvidence says whether the evidence ledger can sign and anchor: its
+// key (refused when others may read it; made at first start when missing)
+// and its TSA.
+func checkEvidence(cfg config.Config) postfixconf.Finding {
+	ev := cfg.Evidence
+	if !ev.Enabled {
+		return postfixconf.Finding{Severity: postfixconf.Warning, Fix: "mailtrace.yaml:\nevidence:\n  enabled: true",
+			Message: "the evidence ledger is off (evidence.enabled: false): what is stored is not tamper-evident"}
+	}
+	path := ev.KeyPath(cfg.Store)
+	key, err := evidence.LoadKey(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return postfixconf.Finding{Severity: postfixconf.OK, Message: "evidence key " + path + " will be made at first start (or: mailtrace evidence keygen)"}
+	case err != nil:
+		return postfixconf.Finding{Severity: postfixconf.Problem, Message: err.Error()}
+	case ev.TSAURL == "":
+		return postfixconf.Finding{Severity: postfixconf.Warning, Fix: "mailtrace.yaml:\nevidence:\n  tsa_url: https://TSA/\n  tsa_roots: [/etc/mailtrace/tsa-root.pem]",
+			Message: "evidence checkpoints are signed (key " + key.ID() + ") but not anchored in time: no TSA configured (evidence.tsa_url)"}
+	}
+	return postfixconf.Finding{Severity: postfixconf.OK, Message: "evidence checkpoints signed by " + key.ID() + " and time-stamped by " + ev.TSAURL}
 }

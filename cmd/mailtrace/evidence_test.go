@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/evidence"
+	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/store/storetest"
 )
@@ -135,5 +137,33 @@ func TestImportAppendsEvidence(t *testing.T) {
 	}
 	if r = run(t, nil, "sql", "--config", cfg, "SELECT count() FROM evidence_records"); r.stdout != "count()\n4\n" {
 		t.Errorf("with the ledger off: %q %s", r.stdout, r.stderr)
+	}
+}
+
+func TestDoctorChecksEvidence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Store = "chdb://" + filepath.Join(dir, "store")
+	key := filepath.Join(dir, "evidence.key")
+	tests := []struct {
+		name     string
+		setup    func(c *config.Config)
+		severity postfixconf.Severity
+		says     string
+	}{
+		{"no key yet", func(c *config.Config) {}, postfixconf.OK, "will be made at first start"},
+		{"no TSA", func(c *config.Config) { evidence.WriteKey(key, "mailtrace.test") }, postfixconf.Warning, "not anchored in time: no TSA configured"},
+		{"a TSA", func(c *config.Config) { c.Evidence.TSAURL = "https://tsa.example/" }, postfixconf.OK, "time-stamped by https://tsa.example/"},
+		{"a key others may read", func(c *config.Config) { os.Chmod(key, 0o644) }, postfixconf.Problem, "chmod 600"},
+		{"the ledger off", func(c *config.Config) { c.Evidence.Enabled = false }, postfixconf.Warning, "the evidence ledger is off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.setup(&cfg)
+			f := checkEvidence(cfg)
+			if f.Severity != tt.severity || !strings.Contains(f.Message, tt.says) {
+				t.Errorf("%v %q, want %v with %q", f.Severity, f.Message, tt.severity, tt.says)
+			}
+		})
 	}
 }
