@@ -100,6 +100,17 @@ func (ls *Ledgers) Ledger(ctx context.Context, host string) (*Ledger, error) {
 	if l.Appended() > 0 {
 		ls.opts.Logger.Info("evidence: a new log starts; facts stored before it are not in the ledger", "origin", origin)
 	}
+	// The checkpoint signed at the last stop waits for its time stamp.
+	if last := l.LastCheckpoint(); last != nil && ls.opts.OnCheckpoint != nil {
+		anchored := false
+		err := ls.opts.Storage.Anchors(ctx, origin, func(a *Anchor) error {
+			anchored = anchored || a.Size == last.Tree.N
+			return nil
+		})
+		if err == nil && !anchored {
+			ls.opts.OnCheckpoint(last)
+		}
+	}
 	ls.byOrigin[origin] = l
 	return l, nil
 }

@@ -250,3 +250,37 @@ func TestVerifyDetectsTamperingWithAnchors(t *testing.T) {
 		})
 	}
 }
+
+// The checkpoint signed at shutdown, before its time stamp came, is
+// stamped when the ledger opens again.
+func TestLedgersStampTheLastCheckpointAfterARestart(t *testing.T) {
+	ctx := context.Background()
+	tsa := startTSA(t)
+	st := NewMemoryStorage()
+	key := testKey(t)
+	ls := NewLedgers(LedgersOptions{Config: Config{OriginPrefix: "mailtrace.test"}, Storage: st, Key: key})
+	ls.Append("mx1", acceptFact("a"))
+	if err := ls.Close(ctx); err != nil { // signs, with no anchorer
+		t.Fatal(err)
+	}
+	a := NewAnchorer(AnchorerOptions{URL: tsa.URL, Storage: st, Verifier: tsa.verifier(t)})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.Run(runCtx)
+	ls = NewLedgers(LedgersOptions{Config: Config{OriginPrefix: "mailtrace.test"}, Storage: st, Key: key, OnCheckpoint: a.Enqueue})
+	defer ls.Close(ctx)
+	if _, err := ls.Ledger(ctx, "mx1"); err != nil {
+		t.Fatal(err)
+	}
+	anchors := func() (as []*Anchor) {
+		st.Anchors(ctx, "mailtrace.test/mx1", func(a *Anchor) error { as = append(as, a); return nil })
+		return as
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(anchors()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if as := anchors(); len(as) != 1 || as[0].Size != 2 {
+		t.Fatalf("anchors after the restart: %+v", as)
+	}
+}
