@@ -202,3 +202,213 @@ func formatNumber(f float64) (string, error) {
 	}
 	return sign + s + "e" + strconv.Itoa(n-1), nil
 }
+
+// CheckCanonical tells whether data is already in RFC 8785 canonical
+// form, without building it again: what Canonicalize would return equal
+// to data (FuzzCheckCanonical holds the two together). It is how verify
+// checks a million records quickly.
+func CheckCanonical(data []byte) error {
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: invalid UTF-8", ErrNotCanonical)
+	}
+	s := canonScanner{b: data}
+	if err := s.value(); err != nil {
+		return err
+	}
+	if s.i != len(data) {
+		return s.fail("data after the value")
+	}
+	return nil
+}
+
+type canonScanner struct {
+	b []byte
+	i int
+}
+
+func (s *canonScanner) fail(what string) error {
+	return fmt.Errorf("%w: %s at byte %d", ErrNotCanonical, what, s.i)
+}
+
+func (s *canonScanner) value() error {
+	if s.i >= len(s.b) {
+		return s.fail("end of data")
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object()
+	case c == '[':
+		s.i++
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.value(); err != nil {
+				return err
+			}
+			if s.i < len(s.b) && s.b[s.i] == ',' {
+				s.i++
+				continue
+			}
+			if s.i < len(s.b) && s.b[s.i] == ']' {
+				s.i++
+				return nil
+			}
+			return s.fail("no , or ] in an array")
+		}
+	case c == '"':
+		_, err := s.str(false)
+		return err
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	return s.fail(fmt.Sprintf("unexpected %q", s.b[s.i]))
+}
+
+func (s *canonScanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return s.fail("not a literal")
+	}
+	s.i += len(lit)
+	return nil
+}
+
+func (s *canonScanner) object() error {
+	s.i++
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return nil
+	}
+	var prev string
+	for first := true; ; first = false {
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return s.fail("no member name")
+		}
+		key, err := s.str(true)
+		if err != nil {
+			return err
+		}
+		if !first && compareUTF16(prev, key) >= 0 {
+			return s.fail(fmt.Sprintf("member %q not after %q in order", key, prev))
+		}
+		prev = key
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return s.fail("no : after a member name")
+		}
+		s.i++
+		if err := s.value(); err != nil {
+			return err
+		}
+		if s.i < len(s.b) && s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		return s.fail("no , or } in an object")
+	}
+}
+
+// str reads a string and checks that its escapes are the minimal ones;
+// it returns the text when asked (member names, to check their order).
+func (s *canonScanner) str(want bool) (string, error) {
+	s.i++ // the opening quote
+	start := s.i
+	var text []byte
+	escaped := false
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			if !want {
+				return "", nil
+			}
+			if !escaped {
+				return string(s.b[start : s.i-1]), nil
+			}
+			return string(text), nil
+		case c < 0x20:
+			return "", s.fail("a control character not escaped")
+		case c != '\\':
+			if escaped && want {
+				text = append(text, c)
+			}
+			s.i++
+			continue
+		}
+		if !escaped && want {
+			text = append(text, s.b[start:s.i]...)
+		}
+		escaped = true
+		if s.i+1 >= len(s.b) {
+			return "", s.fail("a cut escape")
+		}
+		var r byte
+		switch s.b[s.i+1] {
+		case '"', '\\':
+			r = s.b[s.i+1]
+			s.i += 2
+		case 'b':
+			r, s.i = '\b', s.i+2
+		case 'f':
+			r, s.i = '\f', s.i+2
+		case 'n':
+			r, s.i = '\n', s.i+2
+		case 'r':
+			r, s.i = '\r', s.i+2
+		case 't':
+			r, s.i = '\t', s.i+2
+		case 'u':
+			// Only controls without a short form are written \u00xx, in
+			// lower case.
+			if s.i+6 > len(s.b) || s.b[s.i+2] != '0' || s.b[s.i+3] != '0' || !isLowerHex(s.b[s.i+4]) || !isLowerHex(s.b[s.i+5]) || s.b[s.i+4] > '1' {
+				return "", s.fail("an escape canonical JSON does not write")
+			}
+			v, _ := strconv.ParseUint(string(s.b[s.i+4:s.i+6]), 16, 8)
+			if r = byte(v); r == '\b' || r == '\f' || r == '\n' || r == '\r' || r == '\t' {
+				return "", s.fail("a control written long that has a short escape")
+			}
+			s.i += 6
+		default:
+			return "", s.fail("an escape canonical JSON does not write")
+		}
+		if want {
+			text = append(text, r)
+		}
+	}
+	return "", s.fail("a string without its closing quote")
+}
+
+func isLowerHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+func (s *canonScanner) number() error {
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' || c >= '0' && c <= '9' {
+			s.i++
+			continue
+		}
+		break
+	}
+	lit := string(s.b[start:s.i])
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil || !json.Valid(s.b[start:s.i]) {
+		return s.fail("not a number")
+	}
+	want, err := formatNumber(f)
+	if err != nil || want != lit {
+		return s.fail(fmt.Sprintf("number %s is written %s in canonical form", lit, want))
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"strconv"
@@ -141,6 +142,48 @@ func FuzzCanonicalize(f *testing.F) {
 		}
 		if string(again) != string(out) {
 			t.Fatalf("not a fixed point: %q -> %q", out, again)
+		}
+	})
+}
+
+func TestCheckCanonical(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"canonical", `{"a":[1,2.5,"x\n\u001f"],"b":{"":null,"c":true}}`, true},
+		{"sorted by UTF-16", "{\"\\r\":1,\"1\":2,\"\u0080\":3,\"\U0001F600\":4,\"\ufb33\":5}", true},
+		{"whitespace", `{"a": 1}`, false},
+		{"unsorted", `{"b":1,"a":2}`, false},
+		{"duplicate", `{"a":1,"a":2}`, false},
+		{"escaped slash", `"\/"`, false},
+		{"escaped letter", `"\u0041"`, false},
+		{"long form of a short escape", `"\u000a"`, false},
+		{"upper-case hex", `"\u001F"`, false},
+		{"number not canonical", `1.50`, false},
+		{"exponent not canonical", `1E30`, false},
+		{"negative zero", `-0`, false},
+		{"trailing", `{}x`, false},
+		{"cut", `{"a":`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := CheckCanonical([]byte(tt.in)); (err == nil) != tt.ok {
+				t.Errorf("CheckCanonical(%s): %v, want ok %v", tt.in, err, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzCheckCanonical(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,"x"]}`, `"\u00e9"`, `1e21`, `[null,true]`, `{"b":{"a":-0.0}}`, `"\u001f\n"`, `{"a":1,"b":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		canon, cerr := Canonicalize(data)
+		same := cerr == nil && bytes.Equal(canon, data)
+		if err := CheckCanonical(data); (err == nil) != same {
+			t.Fatalf("CheckCanonical(%q) = %v, but Canonicalize gives %q, %v", data, err, canon, cerr)
 		}
 	})
 }
