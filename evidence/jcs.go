@@ -212,18 +212,26 @@ func CheckCanonical(data []byte) error {
 		return fmt.Errorf("%w: invalid UTF-8", ErrNotCanonical)
 	}
 	s := canonScanner{b: data}
+	return s.run()
+}
+
+func (s *canonScanner) run() error {
 	if err := s.value(); err != nil {
 		return err
 	}
-	if s.i != len(data) {
+	if s.i != len(s.b) {
 		return s.fail("data after the value")
 	}
 	return nil
 }
 
 type canonScanner struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	depth int
+	// top, when set, receives each member of the top-level object: its
+	// name and the bytes of its value.
+	top func(name string, value []byte)
 }
 
 func (s *canonScanner) fail(what string) error {
@@ -282,6 +290,8 @@ func (s *canonScanner) literal(lit string) error {
 
 func (s *canonScanner) object() error {
 	s.i++
+	s.depth++
+	defer func() { s.depth-- }()
 	if s.i < len(s.b) && s.b[s.i] == '}' {
 		s.i++
 		return nil
@@ -303,8 +313,12 @@ func (s *canonScanner) object() error {
 			return s.fail("no : after a member name")
 		}
 		s.i++
+		start := s.i
 		if err := s.value(); err != nil {
 			return err
+		}
+		if s.depth == 1 && s.top != nil {
+			s.top(key, s.b[start:s.i])
 		}
 		if s.i < len(s.b) && s.b[s.i] == ',' {
 			s.i++

@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -84,24 +84,59 @@ type parsed struct {
 // recordHead is what verify reads of a record: the rest is covered by its
 // hash.
 type recordHead struct {
-	Version       string      `json:"version"`
-	HashAlgorithm string      `json:"hashAlgorithm"`
-	ERDSEventId   string      `json:"ERDSEventId"`
-	Log           LogPosition `json:"log"`
-	FactID        string      `json:"factId"`
-	Chain         *ChainLink  `json:"chain"`
-	Closing       *Closing    `json:"closing"`
-	// The other members of the format, skipped (their bytes are hashed);
-	// a member the format lacks is refused.
-	EvidenceIdentifier    json.RawMessage `json:"EvidenceIdentifier"`
-	EventTime             json.RawMessage `json:"EventTime"`
-	EvidenceIssuerDetails json.RawMessage `json:"EvidenceIssuerDetails"`
-	SenderDetails         json.RawMessage `json:"SenderDetails"`
-	RecipientDetails      json.RawMessage `json:"RecipientDetails"`
-	MessageIdentifier     json.RawMessage `json:"MessageIdentifier"`
-	SubmissionTime        json.RawMessage `json:"SubmissionTime"`
-	EventReasons          json.RawMessage `json:"EventReasons"`
-	Facts                 json.RawMessage `json:"facts"`
+	Version, HashAlgorithm, ERDSEventId, FactID string
+	Log                                         LogPosition
+	Chain                                       *ChainLink
+	Closing                                     *Closing
+}
+
+// recordMembers are the members of the format; any other is refused.
+var recordMembers = map[string]bool{"version": true, "hashAlgorithm": true, "EvidenceIdentifier": true, "ERDSEventId": true,
+	"EventTime": true, "EvidenceIssuerDetails": true, "SenderDetails": true, "RecipientDetails": true, "MessageIdentifier": true,
+	"SubmissionTime": true, "EventReasons": true, "log": true, "factId": true, "chain": true, "closing": true, "facts": true}
+
+// read checks a record's canonical form as it stands (the scanner agrees
+// with Canonicalize) and reads the members the checks need from their
+// bytes alone.
+func (h *recordHead) read(data []byte) error {
+	var err error
+	decode := func(name string, v []byte, dst any) {
+		if e := json.Unmarshal(v, dst); e != nil && err == nil {
+			err = fmt.Errorf("member %s: %w", name, e)
+		}
+	}
+	s := canonScanner{b: data, top: func(name string, v []byte) {
+		switch name {
+		case "version":
+			decode(name, v, &h.Version)
+		case "hashAlgorithm":
+			decode(name, v, &h.HashAlgorithm)
+		case "ERDSEventId":
+			decode(name, v, &h.ERDSEventId)
+		case "factId":
+			decode(name, v, &h.FactID)
+		case "log":
+			decode(name, v, &h.Log)
+		case "chain":
+			decode(name, v, &h.Chain)
+		case "closing":
+			decode(name, v, &h.Closing)
+		default:
+			if !recordMembers[name] && err == nil {
+				err = fmt.Errorf("unknown member %q", name)
+			}
+		}
+	}}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: invalid UTF-8", ErrNotCanonical)
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return fmt.Errorf("%w: not an object", ErrNotCanonical)
+	}
+	if serr := s.run(); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // Verify re-checks a whole stored log: every record's canonical form and
@@ -129,14 +164,8 @@ func Verify(ctx context.Context, st Storage, opts VerifyOptions) (*VerifyResult,
 			// agrees with Canonicalize), and the members the checks need
 			// are read: a member the format does not have is caught by
 			// the hash chain and tree, as any change is.
-			if err := CheckCanonical(e.Record); err != nil {
-				p.err = fmt.Sprintf("record %d is not in canonical form (RFC 8785): it was changed after it was written (%v)", e.Index, err)
-			} else {
-				dec := json.NewDecoder(bytes.NewReader(e.Record))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&p.r); err != nil {
-					p.err = fmt.Sprintf("record %d is not a record of format %s: %v", e.Index, FormatVersion, err)
-				}
+			if err := p.r.read(e.Record); err != nil {
+				p.err = fmt.Sprintf("record %d is not in canonical form (RFC 8785) or not a record of format %s: %v", e.Index, FormatVersion, err)
 			}
 			switch {
 			case p.err != "":

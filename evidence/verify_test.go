@@ -126,12 +126,12 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			e := st.Log(testOrigin)[5]
 			e.Record = bytes.Replace(e.Record, []byte(`,"factId":`), []byte(`, "factId":`), 1)
 			e.Hash = sha256.Sum256(e.Record)
-		}, "records", "record 5 is not in canonical form"},
+		}, "records", "record 5 is not in canonical form (RFC 8785)"},
 		{"a member added to a record", func(st *MemoryStorage) {
 			e := st.Log(testOrigin)[5]
 			e.Record = bytes.Replace(e.Record, []byte(`,"factId":`), []byte(`,"extra":1,"factId":`), 1)
 			e.Hash = sha256.Sum256(e.Record)
-		}, "records", `record 5 is not a record of format mailtrace-evidence/1: json: unknown field "extra"`},
+		}, "records", `record 5 is not in canonical form (RFC 8785) or not a record of format mailtrace-evidence/1: unknown member "extra"`},
 		{"an attempt deleted", func(st *MemoryStorage) {
 			es := st.Log(testOrigin)
 			st.SetLog(testOrigin, slices.Delete(slices.Clone(es), 5, 6))
