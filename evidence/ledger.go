@@ -263,6 +263,11 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.seen[keyOf(f.ID)]; dup {
+		// A crash can store a final fact and lose the closing record
+		// written after it: the replayed fact closes its chain then.
+		if _, closed := l.seen[keyOf(f.ID+closingSuffix)]; f.Message != "" && f.Final && !closed {
+			return true, l.close(ctx, f)
+		}
 		return false, nil
 	}
 	var wasClosed bool
@@ -287,14 +292,20 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 		return false, err
 	}
 	if f.Message != "" && (f.Final || wasClosed) {
-		c := l.chains[f.Message]
-		cr := l.record(f.ID+"/closing", EventChainClosing, f.Time, f.Message)
-		cr.Closing = &Closing{Records: c.count, LastRecordHash: hex.EncodeToString(c.last[:])}
-		if err := l.appendRecord(ctx, cr, cr.FactID, EventChainClosing, f.Time, f.Message); err != nil {
-			return true, err
-		}
+		return true, l.close(ctx, f)
 	}
 	return true, nil
+}
+
+// closingSuffix makes a closing record's fact ID from its fact's.
+const closingSuffix = "/closing"
+
+// close appends the closing record of f's message.
+func (l *Ledger) close(ctx context.Context, f Fact) error {
+	c := l.chains[f.Message]
+	cr := l.record(f.ID+closingSuffix, EventChainClosing, f.Time, f.Message)
+	cr.Closing = &Closing{Records: c.count, LastRecordHash: hex.EncodeToString(c.last[:])}
+	return l.appendRecord(ctx, cr, cr.FactID, EventChainClosing, f.Time, f.Message)
 }
 
 var evidenceNamespace = uuid.MustParse("6f1d7c0e-2b8f-4c53-9a51-0b6e5c2d9e41")

@@ -322,3 +322,35 @@ func TestLedgerKeepsBytesThatAreNotUTF8(t *testing.T) {
 		t.Errorf("record %s", st.Log(l.Origin())[1].Record)
 	}
 }
+
+// A crash stored a final fact but not the closing record after it: the
+// fact, replayed, closes its chain, and the log verifies.
+func TestReplayClosesAChainACrashLeftOpen(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t)
+	st := NewMemoryStorage()
+	l, _ := Open(ctx, Options{Origin: testOrigin, Storage: st, Key: key})
+	l.Append(ctx, acceptFact("t1"))
+	l.Append(ctx, sentFact("t1", 1))
+	log := st.Log(testOrigin)
+	if log[len(log)-1].Event != EventChainClosing {
+		t.Fatal("no closing record")
+	}
+	st.SetLog(testOrigin, log[:len(log)-1]) // the crash
+	l, err := Open(ctx, Options{Origin: testOrigin, Storage: st, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		l.Append(ctx, acceptFact("t1"))
+		l.Append(ctx, sentFact("t1", 1))
+	}
+	log = st.Log(testOrigin)
+	if len(log) != 4 || log[3].Event != EventChainClosing {
+		t.Fatalf("after the replay the log has %d records, the last %s", len(log), log[len(log)-1].Event)
+	}
+	l.Checkpoint(ctx)
+	if res, err := Verify(ctx, st, VerifyOptions{Origin: testOrigin, Verifiers: verifiersOf(t, key)}); err != nil || res.OpenChains != 0 {
+		t.Errorf("verify: %v, %+v", err, res)
+	}
+}

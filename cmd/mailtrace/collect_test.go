@@ -93,6 +93,12 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 		"SELECT count() FROM messages FINAL WHERE state = 'removed'":     messages,
 		"SELECT uniqExact(queue_id) FROM messages":                       messages,
 		"SELECT count() FROM id_lookup FINAL WHERE id_kind = 'queue_id'": messages,
+		// The evidence ledger (on by default) holds each fact once, with
+		// no gap and no duplicate in its index, every message closed.
+		"SELECT countIf(event = 'http://uri.etsi.org/19522/Event/RelayToNonERDS') FROM evidence_records": attempts,
+		"SELECT countIf(event = 'urn:mailtrace:event:ChainClosing') FROM evidence_records":               messages,
+		"SELECT count() - uniqExact(fact_id) FROM evidence_records":                                      0,
+		"SELECT count() - uniqExact(log_index) + (max(log_index) + 1 - count()) FROM evidence_records":   0,
 	} {
 		cmd := exec.Command(binary, "sql", q)
 		cmd.Env = env
@@ -104,6 +110,11 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 		if got := lines[len(lines)-1]; got != fmt.Sprint(want) {
 			t.Errorf("after 5 kills: %s = %s, want %d", q, got, want)
 		}
+	}
+	cmd = exec.Command(binary, "evidence", "verify")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("evidence verify after 5 kills: %v\n%s", err, out)
 	}
 	t.Logf("%d messages, %d attempts through 5 SIGKILLs", messages, attempts)
 }
