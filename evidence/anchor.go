@@ -20,6 +20,8 @@ import (
 
 	"github.com/digitorus/pkcs7"
 	"github.com/digitorus/timestamp"
+
+	"github.com/mailtrace/mailtrace/internal/backoff"
 )
 
 // Anchor is an RFC 3161 time stamp of one checkpoint: the TSA's token
@@ -172,7 +174,7 @@ func (a *Anchorer) Waiting() int {
 
 // Run stamps queued checkpoints until ctx ends.
 func (a *Anchorer) Run(ctx context.Context) {
-	delay := a.opts.RetryMin
+	retry := backoff.New(a.opts.RetryMin, a.opts.RetryMax)
 	for {
 		a.mu.Lock()
 		var next *Checkpoint
@@ -199,17 +201,15 @@ func (a *Anchorer) Run(ctx context.Context) {
 			if a.opts.OnError != nil {
 				a.opts.OnError(err)
 			}
+			delay := retry.Next()
 			a.opts.Logger.Warn("evidence: time-stamping a checkpoint failed; retrying", "origin", next.Origin, "size", next.Tree.N,
 				"tsa", a.opts.URL, "in", delay, "waiting", a.Waiting(), "err", err)
-			select {
-			case <-ctx.Done():
+			if !backoff.Sleep(ctx, delay) {
 				return
-			case <-time.After(delay):
 			}
-			delay = min(2*delay, a.opts.RetryMax)
 			continue
 		}
-		delay = a.opts.RetryMin
+		retry.Reset()
 		a.mu.Lock()
 		a.queue = a.queue[1:]
 		a.mu.Unlock()

@@ -13,30 +13,24 @@ import (
 )
 
 // StoreStorage keeps logs in mailtrace's store (tables evidence_records,
-// evidence_checkpoints, evidence_anchors of migration 0009), written
-// through the store's batched writers: records in order, each batch
-// retried until stored, so what is stored after a crash is a prefix.
+// evidence_checkpoints, evidence_anchors of migration 0009). Records, a
+// stream, go through the store's Writer: in order, each batch retried
+// until stored, so what is stored after a crash is a prefix. A checkpoint
+// or an anchor is one row stored at once (store.InsertRows); its caller
+// tries again when it fails.
 type StoreStorage struct {
-	st          store.Store
-	records     *store.Writer
-	checkpoints *store.Writer
-	anchors     *store.Writer
-	closeOnce   sync.Once
+	st        store.Store
+	records   *store.Writer
+	closeOnce sync.Once
 }
 
-// NewStoreStorage starts the writers of the evidence tables. opts tune the
-// records' writer (batch size and delay, dead letters); checkpoints and
-// anchors are written one at a time.
+// NewStoreStorage starts the records' writer; opts tune it (batch size and
+// delay, dead letters).
 func NewStoreStorage(st store.Store, opts store.WriterOptions) *StoreStorage {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	one := opts
-	one.DeadLetterDir = "" // a checkpoint or an anchor is retried, never put aside
-	return &StoreStorage{st: st,
-		records:     store.NewWriter(st, schema.EvidenceRecords, opts),
-		checkpoints: store.NewWriter(st, schema.EvidenceCheckpoints, one),
-		anchors:     store.NewWriter(st, schema.EvidenceAnchors, one)}
+	return &StoreStorage{st: st, records: store.NewWriter(st, schema.EvidenceRecords, opts)}
 }
 
 // Append implements Storage.
@@ -52,16 +46,10 @@ func (s *StoreStorage) Append(ctx context.Context, origin string, e *Entry) erro
 // Flush implements Storage.
 func (s *StoreStorage) Flush(ctx context.Context) error { return s.records.Flush(ctx) }
 
-// Close flushes and stops the writers.
+// Close flushes and stops the records' writer.
 func (s *StoreStorage) Close(ctx context.Context) error {
 	var err error
-	s.closeOnce.Do(func() {
-		for _, w := range []*store.Writer{s.records, s.checkpoints, s.anchors} {
-			if cerr := w.Close(ctx); cerr != nil && err == nil {
-				err = cerr
-			}
-		}
-	})
+	s.closeOnce.Do(func() { err = s.records.Close(ctx) })
 	return err
 }
 
@@ -100,11 +88,8 @@ func (s *StoreStorage) Entries(ctx context.Context, origin string, from int64, f
 
 // AddCheckpoint implements Storage.
 func (s *StoreStorage) AddCheckpoint(ctx context.Context, c *Checkpoint) error {
-	if err := s.checkpoints.Write(ctx, &schema.EvidenceCheckpoint{Origin: c.Origin, Size: uint64(c.Tree.N), Root: c.Tree.Hash,
-		SignedAt: c.Time, KeyID: c.KeyID, Note: c.Note}); err != nil {
-		return err
-	}
-	return s.checkpoints.Flush(ctx)
+	return store.InsertRows(ctx, s.st, schema.EvidenceCheckpoints, &schema.EvidenceCheckpoint{Origin: c.Origin, Size: uint64(c.Tree.N),
+		Root: c.Tree.Hash, SignedAt: c.Time, KeyID: c.KeyID, Note: c.Note})
 }
 
 // Checkpoints implements Storage.
@@ -132,11 +117,8 @@ func (s *StoreStorage) Checkpoints(ctx context.Context, origin string, fn func(*
 
 // AddAnchor implements Storage.
 func (s *StoreStorage) AddAnchor(ctx context.Context, a *Anchor) error {
-	if err := s.anchors.Write(ctx, &schema.EvidenceAnchor{Origin: a.Origin, Size: uint64(a.Size), StampedAt: a.Time,
-		TSAURL: a.TSAURL, Token: a.Token}); err != nil {
-		return err
-	}
-	return s.anchors.Flush(ctx)
+	return store.InsertRows(ctx, s.st, schema.EvidenceAnchors, &schema.EvidenceAnchor{Origin: a.Origin, Size: uint64(a.Size),
+		StampedAt: a.Time, TSAURL: a.TSAURL, Token: a.Token})
 }
 
 // Anchors implements Storage.
