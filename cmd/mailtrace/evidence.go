@@ -24,19 +24,35 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("evidence", flag.ContinueOnError)
 	var c common
 	c.register(fs)
-	keyFile := fs.String("key", "", "keygen: where to write the key (default evidence.key_file, or evidence.key beside the embedded store)")
+	keyFile := fs.String("key", "", "keygen: where to write the key (default evidence.key_file, or evidence.key beside the embedded store); verify BUNDLE: the log's public key file")
 	origin := fs.String("origin", "", "verify, status: only this log (default every log in the store)")
+	var bf bundleFlags
+	fs.StringVar(&bf.out, "out", "", "export: the bundle file (default evidence-ID.zip), or a directory for one bundle per message")
+	fs.StringVar(&bf.from, "from", "", "export: start of the time range a recipient is looked up in (RFC 3339 or YYYY-MM-DD)")
+	fs.StringVar(&bf.to, "to", "", "export: end of the time range")
+	fs.StringVar(&bf.tsaRoots, "tsa-roots", "", "verify BUNDLE: PEM file of the TSA roots to check time stamps against")
+	fs.StringVar(&bf.manifestSHA256, "manifest-sha256", "", "verify BUNDLE: the manifest's SHA-256 as received by another way (the certificate)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace evidence keygen [--key FILE]  make a checkpoint signing key (mode 0600) and print its public key")
 		fmt.Fprintln(stderr, "       mailtrace evidence verify [--origin O]  re-check every record, chain, checkpoint and time stamp; exit 1 on the first failure")
 		fmt.Fprintln(stderr, "       mailtrace evidence status [--origin O]  size, last checkpoint and last time stamp of each log")
+		fmt.Fprintln(stderr, "       mailtrace evidence export ID [--out FILE] [--from T --to T]  one message's evidence bundle (zip); ID as trace takes it")
+		fmt.Fprintln(stderr, "       mailtrace evidence verify BUNDLE.zip [--key log.pub] [--tsa-roots roots.pem]  check a bundle offline: no store, no network")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	verb := fs.Arg(0)
-	if fs.NArg() > 1 {
+	if verb == "verify" && fs.NArg() == 2 {
+		// A bundle is checked with what it holds and the flags: no
+		// configuration, no store.
+		return verifyBundleFile(fs.Arg(1), *keyFile, bf, stdout)
+	}
+	if verb == "export" && fs.NArg() != 2 {
+		return fmt.Errorf("%w: evidence export takes one ID (a trace ID, Message-ID, queue ID, or a recipient with --from and --to)", errUsage)
+	}
+	if fs.NArg() > 1 && verb != "export" {
 		return fmt.Errorf("%w: evidence %s takes no arguments", errUsage, verb)
 	}
 	cfg, err := c.load()
@@ -44,6 +60,8 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	switch verb {
+	case "export":
+		return exportEvidence(ctx, cfg, fs.Arg(1), bf, cfg.Evidence.KeyPath(cfg.Store), stdout)
 	case "keygen":
 		path := cfg.Evidence.KeyPath(cfg.Store)
 		set(&path, *keyFile)

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailtrace/mailtrace/config"
+	"github.com/mailtrace/mailtrace/evidence"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
+	"github.com/mailtrace/mailtrace/traceid"
+)
+
+// bundleFlags are export's and the offline verify's options.
+type bundleFlags struct {
+	out, from, to, tsaRoots, manifestSHA256 string
+}
+
+// messageGroup is the chain keys of the messages exported together: a
+// message and the queue entries it passed through (content filters,
+// re-injection), and any other message found sharing one of them.
+type messageGroup struct {
+	name string
+	keys []string
+}
+
+func messageGroups(msgs []*trace.Message) []messageGroup {
+	var groups []messageGroup
+	for _, m := range msgs {
+		var keys []string
+		var tid [16]byte
+		if id, ok := traceid.Parse(m.TraceID); ok {
+			tid = id
+			keys = append(keys, evidence.MessageKey(tid, m.Host, m.QueueID))
+		}
+		keys = append(keys, evidence.MessageKey([16]byte{}, m.Host, m.QueueID))
+		for _, h := range m.Hops {
+			keys = append(keys, evidence.MessageKey([16]byte{}, m.Host, h.QueueID))
+		}
+		name := m.QueueID
+		if m.TraceID != "" {
+			name = m.TraceID
+		}
+		merged := false
+		for i := range groups {
+			if slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(groups[i].keys, k) }) {
+				for _, k := range keys {
+					if !slices.Contains(groups[i].keys, k) {
+						groups[i].keys = append(groups[i].keys, k)
+					}
+				}
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			groups = append(groups, messageGroup{name: name, keys: slices.Compact(keys)})
+		}
+	}
+	return groups
+}
+
+// exportEvidence writes the bundle of each message the ID names.
+func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleFlags, keyFile string, stdout io.Writer) error {
+	var q trace.Query
+	var err error
+	q.ID = id
+	if q.From, err = trace.ParseTime(f.from); err != nil {
+		return fmt.Errorf("%w: --from %v", errUsage, err)
+	}
+	if q.To, err = trace.ParseTime(f.to); err != nil {
+		return fmt.Errorf("%w: --to %v", errUsage, err)
+	}
+	st, err := openReadOnly(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	msgs, err := trace.NewReader(st).Find(ctx, q)
+	if err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		return errors.New(strings.Replace(trace.NotFoundHint(q), "(from and to)", "(--from and --to)", 1))
+	}
+	groups := messageGroups(msgs)
+	outDir := ""
+	if fi, err := os.Stat(f.out); err == nil && fi.IsDir() {
+		outDir = f.out
+	} else if len(groups) > 1 {
+		var names []string
+		for _, g := range groups {
+			names = append(names, g.name)
+		}
+		return fmt.Errorf("%w: %q names %d messages (%s): export one by its trace ID, or give --out a directory for one bundle each",
+			errUsage, id, len(groups), strings.Join(names, ", "))
+	}
+	publics := append([]string(nil), cfg.Evidence.VerifierKeys...)
+	if k, err := evidence.LoadKey(keyFile); err == nil {
+		publics = append(publics, k.Public)
+	} else if len(publics) == 0 {
+		return fmt.Errorf("no public key of the log for the bundle: %w; give the public keys in evidence.verifier_keys", err)
+	}
+	storage := evidence.NewStoreStorage(st, store.WriterOptions{})
+	defer storage.Close(ctx)
+	for _, g := range groups {
+		path := f.out
+		if path == "" || outDir != "" {
+			path = filepath.Join(outDir, "evidence-"+safeName(g.name)+".zip")
+		}
+		var buf bytes.Buffer
+		bc, err := evidence.Export(ctx, &buf, evidence.ExportOptions{Storage: storage, Messages: g.keys, Query: id, PublicKeys: publics, Now: time.Now()})
+		if err != nil {
+			return fmt.Errorf("message %s: %w", g.name, err)
+		}
+		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s: message %s, %d records, %d bytes, manifest SHA-256 %s\n", path, g.name, len(bc.Records), buf.Len(), bc.ManifestSHA256)
+	}
+	return nil
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// writeFileAtomic writes data to path through a temporary file, so that
+// a bundle is there whole or not at all.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".evidence-*.zip")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// verifyBundleFile checks a bundle offline: no store, no network.
+func verifyBundleFile(path, keyFile string, f bundleFlags, stdout io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	b, err := evidence.ReadBundle(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL  bundle: %v\n", err)
+		return fmt.Errorf("%w: %s: %w", evidence.ErrVerify, path, err)
+	}
+	opts := evidence.BundleVerifyOptions{ManifestSHA256: f.manifestSHA256, Report: func(c evidence.Check) { fmt.Fprintln(stdout, c.String()) }}
+	if keyFile != "" {
+		pub, err := os.ReadFile(keyFile)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		vs, ids, err := evidence.Verifiers(string(pub))
+		if err != nil {
+			return fmt.Errorf("--key %s: %w", keyFile, err)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("--key %s holds no public key (one name+hash+key line per key)", keyFile)
+		}
+		opts.Verifiers = vs
+	}
+	if f.tsaRoots != "" {
+		roots, err := evidence.LoadTSARoots(f.tsaRoots)
+		if err != nil {
+			return err
+		}
+		opts.TSA = &evidence.TSAVerifier{Roots: roots}
+	}
+	fmt.Fprintf(stdout, "bundle %s: manifest SHA-256 %s\n", path, b.ManifestSHA256)
+	if _, err := evidence.VerifyBundle(b, opts); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "bundle verified")
+	return nil
+}
