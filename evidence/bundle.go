@@ -173,12 +173,19 @@ func GatherBundle(ctx context.Context, opts ExportOptions) (*BundleContents, map
 		pr := Proofs{Origin: origin, CheckpointSize: cp.Tree.N, CheckpointRoot: base64.StdEncoding.EncodeToString(cp.Tree.Hash[:]),
 			Anchored: anchor != nil, LatestSize: latest.Tree.N, LatestRoot: base64.StdEncoding.EncodeToString(latest.Tree.Hash[:]),
 			Consistency: []string{}}
+		set := NewProofSet(origin)
 		for _, e := range entries {
-			p, err := InclusionProof(ctx, opts.Storage, origin, cp.Tree.N, e.Index)
-			if err != nil {
-				return nil, nil, err
-			}
-			pr.Inclusion = append(pr.Inclusion, ProofPath{Index: e.Index, Path: hashesB64(p)})
+			set.Inclusion(cp.Tree.N, e.Index)
+		}
+		if latest.Tree.N > cp.Tree.N {
+			set.Consistency(latest.Tree.N, cp.Tree.N)
+		}
+		incl, cons, err := set.Prove(ctx, opts.Storage)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, e := range entries {
+			pr.Inclusion = append(pr.Inclusion, ProofPath{Index: e.Index, Path: hashesB64(incl[i])})
 			files[dir+logRecords+strconv.FormatInt(e.Index, 10)+".json"] = e.Record
 			br := BundleRecord{Origin: origin, Index: e.Index, Hash: hex.EncodeToString(e.Hash[:]), Canonical: e.Record}
 			if err := json.Unmarshal(e.Record, &br.Record); err != nil {
@@ -186,12 +193,8 @@ func GatherBundle(ctx context.Context, opts ExportOptions) (*BundleContents, map
 			}
 			bc.Records = append(bc.Records, br)
 		}
-		if latest.Tree.N > cp.Tree.N {
-			p, err := ConsistencyProof(ctx, opts.Storage, origin, latest.Tree.N, cp.Tree.N)
-			if err != nil {
-				return nil, nil, err
-			}
-			pr.Consistency = hashesB64(p)
+		if len(cons) > 0 {
+			pr.Consistency = hashesB64(cons[0])
 		}
 		proofs, err := json.MarshalIndent(pr, "", "  ")
 		if err != nil {

@@ -12,11 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailtrace/mailtrace/schema"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/store/storetest"
 )
 
 // bundleT0 is when the test's legal notice was accepted.
@@ -76,8 +79,13 @@ func traceOf(n int) [16]byte {
 // checkpoints between; with tsa set, every checkpoint is time-stamped.
 func bundleLog(t testing.TB, key *Key, tsa *testTSA, around int) (*MemoryStorage, string) {
 	t.Helper()
-	ctx := context.Background()
 	st := NewMemoryStorage()
+	return st, bundleLogOn(t, st, key, tsa, around)
+}
+
+func bundleLogOn(t testing.TB, st Storage, key *Key, tsa *testTSA, around int) string {
+	t.Helper()
+	ctx := context.Background()
 	l, err := Open(ctx, Options{Origin: testOrigin, Host: "mx1", Storage: st, Key: key, Now: func() time.Time { return bundleT0 }})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +118,8 @@ func bundleLog(t testing.TB, key *Key, tsa *testTSA, around int) (*MemoryStorage
 		other(n)
 	}
 	checkpoint()
-	notice := traceOf(0xfff)
+	notice := traceOf(0)
+	notice[13] = 0xee // no other message's
 	for i, f := range noticeFacts(notice, "4Fq9Z2") {
 		if _, err := l.Append(ctx, f); err != nil {
 			t.Fatal(err)
@@ -124,7 +133,10 @@ func bundleLog(t testing.TB, key *Key, tsa *testTSA, around int) (*MemoryStorage
 		other(n)
 	}
 	checkpoint()
-	return st, hex.EncodeToString(notice[:])
+	if err := st.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(notice[:])
 }
 
 func exportBundle(t testing.TB, st *MemoryStorage, key *Key, message string) ([]byte, *BundleContents) {
@@ -506,6 +518,36 @@ func BenchmarkBundleExport(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkStoreBundleExport exports from the embedded store, the notice
+// among BUNDLE_BENCH_MESSAGES others (default 20000, 13 records each).
+func BenchmarkStoreBundleExport(b *testing.B) {
+	n := 20000
+	if v, err := strconv.Atoi(os.Getenv("BUNDLE_BENCH_MESSAGES")); err == nil {
+		n = v
+	}
+	st := storetest.Chdb(b)
+	ctx := context.Background()
+	if _, err := schema.Migrate(ctx, st, schema.Options{Database: st.Database()}, false); err != nil {
+		b.Fatal(err)
+	}
+	storage := NewStoreStorage(st, store.WriterOptions{MaxRows: 50000})
+	defer storage.Close(ctx)
+	key := testKey(b)
+	notice := bundleLogOn(b, storage, key, nil, n/2)
+	var times []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		var buf bytes.Buffer
+		if _, err := Export(ctx, &buf, ExportOptions{Storage: storage, Messages: []string{notice}, PublicKeys: []string{key.Public}}); err != nil {
+			b.Fatal(err)
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)*99/100].Microseconds())/1000, "p99-ms")
 }
 
 func BenchmarkBundleVerify(b *testing.B) {

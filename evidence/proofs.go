@@ -59,6 +59,85 @@ func ConsistencyProof(ctx context.Context, st ProofStorage, origin string, newer
 	return p, nil
 }
 
+// ProofSet makes many proofs of one log with one read of the tree hashes
+// they need: a round trip to the store per proof would cost more than
+// all the hashing.
+type ProofSet struct {
+	origin  string
+	records []int64 // (tree size, index) pairs
+	trees   []int64 // (newer, older) pairs
+}
+
+// NewProofSet starts a set of proofs of the origin's log.
+func NewProofSet(origin string) *ProofSet { return &ProofSet{origin: origin} }
+
+// Inclusion adds the proof of the record at index in the tree of size treeSize.
+func (p *ProofSet) Inclusion(treeSize, index int64) { p.records = append(p.records, treeSize, index) }
+
+// Consistency adds the proof that the tree of size older is a prefix of
+// the tree of size newer.
+func (p *ProofSet) Consistency(newer, older int64) { p.trees = append(p.trees, newer, older) }
+
+// Prove reads the hashes all the proofs need at once and returns the
+// inclusion proofs and the consistency proofs in the order they were added.
+func (p *ProofSet) Prove(ctx context.Context, st ProofStorage) ([]tlog.RecordProof, []tlog.TreeProof, error) {
+	// The hashes a proof reads depend only on the sizes and indexes:
+	// a first pass with placeholders collects them.
+	need := map[int64]tlog.Hash{}
+	collect := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		for _, i := range idx {
+			need[i] = tlog.Hash{}
+		}
+		return make([]tlog.Hash, len(idx)), nil
+	})
+	for i := 0; i < len(p.records); i += 2 {
+		if _, err := tlog.ProveRecord(p.records[i], p.records[i+1], collect); err != nil {
+			return nil, nil, fmt.Errorf("evidence: log %s: proving record %d in the tree of %d: %w", p.origin, p.records[i+1], p.records[i], err)
+		}
+	}
+	for i := 0; i < len(p.trees); i += 2 {
+		if _, err := tlog.ProveTree(p.trees[i], p.trees[i+1], collect); err != nil {
+			return nil, nil, fmt.Errorf("evidence: log %s: proving the tree of %d a prefix of the tree of %d: %w", p.origin, p.trees[i+1], p.trees[i], err)
+		}
+	}
+	indexes := make([]int64, 0, len(need))
+	for i := range need {
+		indexes = append(indexes, i)
+	}
+	slices.Sort(indexes)
+	hashes, err := st.TreeHashes(ctx, p.origin, indexes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("evidence: log %s: reading tree hashes for proofs: %w", p.origin, err)
+	}
+	for i, idx := range indexes {
+		need[idx] = hashes[i]
+	}
+	read := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = need[x]
+		}
+		return out, nil
+	})
+	var rps []tlog.RecordProof
+	for i := 0; i < len(p.records); i += 2 {
+		rp, err := tlog.ProveRecord(p.records[i], p.records[i+1], read)
+		if err != nil {
+			return nil, nil, err
+		}
+		rps = append(rps, rp)
+	}
+	var tps []tlog.TreeProof
+	for i := 0; i < len(p.trees); i += 2 {
+		tp, err := tlog.ProveTree(p.trees[i], p.trees[i+1], read)
+		if err != nil {
+			return nil, nil, err
+		}
+		tps = append(tps, tp)
+	}
+	return rps, tps, nil
+}
+
 func proofReader(ctx context.Context, st ProofStorage, origin string) tlog.HashReaderFunc {
 	return func(indexes []int64) ([]tlog.Hash, error) { return st.TreeHashes(ctx, origin, indexes) }
 }
