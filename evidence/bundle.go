@@ -102,9 +102,10 @@ type ExportOptions struct {
 	Query    string
 	// PublicKeys are the log's verifier keys, current and past.
 	PublicKeys []string
-	// Extra files to put in the bundle (the certificate), by name.
-	Extra map[string][]byte
-	Now   time.Time
+	// Certificate, when set, makes the certificate PDF from the bundle's
+	// contents (records and manifest hash).
+	Certificate func(*BundleContents) ([]byte, error)
+	Now         time.Time
 }
 
 // BundleContents is what Export gathered, for the certificate and the
@@ -216,9 +217,6 @@ func GatherBundle(ctx context.Context, opts ExportOptions) (*BundleContents, map
 		return nil, nil, fmt.Errorf("%w: no public key of the log to put in the bundle", ErrBundle)
 	}
 	files[bundleKeys] = []byte(keys + "\n")
-	for name, data := range opts.Extra {
-		files[name] = data
-	}
 	bc.Manifest = man
 	return bc, files, nil
 }
@@ -288,11 +286,16 @@ func tokenCertificates(token []byte) []byte {
 }
 
 // WriteBundle writes the files as a zip with manifest.json first, and
-// fills bc's manifest and its hash.
-func WriteBundle(w io.Writer, bc *BundleContents, files map[string][]byte, now time.Time) error {
+// fills bc's manifest and its hash. certificate, when set, makes the
+// certificate from the contents and the manifest's hash; it is written
+// last and is not in the manifest (it names the manifest's hash; verify
+// checks what it states against the records).
+func WriteBundle(w io.Writer, bc *BundleContents, files map[string][]byte, now time.Time, certificate func(*BundleContents) ([]byte, error)) error {
 	names := make([]string, 0, len(files))
 	for name := range files {
-		names = append(names, name)
+		if name != BundleCertificate {
+			names = append(names, name)
+		}
 	}
 	slices.Sort(names)
 	bc.Manifest.Files = bc.Manifest.Files[:0]
@@ -316,12 +319,24 @@ func WriteBundle(w io.Writer, bc *BundleContents, files map[string][]byte, now t
 		_, err = f.Write(data)
 		return err
 	}
+	var cert []byte
+	if certificate != nil {
+		var err error
+		if cert, err = certificate(bc); err != nil {
+			return fmt.Errorf("%w: the certificate: %w", ErrBundle, err)
+		}
+	}
 	if err := put(bundleManifest, man); err != nil {
 		return fmt.Errorf("%w: writing: %w", ErrBundle, err)
 	}
 	for _, name := range names {
 		if err := put(name, files[name]); err != nil {
 			return fmt.Errorf("%w: writing %s: %w", ErrBundle, name, err)
+		}
+	}
+	if cert != nil {
+		if err := put(BundleCertificate, cert); err != nil {
+			return fmt.Errorf("%w: writing %s: %w", ErrBundle, BundleCertificate, err)
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -340,7 +355,7 @@ func Export(ctx context.Context, w io.Writer, opts ExportOptions) (*BundleConten
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteBundle(w, bc, files, opts.Now); err != nil {
+	if err := WriteBundle(w, bc, files, opts.Now, opts.Certificate); err != nil {
 		return nil, err
 	}
 	return bc, nil

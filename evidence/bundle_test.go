@@ -168,6 +168,7 @@ func rezip(t testing.TB, b *Bundle, rehash bool) []byte {
 		if name != bundleManifest {
 			files[name] = data
 		}
+
 	}
 	if !rehash {
 		var buf bytes.Buffer
@@ -181,7 +182,11 @@ func rezip(t testing.TB, b *Bundle, rehash bool) []byte {
 	}
 	var buf bytes.Buffer
 	bc := &BundleContents{Manifest: b.Manifest}
-	if err := WriteBundle(&buf, bc, files, bundleT0); err != nil {
+	var cert func(*BundleContents) ([]byte, error)
+	if pdf, ok := files[BundleCertificate]; ok {
+		cert = func(*BundleContents) ([]byte, error) { return pdf, nil }
+	}
+	if err := WriteBundle(&buf, bc, files, bundleT0, cert); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

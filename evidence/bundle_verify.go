@@ -370,7 +370,7 @@ func checkManifest(b *Bundle) Check {
 		}
 	}
 	for name := range b.Files {
-		if name != bundleManifest && !listed[name] {
+		if name != bundleManifest && name != BundleCertificate && !listed[name] {
 			fails = append(fails, name+" is in the bundle but not in the manifest")
 		}
 	}

@@ -5,7 +5,8 @@
 # files that journalctl then follows) and chromium (the web UI's tests run
 # it headless), prometheus (its promtool tests the alert rules),
 # libsisimai-perl and python3-flufl.bounce (the bounce parser is compared with
-# Sisimai on flufl.bounce's corpus of real bounces). Idempotent.
+# Sisimai on flufl.bounce's corpus of real bounces), poppler-utils (pdftotext
+# and pdftoppm read the delivery certificates back). Idempotent.
 set -euo pipefail
 need=()
 command -v postfix >/dev/null 2>&1 || [[ -x /usr/sbin/postfix ]] || need+=(postfix)
@@ -15,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 perl -MSisimai -e1 >/dev/null 2>&1 || need+=(libsisimai-perl)
 [[ -d /usr/lib/python3/dist-packages/flufl/bounce/tests/data ]] || need+=(python3-flufl.bounce)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [[ ${#need[@]} == 0 ]]; then
 	exit 0
 fi

@@ -31,12 +31,15 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&bf.from, "from", "", "export: start of the time range a recipient is looked up in (RFC 3339 or YYYY-MM-DD)")
 	fs.StringVar(&bf.to, "to", "", "export: end of the time range")
 	fs.StringVar(&bf.tsaRoots, "tsa-roots", "", "verify BUNDLE: PEM file of the TSA roots to check time stamps against")
+	fs.StringVar(&bf.lang, "lang", "es", "export: the certificate's language, es or en")
+	fs.StringVar(&bf.zone, "zone", "America/Bogota", "export: the certificate's second time zone (beside UTC)")
+	fs.BoolVar(&bf.noCertificate, "no-certificate", false, "export: leave the certificate PDF out")
 	fs.StringVar(&bf.manifestSHA256, "manifest-sha256", "", "verify BUNDLE: the manifest's SHA-256 as received by another way (the certificate)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace evidence keygen [--key FILE]  make a checkpoint signing key (mode 0600) and print its public key")
 		fmt.Fprintln(stderr, "       mailtrace evidence verify [--origin O]  re-check every record, chain, checkpoint and time stamp; exit 1 on the first failure")
 		fmt.Fprintln(stderr, "       mailtrace evidence status [--origin O]  size, last checkpoint and last time stamp of each log")
-		fmt.Fprintln(stderr, "       mailtrace evidence export ID [--out FILE] [--from T --to T]  one message's evidence bundle (zip); ID as trace takes it")
+		fmt.Fprintln(stderr, "       mailtrace evidence export ID [--out FILE] [--from T --to T] [--lang es|en]  one message's evidence bundle (zip) with its certificate; ID as trace takes it")
 		fmt.Fprintln(stderr, "       mailtrace evidence verify BUNDLE.zip [--key log.pub] [--tsa-roots roots.pem]  check a bundle offline: no store, no network")
 		fs.PrintDefaults()
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/certificate"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/store"
@@ -22,6 +23,8 @@ import (
 // bundleFlags are export's and the offline verify's options.
 type bundleFlags struct {
 	out, from, to, tsaRoots, manifestSHA256 string
+	lang, zone                              string
+	noCertificate                           bool
 }
 
 // messageGroup is the chain keys of the messages exported together: a
@@ -109,6 +112,17 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 	} else if len(publics) == 0 {
 		return fmt.Errorf("no public key of the log for the bundle: %w; give the public keys in evidence.verifier_keys", err)
 	}
+	var certify func(*evidence.BundleContents) ([]byte, error)
+	if !f.noCertificate {
+		zone, err := time.LoadLocation(f.zone)
+		if err != nil {
+			return fmt.Errorf("%w: --zone %q: %v", errUsage, f.zone, err)
+		}
+		opts := certificate.Options{Lang: f.lang, Zone: zone}
+		certify = func(bc *evidence.BundleContents) ([]byte, error) {
+			return certificate.Render(bc.Records, bc.ManifestSHA256, opts)
+		}
+	}
 	storage := evidence.NewStoreStorage(st, store.WriterOptions{})
 	defer storage.Close(ctx)
 	for _, g := range groups {
@@ -117,7 +131,8 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 			path = filepath.Join(outDir, "evidence-"+safeName(g.name)+".zip")
 		}
 		var buf bytes.Buffer
-		bc, err := evidence.Export(ctx, &buf, evidence.ExportOptions{Storage: storage, Messages: g.keys, Query: id, PublicKeys: publics, Now: time.Now()})
+		bc, err := evidence.Export(ctx, &buf, evidence.ExportOptions{Storage: storage, Messages: g.keys, Query: id, PublicKeys: publics, Now: time.Now(),
+			Certificate: certify})
 		if err != nil {
 			return fmt.Errorf("message %s: %w", g.name, err)
 		}
@@ -170,7 +185,8 @@ func verifyBundleFile(path, keyFile string, f bundleFlags, stdout io.Writer) err
 		fmt.Fprintf(stdout, "FAIL  bundle: %v\n", err)
 		return fmt.Errorf("%w: %s: %w", evidence.ErrVerify, path, err)
 	}
-	opts := evidence.BundleVerifyOptions{ManifestSHA256: f.manifestSHA256, Report: func(c evidence.Check) { fmt.Fprintln(stdout, c.String()) }}
+	opts := evidence.BundleVerifyOptions{ManifestSHA256: f.manifestSHA256, Certificate: certificate.Check,
+		Report: func(c evidence.Check) { fmt.Fprintln(stdout, c.String()) }}
 	if keyFile != "" {
 		pub, err := os.ReadFile(keyFile)
 		if err != nil {

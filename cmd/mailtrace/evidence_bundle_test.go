@@ -40,7 +40,7 @@ func TestEvidenceExportAndVerifyBundle(t *testing.T) {
 	// Offline: no --config, no store in the environment.
 	r = run(t, []string{"MAILTRACE_STORE=chdb:///nonexistent"}, "evidence", "verify", bundle, "--key", pub)
 	for _, want := range []string{"ok    manifest:", "ok    records: 3 records", "ok    chains: 1 message chains, each complete from its first record, 1 closed",
-		"ok    inclusion:", "ok    checkpoint: each checkpoint and latest checkpoint is signed by a key given", "ok    consistency:", "ok    time stamp: no RFC 3161", "bundle verified"} {
+		"ok    inclusion:", "ok    checkpoint: each checkpoint and latest checkpoint is signed by a key given", "ok    consistency:", "ok    time stamp: no RFC 3161", "ok    certificate: certificate.pdf states what the records say", "bundle verified"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("verify lacks %q: exit %d, stdout %s, stderr %s", want, r.code, r.stdout, r.stderr)
 		}
