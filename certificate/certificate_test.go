@@ -90,7 +90,7 @@ var stories = []story{
 
 // bundleOf writes the story's records to a ledger and exports its bundle
 // with a certificate.
-func bundleOf(t *testing.T, s story, opts certificate.Options) ([]byte, *evidence.BundleContents) {
+func bundleOf(t testing.TB, s story, opts certificate.Options) ([]byte, *evidence.BundleContents) {
 	t.Helper()
 	ctx := context.Background()
 	private, _, _ := evidence.GenerateKey("mailtrace.test")
@@ -268,5 +268,26 @@ func TestCertificateCheckRefuses(t *testing.T) {
 				t.Errorf("check: %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	_, bc := bundleOf(b, stories[3], certificate.Options{})
+	for b.Loop() {
+		if _, err := certificate.Render(bc.Records, bc.ManifestSHA256, certificate.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	data, _ := bundleOf(b, stories[3], certificate.Options{})
+	bd, _ := evidence.ReadBundle(bytes.NewReader(data), int64(len(data)))
+	evidence.VerifyBundle(bd, evidence.BundleVerifyOptions{})
+	pdf := bd.Files[evidence.BundleCertificate]
+	for b.Loop() {
+		if err := certificate.Check(pdf, bd); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
