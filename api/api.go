@@ -48,6 +48,8 @@ type Config struct {
 	// SQL bounds /api/v1/sql: the config's sql section, which `mailtrace
 	// sql` takes too. Zero means store.DefaultSQLLimits.
 	SQL store.SQLLimits `yaml:"-"`
+	// Evidence, when set, serves evidence bundles (/api/v1/evidence/{id}).
+	Evidence *EvidenceOptions `yaml:"-"`
 }
 
 // DefaultConfig listens on loopback without tokens.
@@ -71,6 +73,8 @@ type Server struct {
 	logger *slog.Logger
 	mux    *http.ServeMux
 	routes []route
+	// evidenceOpts is nil without an evidence ledger.
+	evidenceOpts *EvidenceOptions
 }
 
 // New builds a server reading st. reg, when not nil, is served at /metrics.
@@ -91,7 +95,7 @@ func New(st store.Store, cfg Config, reg *prometheus.Registry, logger *slog.Logg
 	if auth.open && auth.anonymousRole == RoleAdmin {
 		logger.Warn("requests without a token have the admin role (api.anonymous_role: admin): every local user may run SQL on the store", "listen", cfg.Listen)
 	}
-	s := &Server{st: st, read: NewStoreReader(st, cfg.SQL), auth: auth, logger: logger, mux: http.NewServeMux()}
+	s := &Server{st: st, read: NewStoreReader(st, cfg.SQL), auth: auth, logger: logger, mux: http.NewServeMux(), evidenceOpts: cfg.Evidence}
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

@@ -41,7 +41,7 @@ func enumOf[T ~string](values []T) []string {
 }
 
 func (s *Server) routeTable() []route {
-	return append(s.baseRoutes(), s.reportRoutes()...)
+	return append(append(s.baseRoutes(), s.reportRoutes()...), s.evidenceRoutes()...)
 }
 
 func (s *Server) baseRoutes() []route {

@@ -263,7 +263,8 @@ func TestWebUI(t *testing.T) {
 		for _, want := range []string{"Summons", ts.fx.Legal.String(), "4XAA1 on mx1", `class="lane sent"`, `class="lane bounced"`,
 			`class="lane expired"`, "Anna@gmail.test", "550 5.1.1 RESOLVER.ADR.RecipientNotFound", "421 4.7.0 [TSS04] try later",
 			"non-delivery notification 4XBB1", "pool legal, from 203.0.113.10", "10.0.0.5",
-			"<dt>Envelope sender</dt><dd>" + tracetest.VERP, "<dd>2026-11-20 10:00:00.412345 +01:00</dd>", `class="timeline"`} {
+			"<dt>Envelope sender</dt><dd>" + tracetest.VERP, "<dd>2026-11-20 10:00:00.412345 +01:00</dd>", `class="timeline"`,
+			`class="secondary evidence">Evidence</button>`} {
 			if !strings.Contains(page, want) {
 				t.Errorf("trace page at %d px lacks %q", width, want)
 			}

@@ -52,7 +52,7 @@ type Manifest struct {
 	// Query is the identifier the bundle was exported for.
 	Query string `json:"query,omitempty"`
 	// Messages are the message chains the bundle holds (their chain keys:
-	// trace IDs, or queue:HOST:QUEUEID).
+	// trace IDs, or queue:HOST:QUEUEID), sorted.
 	Messages []string       `json:"messages"`
 	Logs     []ManifestLog  `json:"logs"`
 	Files    []ManifestFile `json:"files"`
@@ -161,7 +161,17 @@ func GatherBundle(ctx context.Context, opts ExportOptions) (*BundleContents, map
 	slices.Sort(origins)
 	files := map[string][]byte{}
 	bc := &BundleContents{}
-	man := Manifest{Format: BundleFormat, HashAlgorithm: HashAlgorithm, Created: Timestamp(opts.Now), Query: opts.Query, Messages: opts.Messages}
+	// The chains held: the keys asked for that have records.
+	var held []string
+	for _, es := range byOrigin {
+		for _, e := range es {
+			if !slices.Contains(held, e.Message) {
+				held = append(held, e.Message)
+			}
+		}
+	}
+	slices.Sort(held)
+	man := Manifest{Format: BundleFormat, HashAlgorithm: HashAlgorithm, Created: Timestamp(opts.Now), Query: opts.Query, Messages: held}
 	for n, origin := range origins {
 		entries := byOrigin[origin]
 		dir := "logs/" + strconv.Itoa(n+1) + "/"

@@ -272,6 +272,25 @@ function renderLane(r) {
     r.attempts.map(renderAttempt));
 }
 
+// evidenceButton downloads the message's evidence bundle (records,
+// proofs, certificate), to verify offline with mailtrace evidence verify.
+function evidenceButton(m) {
+  const id = m.trace_id || m.queue_id;
+  const out = el("span", { class: "muted" });
+  const button = el("button", { type: "button", class: "secondary evidence", onclick: async () => {
+    out.textContent = "Exporting…";
+    try {
+      const res = await api("/api/v1/evidence/" + encodeURIComponent(id));
+      const a = el("a", { href: URL.createObjectURL(await res.blob()), download: "evidence-" + id + ".zip" });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      out.textContent = "Downloaded evidence-" + id + ".zip: verify it with mailtrace evidence verify.";
+    } catch (e) { out.textContent = e.message; out.className = "error"; }
+  } }, "Evidence");
+  return el("p", { class: "evidence-bar", title: "Evidence bundle: the records, their proofs and the delivery certificate (PDF)" }, button, " ", out);
+}
+
 function renderMessage(m) {
   const client = m.client ? [m.client.name, m.client.ip && "[" + m.client.ip + "]", m.client.sasl_user && "SASL " + m.client.sasl_user].filter(Boolean).join(" ") : "";
   return el("article", { class: "message" },
@@ -283,7 +302,8 @@ function renderMessage(m) {
         ["From", m.from], ["Class / pool", m.class ? m.class + " / " + (m.pool || "none (Postfix's own routing)") : m.pool],
         ["Accepted", fmtTime(m.accepted)], ["In the log", m.first_seen ? fmtTime(m.first_seen) + " – " + fmtTime(m.last_seen) : ""],
         ["Client", client], ["Queue state", m.state], ["Report on", m.notification_for]]),
-      (m.missing || []).map((x) => el("p", { class: "warning" }, x))),
+      (m.missing || []).map((x) => el("p", { class: "warning" }, x)),
+      evidenceButton(m)),
     el("div", { class: "card" }, el("h2", {}, "Recipients"), m.recipients.map(renderLane)),
     m.timeline && m.timeline.length ? el("div", { class: "card" }, el("h2", {}, "Timeline"),
       el("p", { class: "muted" }, "Every fact in causal order. A time without a fraction is a whole second as the log or the report had it (the moment lies within that second)."),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/trace"
-	"github.com/mailtrace/mailtrace/traceid"
 )
 
 // bundleFlags are export's and the offline verify's options.
@@ -25,50 +23,6 @@ type bundleFlags struct {
 	out, from, to, tsaRoots, manifestSHA256 string
 	lang, zone                              string
 	noCertificate                           bool
-}
-
-// messageGroup is the chain keys of the messages exported together: a
-// message and the queue entries it passed through (content filters,
-// re-injection), and any other message found sharing one of them.
-type messageGroup struct {
-	name string
-	keys []string
-}
-
-func messageGroups(msgs []*trace.Message) []messageGroup {
-	var groups []messageGroup
-	for _, m := range msgs {
-		var keys []string
-		var tid [16]byte
-		if id, ok := traceid.Parse(m.TraceID); ok {
-			tid = id
-			keys = append(keys, evidence.MessageKey(tid, m.Host, m.QueueID))
-		}
-		keys = append(keys, evidence.MessageKey([16]byte{}, m.Host, m.QueueID))
-		for _, h := range m.Hops {
-			keys = append(keys, evidence.MessageKey([16]byte{}, m.Host, h.QueueID))
-		}
-		name := m.QueueID
-		if m.TraceID != "" {
-			name = m.TraceID
-		}
-		merged := false
-		for i := range groups {
-			if slices.ContainsFunc(keys, func(k string) bool { return slices.Contains(groups[i].keys, k) }) {
-				for _, k := range keys {
-					if !slices.Contains(groups[i].keys, k) {
-						groups[i].keys = append(groups[i].keys, k)
-					}
-				}
-				merged = true
-				break
-			}
-		}
-		if !merged {
-			groups = append(groups, messageGroup{name: name, keys: slices.Compact(keys)})
-		}
-	}
-	return groups
 }
 
 // exportEvidence writes the bundle of each message the ID names.
@@ -94,14 +48,14 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 	if len(msgs) == 0 {
 		return errors.New(strings.Replace(trace.NotFoundHint(q), "(from and to)", "(--from and --to)", 1))
 	}
-	groups := messageGroups(msgs)
+	groups := evidence.GroupMessages(msgs)
 	outDir := ""
 	if fi, err := os.Stat(f.out); err == nil && fi.IsDir() {
 		outDir = f.out
 	} else if len(groups) > 1 {
 		var names []string
 		for _, g := range groups {
-			names = append(names, g.name)
+			names = append(names, g.Name)
 		}
 		return fmt.Errorf("%w: %q names %d messages (%s): export one by its trace ID, or give --out a directory for one bundle each",
 			errUsage, id, len(groups), strings.Join(names, ", "))
@@ -128,18 +82,18 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 	for _, g := range groups {
 		path := f.out
 		if path == "" || outDir != "" {
-			path = filepath.Join(outDir, "evidence-"+safeName(g.name)+".zip")
+			path = filepath.Join(outDir, "evidence-"+safeName(g.Name)+".zip")
 		}
 		var buf bytes.Buffer
-		bc, err := evidence.Export(ctx, &buf, evidence.ExportOptions{Storage: storage, Messages: g.keys, Query: id, PublicKeys: publics, Now: time.Now(),
+		bc, err := evidence.Export(ctx, &buf, evidence.ExportOptions{Storage: storage, Messages: g.Keys, Query: id, PublicKeys: publics, Now: time.Now(),
 			Certificate: certify})
 		if err != nil {
-			return fmt.Errorf("message %s: %w", g.name, err)
+			return fmt.Errorf("message %s: %w", g.Name, err)
 		}
 		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s: message %s, %d records, %d bytes, manifest SHA-256 %s\n", path, g.name, len(bc.Records), buf.Len(), bc.ManifestSHA256)
+		fmt.Fprintf(stdout, "wrote %s: message %s, %d records, %d bytes, manifest SHA-256 %s\n", path, g.Name, len(bc.Records), buf.Len(), bc.ManifestSHA256)
 	}
 	return nil
 }

@@ -366,6 +366,15 @@ func apiPart(ctx context.Context, s *sidecar) (*part, error) {
 	cfg, logger := s.cfg, s.log.With("part", "api")
 	apiCfg := cfg.API
 	apiCfg.SQL = cfg.SQL
+	if cfg.Evidence.Enabled {
+		// Bundles carry the log's public keys: the current key's, when
+		// this process can read the key file, and the earlier ones.
+		publics := append([]string(nil), cfg.Evidence.VerifierKeys...)
+		if k, err := evidence.LoadKey(cfg.Evidence.KeyPath(cfg.Store)); err == nil {
+			publics = append(publics, k.Public)
+		}
+		apiCfg.Evidence = &api.EvidenceOptions{PublicKeys: publics}
+	}
 	a, err := api.New(s.st, apiCfg, s.reg, logger)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mailtrace/mailtrace/certificate"
+	"github.com/mailtrace/mailtrace/evidence"
+	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
+)
+
+// EvidenceOptions let the API export evidence bundles: the log's public
+// keys to put in them, and the certificate's defaults.
+type EvidenceOptions struct {
+	PublicKeys []string
+	Lang       string         // es (default) or en
+	Zone       *time.Location // default America/Bogota
+}
+
+func (s *Server) evidenceRoutes() []route {
+	return []route{{method: "GET", path: "/api/v1/evidence/{id}",
+		summary: "One message's evidence bundle (zip): its evidence records, their proofs against a signed, time-stamped checkpoint, the log's key and the delivery certificate (PDF); verify it offline with mailtrace evidence verify BUNDLE.zip (docs/evidence-format.md).",
+		role:    RoleAnalyst, produces: "application/zip", handler: s.evidence,
+		params: []param{
+			{name: "id", in: "path", typ: "string", required: true, description: "trace ID, Message-ID, queue ID, or recipient address (with from and to): it must name one message"},
+			{name: "from", in: "query", typ: "string", description: "seen at or after (RFC 3339 or YYYY-MM-DD); needed for recipients"},
+			{name: "to", in: "query", typ: "string", description: "seen before (RFC 3339 or YYYY-MM-DD); needed for recipients"},
+			{name: "lang", in: "query", typ: "string", enum: []string{"es", "en"}, description: "the certificate's language (default es)"},
+		}}}
+}
+
+func (s *Server) evidence(w http.ResponseWriter, r *http.Request, q url.Values) error {
+	if s.evidenceOpts == nil || len(s.evidenceOpts.PublicKeys) == 0 {
+		writeError(w, http.StatusNotFound, "no evidence ledger: evidence.enabled is off, or its key cannot be read by this process")
+		return nil
+	}
+	from, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		return err
+	}
+	lang := q.Get("lang")
+	if lang == "" {
+		lang = s.evidenceOpts.Lang
+	}
+	if lang != "" && lang != "es" && lang != "en" {
+		return fmt.Errorf("%w: lang %q: es or en", errBadRequest, lang)
+	}
+	tq := trace.Query{ID: r.PathValue("id"), From: from, To: to}
+	msgs, err := s.read.Trace(r.Context(), tq)
+	if err != nil {
+		return err
+	}
+	groups := evidence.GroupMessages(msgs)
+	switch {
+	case len(groups) == 0:
+		writeError(w, http.StatusNotFound, trace.NotFoundHint(tq))
+		return nil
+	case len(groups) > 1:
+		var names []string
+		for _, g := range groups {
+			names = append(names, g.Name)
+		}
+		return fmt.Errorf("%w: %q names %d messages (%s): ask for one by its trace ID", errBadRequest, tq.ID, len(groups), strings.Join(names, ", "))
+	}
+	g := groups[0]
+	opts := certificate.Options{Lang: lang, Zone: s.evidenceOpts.Zone}
+	var buf bytes.Buffer
+	storage := evidence.NewStoreStorage(s.st, store.WriterOptions{Logger: s.logger})
+	defer storage.Close(r.Context())
+	_, err = evidence.Export(r.Context(), &buf, evidence.ExportOptions{Storage: storage, Messages: g.Keys, Query: tq.ID,
+		PublicKeys: s.evidenceOpts.PublicKeys, Now: time.Now(),
+		Certificate: func(bc *evidence.BundleContents) ([]byte, error) {
+			return certificate.Render(bc.Records, bc.ManifestSHA256, opts)
+		}})
+	if err != nil {
+		writeError(w, http.StatusNotFound, "message "+g.Name+": "+err.Error())
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="evidence-`+safeFileName(g.Name)+`.zip"`)
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
+}
