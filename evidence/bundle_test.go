@@ -20,7 +20,6 @@ import (
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
 	"github.com/mailtrace/mailtrace/store/storetest"
-	"github.com/mailtrace/mailtrace/trace"
 )
 
 // bundleT0 is when the test's legal notice was accepted.
@@ -461,7 +460,7 @@ func TestReadBundleRefusesHostileZips(t *testing.T) {
 		zw := zip.NewWriter(&buf)
 		w, _ := zw.Create("records/0.json")
 		zero := make([]byte, 1<<20)
-		for range 17 {
+		for range 5 {
 			w.Write(zero)
 		}
 		zw.Close()
@@ -570,31 +569,5 @@ func BenchmarkBundleVerify(b *testing.B) {
 		if _, err := VerifyBundle(bd, BundleVerifyOptions{Verifiers: vs}); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func TestGroupMessages(t *testing.T) {
-	legal := "019a0000-0000-7000-8000-000000000001"
-	tests := []struct {
-		name string
-		msgs []*trace.Message
-		want string
-	}{
-		{"a message with a trace ID", []*trace.Message{{TraceID: legal, Host: "mx1", QueueID: "4A"}},
-			"[{" + legal + " [019a0000000070008000000000000001 queue:mx1:4A]}]"},
-		{"a message through a content filter", []*trace.Message{{TraceID: legal, Host: "mx1", QueueID: "4A",
-			Hops: []trace.Hop{{QueueID: "4A"}, {QueueID: "5B", QueuedFrom: "4A"}}}},
-			"[{" + legal + " [019a0000000070008000000000000001 queue:mx1:4A queue:mx1:5B]}]"},
-		{"two messages sharing a queue entry", []*trace.Message{{TraceID: legal, Host: "mx1", QueueID: "4A"}, {Host: "mx1", QueueID: "4A"}},
-			"[{" + legal + " [019a0000000070008000000000000001 queue:mx1:4A]}]"},
-		{"two messages apart", []*trace.Message{{Host: "mx1", QueueID: "4A"}, {Host: "mx2", QueueID: "4A"}},
-			"[{4A [queue:mx1:4A]} {4A [queue:mx2:4A]}]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := fmt.Sprint(GroupMessages(tt.msgs)); got != tt.want {
-				t.Errorf("GroupMessages = %s, want %s", got, tt.want)
-			}
-		})
 	}
 }

@@ -24,8 +24,8 @@ import (
 // is refused before it costs memory.
 const (
 	MaxBundleFiles     = 4096
-	MaxBundleFileBytes = 16 << 20
-	MaxBundleBytes     = 64 << 20
+	MaxBundleFileBytes = 4 << 20
+	MaxBundleBytes     = 16 << 20
 )
 
 // BundleVerifyOptions say what a bundle is checked against.
@@ -69,6 +69,18 @@ func ReadBundle(r io.ReaderAt, size int64) (*Bundle, error) {
 	}
 	if len(zr.File) > MaxBundleFiles {
 		return nil, fmt.Errorf("%w: %d files, more than %d", ErrBundle, len(zr.File), MaxBundleFiles)
+	}
+	// The sizes the zip declares bound what reading costs (archive/zip
+	// refuses an entry that inflates past its declared size): a bomb is
+	// refused before anything is inflated.
+	var declared uint64
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxBundleFileBytes {
+			return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrBundle, f.Name, MaxBundleFileBytes)
+		}
+		if declared += f.UncompressedSize64; declared > MaxBundleBytes {
+			return nil, fmt.Errorf("%w: more than %d bytes uncompressed", ErrBundle, MaxBundleBytes)
+		}
 	}
 	b := &Bundle{Files: map[string][]byte{}}
 	var total int64

@@ -23,7 +23,7 @@ FORMAT = "mailtrace-evidence-bundle/1"
 RECORD_FORMAT = "mailtrace-evidence/1"
 HASH = "SHA-256"
 CLOSING = "urn:mailtrace:event:ChainClosing"
-MAX_FILES, MAX_FILE, MAX_TOTAL = 4096, 16 << 20, 64 << 20
+MAX_FILES, MAX_FILE, MAX_TOTAL = 4096, 4 << 20, 16 << 20
 
 
 class BundleError(Exception):
@@ -291,6 +291,8 @@ def read_bundle(path):
     infos = z.infolist()
     if len(infos) > MAX_FILES:
         raise BundleError("more than %d files" % MAX_FILES)
+    if any(i.file_size > MAX_FILE for i in infos) or sum(i.file_size for i in infos) > MAX_TOTAL:
+        raise BundleError("larger than %d bytes uncompressed" % MAX_TOTAL)
     files, total = {}, 0
     for info in infos:
         name = info.filename

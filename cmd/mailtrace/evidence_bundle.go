@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailtrace/mailtrace/api"
 	"github.com/mailtrace/mailtrace/certificate"
 	"github.com/mailtrace/mailtrace/config"
 	"github.com/mailtrace/mailtrace/evidence"
@@ -48,7 +49,7 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 	if len(msgs) == 0 {
 		return errors.New(strings.Replace(trace.NotFoundHint(q), "(from and to)", "(--from and --to)", 1))
 	}
-	groups := evidence.GroupMessages(msgs)
+	groups := api.GroupMessages(msgs)
 	outDir := ""
 	if fi, err := os.Stat(f.out); err == nil && fi.IsDir() {
 		outDir = f.out
