@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -144,4 +146,21 @@ func safeFileName(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// Evidence asks the API for the bundle of the one message q names and
+// writes it to w: what `mailtrace evidence export` does when a running
+// mailtrace holds the embedded store.
+func (c *Client) Evidence(ctx context.Context, q trace.Query, lang string, w io.Writer) error {
+	v := url.Values{}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339Nano))
+	}
+	if lang != "" {
+		v.Set("lang", lang)
+	}
+	return c.get(ctx, "/api/v1/evidence/"+url.PathEscape(q.ID), v, w)
 }

@@ -66,6 +66,17 @@ func TestEvidenceBundle(t *testing.T) {
 	if !strings.Contains(text, "Delivered to the recipient's mail server mx.example [192.0.2.1]") {
 		t.Errorf("certificate:\n%s", text)
 	}
+	// The client `mailtrace evidence export` uses when a running
+	// mailtrace holds the store.
+	var viaClient bytes.Buffer
+	if err := NewClient(ts.URL, analystToken).Evidence(ctx, trace.Query{ID: ts.fx.Legal.String()}, "en", &viaClient); err != nil {
+		t.Fatal(err)
+	}
+	if cb, err := evidence.ReadBundle(bytes.NewReader(viaClient.Bytes()), int64(viaClient.Len())); err != nil {
+		t.Error(err)
+	} else if _, err := evidence.VerifyBundle(cb, evidence.BundleVerifyOptions{Certificate: certificate.Check}); err != nil {
+		t.Errorf("the client's bundle: %v", err)
+	}
 	// A message the ledger has no record of.
 	if code, body := ts.get(t, "/api/v1/evidence/4XCC1", analystToken); code != http.StatusNotFound || !bytes.Contains(body, []byte("no record of")) {
 		t.Errorf("a message without records: %d %s", code, body)

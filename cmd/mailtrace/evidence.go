@@ -64,7 +64,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch verb {
 	case "export":
-		return exportEvidence(ctx, cfg, fs.Arg(1), bf, cfg.Evidence.KeyPath(cfg.Store), stdout)
+		return exportEvidence(ctx, cfg, fs.Arg(1), bf, cfg.Evidence.KeyPath(cfg.Store), stdout, stderr)
 	case "keygen":
 		path := cfg.Evidence.KeyPath(cfg.Store)
 		set(&path, *keyFile)

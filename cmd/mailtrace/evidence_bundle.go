@@ -27,7 +27,7 @@ type bundleFlags struct {
 }
 
 // exportEvidence writes the bundle of each message the ID names.
-func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleFlags, keyFile string, stdout io.Writer) error {
+func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleFlags, keyFile string, stdout, stderr io.Writer) error {
 	var q trace.Query
 	var err error
 	q.ID = id
@@ -38,6 +38,9 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 		return fmt.Errorf("%w: --to %v", errUsage, err)
 	}
 	st, err := openReadOnly(ctx, cfg)
+	if errors.Is(err, store.ErrInUse) {
+		return exportByAPI(ctx, cfg, q, f, stdout, stderr)
+	}
 	if err != nil {
 		return err
 	}
@@ -96,6 +99,26 @@ func exportEvidence(ctx context.Context, cfg config.Config, id string, f bundleF
 		}
 		fmt.Fprintf(stdout, "wrote %s: message %s, %d records, %d bytes, manifest SHA-256 %s\n", path, g.Name, len(bc.Records), buf.Len(), bc.ManifestSHA256)
 	}
+	return nil
+}
+
+// exportByAPI asks a running mailtrace, which holds the embedded store,
+// for the bundle (with its certificate, in the zone the API uses).
+func exportByAPI(ctx context.Context, cfg config.Config, q trace.Query, f bundleFlags, stdout, stderr io.Writer) error {
+	u := "http://" + cfg.API.Listen
+	fmt.Fprintf(stderr, "mailtrace: the store is held by a running mailtrace; asking its API at %s\n", u)
+	var buf bytes.Buffer
+	if err := api.NewClient(u, os.Getenv("MAILTRACE_API_TOKEN")).Evidence(ctx, q, f.lang, &buf); err != nil {
+		return apiHint(err)
+	}
+	path := f.out
+	if fi, err := os.Stat(path); path == "" || err == nil && fi.IsDir() {
+		path = filepath.Join(path, "evidence-"+safeName(q.ID)+".zip")
+	}
+	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d bytes\n", path, buf.Len())
 	return nil
 }
 
