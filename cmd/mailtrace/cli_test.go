@@ -32,6 +32,7 @@ func TestCommandLineForms(t *testing.T) {
 	logFile := filepath.Join(dir, "mail.log")
 	os.WriteFile(logFile, []byte("Nov 25 10:00:00 mx1 postfix/qmgr[44]: A1: removed\n"), 0o600)
 	missing := "no mailtrace store at chdb://" + absent
+	vectors := "../../evidence/testdata/bundles/"
 
 	tests := []struct {
 		name           string
@@ -72,6 +73,12 @@ func TestCommandLineForms(t *testing.T) {
 		{name: "milter --listen", args: []string{"milter", "--listen", "8894"}, code: 1, stderr: "use inet:127.0.0.1:8894"},
 		{name: "collect --log FILE --journal", args: []string{"collect", "--log", logFile, "--journal", "--log-level", "loud"}, code: 1, stderr: `log_level "loud"`},
 		{name: "api --listen", args: []string{"api", "--listen", "127.0.0.1:8025", "--log-level", "loud"}, code: 1, stderr: `log_level "loud"`},
+		{name: "evidence export ID --out FILE", args: []string{"evidence", "export", "4XAA1", "--out", filepath.Join(dir, "b.zip"), "--config", noStore}, code: 1, stderr: missing},
+		{name: "evidence export --lang en ID", args: []string{"evidence", "export", "--lang", "en", "4XAA1", "--config", noStore}, code: 1, stderr: missing},
+		{name: "evidence verify BUNDLE --key --tsa-roots", args: []string{"evidence", "verify", vectors + "valid.zip", "--key", vectors + "log.pub", "--tsa-roots", vectors + "tsa-root.pem"},
+			stdout: "ok    time stamp: 1 RFC 3161 tokens, each over its checkpoint, signed by a TSA the given roots vouch for"},
+		{name: "evidence verify --key BUNDLE", args: []string{"evidence", "verify", "--key", vectors + "log.pub", vectors + "token-other-checkpoint.zip"}, code: 1,
+			stdout: "FAIL  time stamp: logs/1/checkpoint.tsr"},
 		{name: "version", args: []string{"version"}, stdout: "mailtrace dev"},
 		{name: "global --config before version", args: []string{"--config", cfg, "version"}, stdout: "mailtrace dev"},
 		{name: "global --config before --version", args: []string{"--config", cfg, "--version"}, stdout: "mailtrace dev"},
@@ -137,6 +144,7 @@ func TestReadOnlyCommandsCreateNothing(t *testing.T) {
 			{"trace", "<m@example.com>"},
 			{"sql", "SELECT 1"},
 			{"blocks"},
+			{"evidence", "export", "4XAA1"},
 			{"migrate", "--status"},
 			{"doctor", "--postfix-config", postfix},
 			{"api", "--listen", "127.0.0.1:0"},
