@@ -19,6 +19,7 @@ import (
 
 	"github.com/mailtrace/mailtrace/block"
 	"github.com/mailtrace/mailtrace/dashboards"
+	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/postfixconf"
 	"github.com/mailtrace/mailtrace/postfixtest"
 	"github.com/mailtrace/mailtrace/reply"
@@ -470,6 +471,22 @@ milter:
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "evidence.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the evidence key made at first start: %v %v", fi, err)
+	}
+	// The legal message's bundle, from what real Postfix logged, verifies
+	// offline with its certificate, against the key's public half.
+	if k, err := evidence.LoadKey(filepath.Join(dir, "evidence.key")); err != nil {
+		t.Error(err)
+	} else {
+		bundle, pub := filepath.Join(dir, "legal.zip"), filepath.Join(dir, "log.pub")
+		os.WriteFile(pub, []byte(k.Public+"\n"), 0o644)
+		if r := run(t, nil, "evidence", "export", traceIDs["<m1@court.example>"], "--out", bundle, "--config", cfgPath); r.code != 0 {
+			t.Errorf("evidence export of the legal message: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r := run(t, nil, "evidence", "verify", bundle, "--key", pub)
+		if r.code != 0 || !strings.Contains(r.stdout, "ok    certificate: certificate.pdf states what the records say") ||
+			!strings.Contains(r.stdout, "ok    chains: 1 message chains") {
+			t.Errorf("evidence verify of the legal message's bundle: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
 	}
 
 	// Every Grafana dashboard query runs on this store, as the ClickHouse
