@@ -35,6 +35,12 @@ type Config struct {
 	// CheckpointInterval is how often a checkpoint is signed while
 	// records arrive (default and at most 60 s).
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// CertificateLang is the language of the certificate in exported
+	// bundles: es (the default) or en.
+	CertificateLang string `yaml:"certificate_lang"`
+	// CertificateZone is the certificate's time zone beside UTC (default
+	// America/Bogota).
+	CertificateZone string `yaml:"certificate_zone"`
 }
 
 // DefaultKeyFile is where the signing key is kept unless configured,
@@ -44,7 +50,7 @@ const DefaultKeyFile = "/var/lib/mailtrace/evidence.key"
 // DefaultConfig is the ledger's configuration without a file: on, with
 // a key in the data directory, no TSA.
 func DefaultConfig() Config {
-	return Config{Enabled: true, CheckpointInterval: time.Minute}
+	return Config{Enabled: true, CheckpointInterval: time.Minute, CertificateLang: "es", CertificateZone: "America/Bogota"}
 }
 
 // Validate reports a setting that cannot work.
@@ -60,6 +66,14 @@ func (c *Config) Validate() error {
 	}
 	if c.TSAURL != "" && len(c.TSARoots) == 0 {
 		return fmt.Errorf("config: evidence.tsa_url is set but evidence.tsa_roots is empty: name the PEM file of the TSA's root certificate, so that its tokens can be verified")
+	}
+	if c.CertificateLang != "" && c.CertificateLang != "es" && c.CertificateLang != "en" {
+		return fmt.Errorf("config: evidence.certificate_lang %q: es or en", c.CertificateLang)
+	}
+	if c.CertificateZone != "" {
+		if _, err := time.LoadLocation(c.CertificateZone); err != nil {
+			return fmt.Errorf("config: evidence.certificate_zone %q: %v (an IANA zone name, such as America/Bogota)", c.CertificateZone, err)
+		}
 	}
 	for _, k := range c.VerifierKeys {
 		if _, _, err := Verifiers(k); err != nil {

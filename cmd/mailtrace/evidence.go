@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -31,8 +32,8 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&bf.from, "from", "", "export: start of the time range a recipient is looked up in (RFC 3339 or YYYY-MM-DD)")
 	fs.StringVar(&bf.to, "to", "", "export: end of the time range")
 	fs.StringVar(&bf.tsaRoots, "tsa-roots", "", "verify BUNDLE: PEM file of the TSA roots to check time stamps against")
-	fs.StringVar(&bf.lang, "lang", "es", "export: the certificate's language, es or en")
-	fs.StringVar(&bf.zone, "zone", "America/Bogota", "export: the certificate's second time zone (beside UTC)")
+	fs.StringVar(&bf.lang, "lang", "", "export: the certificate's language, es or en (config: evidence.certificate_lang, default es)")
+	fs.StringVar(&bf.zone, "zone", "", "export: the certificate's time zone beside UTC (config: evidence.certificate_zone, default America/Bogota)")
 	fs.BoolVar(&bf.noCertificate, "no-certificate", false, "export: leave the certificate PDF out")
 	fs.StringVar(&bf.manifestSHA256, "manifest-sha256", "", "verify BUNDLE: the manifest's SHA-256 as received by another way (the certificate)")
 	fs.Usage = func() {
@@ -64,6 +65,11 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch verb {
 	case "export":
+		// The flags, else the configuration, else Spanish and Bogotá.
+		lang, zone := cmp.Or(cfg.Evidence.CertificateLang, "es"), cmp.Or(cfg.Evidence.CertificateZone, "America/Bogota")
+		set(&lang, bf.lang)
+		set(&zone, bf.zone)
+		bf.lang, bf.zone = lang, zone
 		return exportEvidence(ctx, cfg, fs.Arg(1), bf, cfg.Evidence.KeyPath(cfg.Store), stdout, stderr)
 	case "keygen":
 		path := cfg.Evidence.KeyPath(cfg.Store)

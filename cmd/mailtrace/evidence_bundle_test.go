@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailtrace/mailtrace/certificate"
 	"github.com/mailtrace/mailtrace/evidence"
 	"github.com/mailtrace/mailtrace/store/storetest"
 )
@@ -20,7 +21,7 @@ func TestEvidenceExportAndVerifyBundle(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "mailtrace.yaml")
 	os.WriteFile(cfg, []byte("store: chdb://"+filepath.Join(dir, "st")+"\nchdb_library: "+storetest.ChdbLibrary(t)+
-		"\ncollector:\n  timezone: UTC\nevidence:\n  origin_prefix: mailtrace.test\n"), 0o600)
+		"\ncollector:\n  timezone: UTC\nevidence:\n  origin_prefix: mailtrace.test\n  certificate_lang: en\n  certificate_zone: Europe/Madrid\n"), 0o600)
 	logFile := filepath.Join(dir, "mail.log")
 	os.WriteFile(logFile, []byte(postfixLog), 0o600)
 	if r := run(t, nil, "import", "--config", cfg, logFile); r.code != 0 {
@@ -30,6 +31,28 @@ func TestEvidenceExportAndVerifyBundle(t *testing.T) {
 	r := run(t, nil, "evidence", "export", "--config", cfg, "A1B2C3", "--out", bundle)
 	if r.code != 0 || !strings.Contains(r.stdout, "wrote "+bundle+": message A1B2C3, 3 records") {
 		t.Fatalf("export: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// The certificate in the configured language and zone, or the flag's.
+	for _, c := range []struct{ lang, want string }{{"", "Time zone: Europe/Madrid"}, {"es", "Zona horaria: Europe/Madrid"}} {
+		out := filepath.Join(dir, "lang.zip")
+		args := []string{"evidence", "export", "--config", cfg, "A1B2C3", "--out", out}
+		if c.lang != "" {
+			args = append(args, "--lang", c.lang)
+		}
+		if r := run(t, nil, args...); r.code != 0 {
+			t.Fatalf("export %v: exit %d, %s", args, r.code, r.stderr)
+		}
+		data, _ := os.ReadFile(out)
+		b, err := evidence.ReadBundle(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text, err := certificate.Text(b.Files[evidence.BundleCertificate]); err != nil || !strings.Contains(text, c.want) {
+			t.Errorf("certificate with --lang %q: %v\n%s", c.lang, err, text)
+		}
+	}
+	if r := run(t, nil, "evidence", "export", "--config", cfg, "A1B2C3", "--zone", "Mars/Olympus"); r.code != 2 || !strings.Contains(r.stderr, "Mars/Olympus") {
+		t.Errorf("export --zone Mars/Olympus: exit %d, %s", r.code, r.stderr)
 	}
 	key, err := evidence.LoadKey(filepath.Join(dir, "evidence.key"))
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -373,7 +374,11 @@ func apiPart(ctx context.Context, s *sidecar) (*part, error) {
 		if k, err := evidence.LoadKey(cfg.Evidence.KeyPath(cfg.Store)); err == nil {
 			publics = append(publics, k.Public)
 		}
-		apiCfg.Evidence = &api.EvidenceOptions{PublicKeys: publics}
+		zone, err := time.LoadLocation(cmp.Or(cfg.Evidence.CertificateZone, "America/Bogota"))
+		if err != nil {
+			return nil, fmt.Errorf("evidence.certificate_zone: %w", err)
+		}
+		apiCfg.Evidence = &api.EvidenceOptions{PublicKeys: publics, Lang: cfg.Evidence.CertificateLang, Zone: zone}
 	}
 	a, err := api.New(s.st, apiCfg, s.reg, logger)
 	if err != nil {
