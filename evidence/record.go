@@ -153,7 +153,12 @@ func (r *Record) Canonical() ([]byte, error) {
 	if err := r.validUTF8(); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 1024)
+	// Room for the fixed members and the facts: one allocation, no regrowth.
+	size := 640 + len(r.factsJSON)
+	for _, x := range r.EventReasons {
+		size += len(x.Code) + len(x.Text)
+	}
+	out := make([]byte, 0, size)
 	// Member names are ASCII: UTF-16 order is byte order, upper case first.
 	out = append(out, `{"ERDSEventId":`...)
 	out = appendCanonString(out, r.ERDSEventId)
