@@ -63,6 +63,9 @@ type Correlator struct {
 	// found (live logs). Imports leave it off: their messages get one
 	// record, when they leave the queue or when the file ends.
 	Announce bool
+	// KeepLines puts each attempt's log line in its event (Line), for
+	// the evidence ledger's records.
+	KeepLines bool
 
 	sink     Sink
 	messages map[msgKey]*message
@@ -406,6 +409,7 @@ func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 		RelayIP: string(r.RelayIP), RelayPath: string(r.RelayPath), RelayPort: r.RelayPort, Response: string(r.Response),
 		Delay: r.Delay, DelayBeforeQueue: r.Delays[0], DelayInQueue: r.Delays[1], DelayConnect: r.Delays[2],
 		DelayTransmit: r.Delays[3], ConnUse: r.ConnUse, TLS: tls, Pool: pool, SourceIP: sourceIP, TimeDigits: r.TimeDigits,
+		Line: c.line(line),
 	}
 	if len(r.QueuedAs) > 0 {
 		next := msgKey{m.Host, string(r.QueuedAs)}
@@ -436,6 +440,14 @@ func (c *Correlator) delivery(r *postfixlog.Record, line []byte) error {
 		return err
 	}
 	return c.sweep()
+}
+
+// line is an attempt's log line for its event, when lines are kept.
+func (c *Correlator) line(line []byte) string {
+	if !c.KeepLines {
+		return ""
+	}
+	return string(line)
 }
 
 // write writes an attempt of m, or holds it back while m may still turn
@@ -657,7 +669,7 @@ func (c *Correlator) expire(r *postfixlog.Record, line []byte) error {
 			Time: r.Time, EventID: EventID(m.Host, line, m.Recipients[i]), Host: m.Host, QueueID: m.QueueID,
 			TraceID: m.TraceID, MessageID: m.MessageID, Sender: m.Sender, Recipient: m.Recipients[i],
 			Status: schema.StatusExpired, DSN: m.LastDSN[i], Service: string(r.Program), Response: m.LastResponse[i],
-			Pool: pool, SourceIP: sourceIP, TimeDigits: r.TimeDigits,
+			Pool: pool, SourceIP: sourceIP, TimeDigits: r.TimeDigits, Line: c.line(line),
 		}
 		if err := c.write(m, e); err != nil {
 			return err
@@ -719,7 +731,7 @@ func (c *Correlator) decision(r *postfixlog.Record, line []byte, status schema.D
 		Time: r.Time, EventID: EventID(host, line, ""), Host: host, QueueID: string(r.QueueID),
 		Sender: string(r.From), Recipient: string(r.To), Status: status, DSN: string(dsn),
 		Service: string(r.Program), RelayHost: string(r.ClientHost), RelayIP: string(r.ClientIP),
-		Response: string(response), TimeDigits: r.TimeDigits,
+		Response: string(response), TimeDigits: r.TimeDigits, Line: c.line(line),
 	}
 	if len(r.QueueID) == 0 {
 		return c.sink.Delivery(e)

@@ -165,6 +165,7 @@ func NewPipeline(st store.Store, opts PipelineOptions) *Pipeline {
 	p.parser.Location = opts.Location
 	p.corr = NewCorrelator(sinkFunc{p}, opts.Pools, opts.Grace)
 	p.corr.Announce = opts.Announce
+	p.corr.KeepLines = opts.Evidence != nil
 	p.metrics = opts.Metrics
 	p.classifier, p.observer, p.evidence = opts.Classifier, opts.Observer, opts.Evidence
 	if p.classifier == nil {

@@ -53,8 +53,9 @@ var deliveryEvents = map[schema.DeliveryStatus]string{
 	schema.StatusHandoff:  EventHandoff,
 }
 
-// DeliveryFact is one delivery attempt of one recipient, with the whole
-// reply, relay, source IP and pool, TLS and delays. Its facts are written
+// DeliveryFact is one delivery attempt of one recipient, with the log
+// line it was read from (when the collector kept it), the whole reply,
+// relay, source IP and pool, TLS and delays. Its facts are written
 // in canonical form at once (the members in sorted order): attempts are
 // most of what the ledger holds.
 func DeliveryFact(e *schema.DeliveryEvent) Fact {
@@ -74,6 +75,7 @@ func DeliveryFact(e *schema.DeliveryEvent) Fact {
 	w.str("eventId", strconv.FormatUint(e.EventID, 10))
 	w.str("host", e.Host)
 	w.bool("isBlock", e.IsBlock)
+	w.str("line", e.Line)
 	w.str("origRecipient", e.OrigRecipient)
 	w.str("pool", e.Pool)
 	w.str("provider", e.Provider)

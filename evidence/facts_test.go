@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"testing"
 	"time"
@@ -92,8 +93,10 @@ func TestDeliveryFactIsCanonical(t *testing.T) {
 			Recipient: "r@y", OrigRecipient: "o@y", Status: "sent", DSN: "2.0.0", Service: "postfix-legal/smtp", RelayHost: "mx.y",
 			RelayIP: "192.0.2.1", RelayPort: 25, Response: `250 2.0.0 OK "quoted" \ <x> ü`, Delay: 1.25, DelayBeforeQueue: 0.1,
 			DelayInQueue: 0.01, DelayConnect: 0.3, DelayTransmit: 0.84, ConnUse: 2, TLS: "TLSv1.3", Pool: "legal",
-			SourceIP: "127.0.0.2", Provider: "google", Category: "", IsBlock: true, QueuedAs: "5Cd", TimeDigits: 6},
-		{EventID: 2, Host: "mx1", QueueID: "4Ab", Status: "deferred", Response: "451 \xfe\xff try later"},
+			SourceIP: "127.0.0.2", Provider: "google", Category: "", IsBlock: true, QueuedAs: "5Cd", TimeDigits: 6,
+			Line: "Nov 25 10:00:01 mx1 postfix-legal/smtp[100]: 4Ab: to=<r@y>, status=sent (250 2.0.0 OK)"},
+		{EventID: 2, Host: "mx1", QueueID: "4Ab", Status: "deferred", Response: "451 \xfe\xff try later",
+			Line: "Nov 25 10:00:02 mx1 postfix/smtp[101]: 4Ab: status=deferred (451 \xfe\xff try later)"},
 		{EventID: 3, Host: "mx1", QueueID: "4Ab", Status: "bounced", Sender: "bad\xffsender@x"},
 	}
 	for _, e := range events {
@@ -118,10 +121,18 @@ func TestDeliveryFactIsCanonical(t *testing.T) {
 	if _, err := Verify(context.Background(), st, VerifyOptions{Origin: testOrigin, Verifiers: verifiersOf(t, key)}); err != nil {
 		t.Error(err)
 	}
+	var first Record
+	json.Unmarshal(st.Log(testOrigin)[1].Record, &first)
+	if first.Facts["line"] != events[0].Line {
+		t.Errorf("the attempt's log line: got %v, want %q", first.Facts["line"], events[0].Line)
+	}
 	var r Record
 	json.Unmarshal(st.Log(testOrigin)[2].Record, &r)
 	if r.Facts["response"] != "451 \ufffd try later" || r.Facts["responseBase64"] != "NDUxIP7/IHRyeSBsYXRlcg==" {
 		t.Errorf("bytes that are not UTF-8: %v", r.Facts)
+	}
+	if r.Facts["lineBase64"] != base64.StdEncoding.EncodeToString([]byte(events[1].Line)) {
+		t.Errorf("a log line that is not UTF-8 keeps its bytes: %v", r.Facts)
 	}
 }
 
@@ -134,7 +145,9 @@ func BenchmarkAppendDelivery(b *testing.B) {
 	e := &schema.DeliveryEvent{Time: time.Now(), Host: "mx1", QueueID: "4Ab", Sender: "notices@court.example", Recipient: "r@example.org",
 		Status: "sent", DSN: "2.0.0", Service: "postfix-legal/smtp", RelayHost: "mx.example.org", RelayIP: "192.0.2.1", RelayPort: 25,
 		Response: "250 2.0.0 Ok: queued as 4Z8x9Y1abcz", Delay: 1.14, DelayConnect: 0.8, DelayTransmit: 0.1,
-		TLS: "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", Pool: "legal", SourceIP: "192.0.2.10", Provider: "other"}
+		TLS: "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", Pool: "legal", SourceIP: "192.0.2.10", Provider: "other",
+		Line: "Nov 25 10:00:01 mx1 postfix-legal/smtp[4321]: 4Ab: to=<r@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=1.14, " +
+			"delays=0.04/0.2/0.8/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4Z8x9Y1abcz)"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		e.EventID = uint64(i)

@@ -141,6 +141,10 @@ type DeliveryEvent struct {
 	// 0 for whole seconds (maillog_file, BSD syslog), 6 for RFC 3339
 	// high precision and journald.
 	TimeDigits uint8
+	// Line is the log line the attempt was read from, as it was logged,
+	// when the collector keeps it (for the evidence ledger; it is not a
+	// column of delivery_events).
+	Line string `json:",omitempty"`
 }
 
 // DeliveryEvents is the delivery_events table.
