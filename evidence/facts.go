@@ -66,7 +66,7 @@ func DeliveryFact(e *schema.DeliveryEvent) Fact {
 	f := Fact{ID: "delivery:" + e.Host + ":" + strconv.FormatUint(e.EventID, 16), Event: event, Time: e.Time,
 		Message: MessageKey(e.TraceID, e.Host, e.QueueID), MessageIdentifier: e.MessageID, Sender: e.Sender,
 		Recipients: []string{e.Recipient}}
-	w := newFactsWriter()
+	w := newFactsWriter(512 + len(e.Line) + len(e.Response) + len(e.TLS))
 	w.str("category", e.Category)
 	w.int("connUse", int64(e.ConnUse))
 	w.float32s("delay", e.Delay)
@@ -115,7 +115,7 @@ func MessageFacts(m *schema.MessageRecord) []Fact {
 		out = append(out, Fact{ID: id + ":notification:" + child, Event: EventSenderNotification, Time: m.LastSeen, Message: key,
 			Sender: m.Sender, Facts: map[string]any{"table": "messages", "host": m.Host, "queueId": m.QueueID, "notificationQueueId": child}})
 	}
-	w := newFactsWriter()
+	w := newFactsWriter(512)
 	w.str("clientHost", m.ClientHost)
 	w.str("clientIP", m.ClientIP)
 	w.str("host", m.Host)

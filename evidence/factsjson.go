@@ -19,7 +19,11 @@ type factsWriter struct {
 	err  error
 }
 
-func newFactsWriter() *factsWriter { return &factsWriter{b: append(make([]byte, 0, 512), '{')} }
+// newFactsWriter starts a facts object; size is room for it (one
+// allocation when it fits).
+func newFactsWriter(size int) *factsWriter {
+	return &factsWriter{b: append(make([]byte, 0, size), '{')}
+}
 
 func (w *factsWriter) key(k string) {
 	if w.last != "" && compareUTF16(w.last, k) >= 0 && w.err == nil {

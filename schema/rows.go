@@ -782,7 +782,7 @@ func (r *EvidenceRecord) AppendRow(e *store.Encoder) {
 	e.String(r.Event)
 	e.DateTime64(r.Time, 6)
 	e.FixedBytes(r.RecordHash[:])
-	e.String(string(r.Record))
+	e.Bytes(r.Record)
 	e.StringArray(r.TreeHashes)
 }
 

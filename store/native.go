@@ -113,6 +113,15 @@ func (e *Encoder) String(s string) {
 	e.size += len(s) + 1
 }
 
+// Bytes writes a String value held as bytes, without copying them to a
+// string first.
+func (e *Encoder) Bytes(b []byte) {
+	c := e.next()
+	c.data = binary.AppendUvarint(c.data, uint64(len(b)))
+	c.data = append(c.data, b...)
+	e.size += len(b) + 1
+}
+
 // StringArray writes an Array(String) value.
 func (e *Encoder) StringArray(ss []string) {
 	c := e.next()
