@@ -13,7 +13,7 @@ import (
 )
 
 // StoreStorage keeps logs in mailtrace's store (tables evidence_records,
-// evidence_checkpoints, evidence_anchors of migrations 0009 and 0011). Records, a
+// evidence_checkpoints, evidence_anchors of migrations 0009 to 0011). Records, a
 // stream, go through the store's Writer: in order, each batch retried
 // until stored, so what is stored after a crash is a prefix. A checkpoint
 // or an anchor is one row stored at once (store.InsertRows); its caller
