@@ -82,6 +82,16 @@ func TestEvidenceCommands(t *testing.T) {
 		t.Errorf("status: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
+	// While another process holds the embedded store, both say how to get it.
+	withStore(t, storeDir, func(store.Store) {
+		for _, verb := range []string{"verify", "status"} {
+			r := run(t, env, "evidence", verb)
+			if r.code != 1 || !strings.Contains(r.stderr, "holds the embedded store") || !strings.Contains(r.stderr, "systemctl stop mailtrace; mailtrace evidence "+verb) {
+				t.Errorf("%s on a held store: exit %d, stderr %q", verb, r.code, r.stderr)
+			}
+		}
+	})
+
 	// A reply changed straight in the table.
 	withStore(t, storeDir, func(st store.Store) {
 		if err := st.Exec(ctx, "ALTER TABLE evidence_records UPDATE record = replaceOne(record, '250 2.0.0 OK', '550 5.0.0 NO') WHERE log_index = 3 SETTINGS mutations_sync = 1", nil); err != nil {
