@@ -115,7 +115,7 @@ func TestEveryCommandHelp(t *testing.T) {
 				if r.code != 0 || !strings.Contains(r.stderr, "-config") || !strings.Contains(r.stderr, "-chdb-library") {
 					t.Errorf("mailtrace %q: exit %d, stderr %q; want exit 0 and the flags (global ones too)", args, r.code, trim(r.stderr))
 				}
-				if name != "version" && !strings.Contains(r.stderr, fmt.Sprintf("Usage: mailtrace %s", name)) {
+				if !strings.Contains(r.stderr, fmt.Sprintf("Usage: mailtrace %s", name)) {
 					t.Errorf("mailtrace %q: stderr %q lacks the usage line", args, trim(r.stderr))
 				}
 			})

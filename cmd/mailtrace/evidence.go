@@ -42,6 +42,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stderr, "       mailtrace evidence status [--origin O]  size, last checkpoint and last time stamp of each log")
 		fmt.Fprintln(stderr, "       mailtrace evidence export ID [--out FILE] [--from T --to T] [--lang es|en]  one message's evidence bundle (zip) with its certificate; ID as trace takes it")
 		fmt.Fprintln(stderr, "       mailtrace evidence verify BUNDLE.zip [--key log.pub] [--tsa-roots roots.pem]  check a bundle offline: no store, no network")
+		fmt.Fprintln(stderr, "verify without a bundle and status read the store itself: an embedded store only while no mailtrace run holds it.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {

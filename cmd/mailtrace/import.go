@@ -23,7 +23,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	again := fs.Bool("again", false, "read the files from their start even if imported before (with --before: to add rows an earlier import left out)")
 	beforeFlag := fs.String("before", "", "store only rows from before this RFC 3339 time (the cutoff an earlier import named)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: mailtrace import [flags] FILE...   (plain or .gz Postfix logs, oldest first)")
+		fmt.Fprintln(stderr, "Usage: mailtrace import [flags] FILE...   (Postfix logs: plain, .gz or journalctl -o export; oldest first)")
 		fmt.Fprintln(stderr, "Importing a file again adds nothing; an import cut off continues where it stopped.")
 		fmt.Fprintln(stderr, "A file without a Postfix log line is skipped, and the others imported; a missing one stops it before it starts.")
 		fmt.Fprintln(stderr, "Rows older than the store's retention are not stored: the summary says how many and how to keep them.")

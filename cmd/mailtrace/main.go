@@ -34,13 +34,13 @@ var commands = map[string]command{
 	"milter":   {"run the milter alone (--listen inet:127.0.0.1:8894)", runMilter},
 	"collect":  {"follow the Postfix log into the store, across rotations (--log FILE)", runCollect},
 	"api":      {"run the query API and web UI alone (--listen 127.0.0.1:8025)", runAPI},
-	"import":   {"backfill the store from old Postfix logs (plain or .gz); importing again adds nothing", runImport},
+	"import":   {"backfill the store from old Postfix logs (plain, .gz or journalctl -o export); importing again adds nothing", runImport},
 	"trace":    {"show one message's timeline by trace ID, Message-ID, queue ID or recipient (--json)", runTrace},
 	"blocks":   {"list block incidents: open ones, or --all opened in a range (--json)", runBlocks},
 	"classify": {"show how a receiver's reply is classified: category, block signal, provider (--mx HOST)", runClassify},
 	"dsn":      {"read bounce reports from files: dsn parse FILE... [--json] shows them, dsn ingest FILE... stores them", runDSN},
 	"reports":  {"read DMARC aggregate/failure and SMTP TLS reports: reports parse FILE... [--json], reports ingest FILE..., reports list", runReports},
-	"evidence": {"the evidence ledger: evidence keygen makes a signing key, evidence verify re-checks every record, checkpoint and time stamp, evidence status", runEvidence},
+	"evidence": {"the evidence ledger: evidence keygen makes a signing key, evidence verify re-checks every record, checkpoint and time stamp, evidence status shows where each log stands", runEvidence},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
 }
 
@@ -128,6 +128,10 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	var c common
 	c.register(fs) // taken, as by every command, and not needed
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: mailtrace version")
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
