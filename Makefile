@@ -65,8 +65,10 @@ bench: setup
 ## trace, runs until Ctrl-C, then removes everything. Needs root (Postfix).
 ## API=host:port moves the web UI.
 API ?= 127.0.0.1:8025
+# Built, not `go run`: go run exits 1 on Ctrl-C whatever the demo returns.
 demo: setup build
-	$(GO) run ./demo --bin bin/mailtrace --api $(API)
+	$(GO) build -trimpath -o bin/mailtrace-demo ./demo
+	bin/mailtrace-demo --bin bin/mailtrace --api $(API)
 
 clean:
 	rm -rf bin .demo .artifacts
