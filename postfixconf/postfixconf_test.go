@@ -148,6 +148,33 @@ func TestDoctorFindsWrongSettings(t *testing.T) {
 	}
 }
 
+// The domain lists are shown as Postfix expands them, without the empty
+// entries an empty $mydestination leaves.
+func TestDoctorListsDomains(t *testing.T) {
+	for _, tt := range []struct {
+		name, main string
+		want       []string
+		notWant    string
+	}{
+		{name: "empty mydestination", main: "mydestination =\nrelay_domains = $mydestination, partner.example\n",
+			want: []string{"recipients in relay_domains (partner.example) go"}, notWant: "recipients in mydestination"},
+		{name: "both set", main: "mydestination = localhost\nrelay_domains = $mydestination partner.example\n",
+			want: []string{"recipients in mydestination (localhost) are", "recipients in relay_domains (localhost, partner.example) go"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := findings(t, configDir(t, tt.main, ""), nil)
+			for _, w := range tt.want {
+				if !containsPrefix(got[Info], w) {
+					t.Errorf("no info %q among %q", w, got[Info])
+				}
+			}
+			if tt.notWant != "" && containsPrefix(got[Info], tt.notWant) {
+				t.Errorf("info %q among %q", tt.notWant, got[Info])
+			}
+		})
+	}
+}
+
 // What pool routing leaves to Postfix is reported as such; what would
 // bypass it or change the VERP sender is a problem; postconf's own
 // warnings are shown.

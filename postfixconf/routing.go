@@ -109,7 +109,8 @@ func (s Setup) checkRouting(pc *Postconf) []Finding {
 		{"virtual_mailbox_domains", "are delivered by virtual_transport"},
 		{"relay_domains", "go through relay_transport"},
 	} {
-		if v := strings.TrimSpace(pc.Main[d.param]); v != "" {
+		// An empty $mydestination leaves ", bounces..." after expansion.
+		if v := strings.Join(SplitList(pc.Main[d.param]), ", "); v != "" {
 			add(Info, "", "recipients in %s (%s) %s, not through a pool", d.param, v, d.how)
 		}
 	}
