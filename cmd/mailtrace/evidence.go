@@ -89,12 +89,7 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	st, err := openReadOnly(ctx, cfg)
 	if err != nil {
-		if errors.Is(err, store.ErrInUse) {
-			return fmt.Errorf("%w: evidence %s reads the store itself, not through the running mailtrace's API; stop it for the check "+
-				"(sudo systemctl stop mailtrace; mailtrace evidence %s; sudo systemctl start mailtrace: while it is stopped, mail flows unstamped "+
-				"and through Postfix's default transport), or keep the store on a ClickHouse server", err, verb, verb)
-		}
-		return err
+		return heldBySidecar(err, "evidence "+verb)
 	}
 	defer st.Close()
 	storage := evidence.NewStoreStorage(st, store.WriterOptions{})

@@ -82,13 +82,28 @@ func TestEvidenceCommands(t *testing.T) {
 		t.Errorf("status: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
-	// While another process holds the embedded store, both say how to get it.
+	// While another process holds the embedded store, the commands that
+	// cannot ask its API say how to run them.
+	logFile := filepath.Join(dir, "mail.log")
+	os.WriteFile(logFile, []byte("Nov  5 10:00:00 mx1 postfix/qmgr[1]: 4F1A2B3C: removed\n"), 0o600)
 	withStore(t, storeDir, func(store.Store) {
-		for _, verb := range []string{"verify", "status"} {
-			r := run(t, env, "evidence", verb)
-			if r.code != 1 || !strings.Contains(r.stderr, "holds the embedded store") || !strings.Contains(r.stderr, "systemctl stop mailtrace; mailtrace evidence "+verb) {
-				t.Errorf("%s on a held store: exit %d, stderr %q", verb, r.code, r.stderr)
-			}
+		for _, tt := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"evidence verify", []string{"evidence", "verify"}, "mailtrace evidence verify"},
+			{"evidence status", []string{"evidence", "status"}, "mailtrace evidence status"},
+			{"import", []string{"import", logFile}, "mailtrace import FILE..."},
+			{"migrate", []string{"migrate"}, "mailtrace migrate;"},
+			{"migrate --status", []string{"migrate", "--status"}, "mailtrace migrate --status;"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				r := run(t, env, tt.args...)
+				if r.code != 1 || !strings.Contains(r.stderr, "holds the embedded store") || !strings.Contains(r.stderr, "systemctl stop mailtrace; sudo -u mailtrace "+tt.want) {
+					t.Errorf("%s on a held store: exit %d, stderr %q", tt.name, r.code, r.stderr)
+				}
+			})
 		}
 	})
 

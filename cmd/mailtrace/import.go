@@ -69,7 +69,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	st, err := openMigrated(ctx, cfg)
 	if err != nil {
-		return err
+		return heldBySidecar(err, "import FILE...")
 	}
 	defer st.Close()
 	logger := newLogger(cfg.LogLevel, stderr)

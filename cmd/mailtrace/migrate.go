@@ -56,7 +56,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	st, err := open(ctx, cfg)
 	if err != nil {
-		return err
+		if *status {
+			return heldBySidecar(err, "migrate --status")
+		}
+		return heldBySidecar(err, "migrate")
 	}
 	defer st.Close()
 	opts.Database = st.Database()

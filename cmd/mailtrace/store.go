@@ -62,6 +62,18 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return st, nil
 }
 
+// heldBySidecar adds to the error of a command that cannot ask the
+// sidecar's API for what it needs (command, as the user would type it),
+// when a running mailtrace holds the embedded store, how to run it.
+func heldBySidecar(err error, command string) error {
+	if !errors.Is(err, store.ErrInUse) {
+		return err
+	}
+	return fmt.Errorf("%w: mailtrace %s needs the embedded store to itself, not through the running mailtrace's API; "+
+		"stop it for the time (sudo systemctl stop mailtrace; sudo -u mailtrace mailtrace %s; sudo systemctl start mailtrace: "+
+		"meanwhile mail flows unstamped and through Postfix's default transport)", err, command, command)
+}
+
 // openReadOnly opens the store for a command that only reads it. Nothing
 // is created: a store that is not there (a mistyped --store, a config not
 // found, nothing migrated yet) is said to be missing.
