@@ -260,6 +260,9 @@ func (s Setup) MainCFFor(set map[string]string) string {
 			fmt.Fprintf(&b, "# %s already lists mailtrace's entry: %s\n", p.Name, cur)
 		case kind == "list":
 			fmt.Fprintf(&b, "# %s is set: your list with mailtrace's entry added\n%s = %s, %s\n", p.Name, p.Name, cur, entry)
+		case kind == "regexp table" && !HasPatternTable(cur):
+			// Patterns mean nothing in a hash: or lmdb: table.
+			fmt.Fprintf(&b, "# %s is set, with no regexp: or pcre: table for mailtrace's patterns: your tables after mailtrace's\n%s = %s, %s\n", p.Name, p.Name, p.Value, cur)
 		default:
 			fmt.Fprintf(&b, "# %s is set (%s): do not replace it; add to your %s:\n", p.Name, cur, kind)
 			for _, l := range strings.Split(entry, "\n") {
@@ -269,6 +272,17 @@ func (s Setup) MainCFFor(set map[string]string) string {
 		}
 	}
 	return b.String()
+}
+
+// HasPatternTable tells whether a list of Postfix tables has a regexp: or
+// pcre: one, where mailtrace's pattern lines can go.
+func HasPatternTable(tables string) bool {
+	for _, t := range SplitList(tables) {
+		if strings.HasPrefix(t, "regexp:") || strings.HasPrefix(t, "pcre:") {
+			return true
+		}
+	}
+	return false
 }
 
 // listed tells whether a list parameter's value has mailtrace's entry.

@@ -233,6 +233,25 @@ func TestDoctorReportsRouting(t *testing.T) {
 	}
 }
 
+// A sender table that can hold no pattern (hash:) is not given pattern
+// lines: mailtrace's regexp table goes before it.
+func TestDoctorSenderTableWithoutPatterns(t *testing.T) {
+	s := testSetup
+	dir := configDir(t, "sender_dependent_default_transport_maps = hash:/etc/postfix/sdt\n", "")
+	s.Dir = dir
+	_, all := findings(t, dir, nil)
+	var fix string
+	for _, f := range all {
+		if strings.HasPrefix(f.Message, "pools legal, bulk are not routed") {
+			fix = f.Fix
+		}
+	}
+	want := "sender_dependent_default_transport_maps = regexp:" + s.SenderTransportPath() + ", hash:/etc/postfix/sdt\n"
+	if !strings.Contains(fix, want) || !strings.Contains(fix, s.SenderTransportPath()+":\n"+s.SenderTransportTable()) {
+		t.Errorf("fix for a hash sender table: %q; want %q and the table", fix, want)
+	}
+}
+
 // A main.cf that sets a list or map already keeps it: lists get
 // mailtrace's entry added, maps are left with the entry to add.
 func TestMainCFKeepsExistingSettings(t *testing.T) {
@@ -249,8 +268,10 @@ func TestMainCFKeepsExistingSettings(t *testing.T) {
 			"# transport_maps is set (hash:/etc/postfix/transport): do not replace it; add to your map:\n#   bounces.example.com lmtp:inet:127.0.0.1:8026", "\ntransport_maps ="},
 		{"relay domains", "relay_domains", "partner.example",
 			"relay_domains = partner.example, bounces.example.com", "relay_domains = $mydestination"},
-		{"sender transport map", "sender_dependent_default_transport_maps", "hash:/etc/postfix/sdt",
-			"#   /^mt-legal-.*@bounces\\.example\\.com$/ smtp-legal", "\nsender_dependent_default_transport_maps ="},
+		{"sender transport regexp table", "sender_dependent_default_transport_maps", "regexp:/etc/postfix/sdt",
+			"add to your regexp table:\n#   /^mt-legal-.*@bounces\\.example\\.com$/ smtp-legal", "\nsender_dependent_default_transport_maps ="},
+		{"sender transport hash table", "sender_dependent_default_transport_maps", "hash:/etc/postfix/sdt",
+			"\nsender_dependent_default_transport_maps = regexp:" + s.SenderTransportPath() + ", hash:/etc/postfix/sdt\n", "#   /^mt-legal-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,7 +63,11 @@ func (s Setup) checkTables(pc *Postconf) []Finding {
 	}
 	if len(missing) > 0 {
 		fix := fmt.Sprintf("%s:\nsender_dependent_default_transport_maps = regexp:%s\n\n%s:\n%s", mainCF, here.SenderTransportPath(), here.SenderTransportPath(), here.SenderTransportTable())
-		if sddtm != "" {
+		switch {
+		case sddtm != "" && !HasPatternTable(sddtm):
+			fix = fmt.Sprintf("%s (your tables, %s, after mailtrace's: they hold no regexp: or pcre: table for its patterns):\nsender_dependent_default_transport_maps = regexp:%s, %s\n\n%s:\n%s",
+				mainCF, sddtm, here.SenderTransportPath(), sddtm, here.SenderTransportPath(), here.SenderTransportTable())
+		case sddtm != "":
 			fix = fmt.Sprintf("your table %s (sender_dependent_default_transport_maps in %s), add (or list regexp:%s first):\n%s",
 				sddtm, mainCF, here.SenderTransportPath(), strings.Join(missing, "\n"))
 		}
