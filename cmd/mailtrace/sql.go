@@ -17,6 +17,8 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	format := fs.String("format", "tsv", "output: tsv or csv (with a header line) or json (one object per line)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: mailtrace sql [--format tsv|csv|json] \"SELECT ...\"   (or - to read the query from standard input)")
+		fmt.Fprintln(stderr, "When a running mailtrace holds the embedded store, asks its API (api.listen), where SQL needs the admin role:")
+		fmt.Fprintln(stderr, "an admin token in $MAILTRACE_API_TOKEN.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
