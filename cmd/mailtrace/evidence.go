@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -76,6 +77,9 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		path := cfg.Evidence.KeyPath(cfg.Store)
 		set(&path, *keyFile)
 		k, err := evidence.WriteKey(path, cfg.Evidence.Origin(""))
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: %s exists and is kept; to replace the key, move it away first (with mailtrace stopped) and add its public key to evidence.verifier_keys, or write the new one elsewhere with --key FILE", evidence.ErrKey, path)
+		}
 		if err != nil {
 			return err
 		}
@@ -83,6 +87,9 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintln(stdout, "Keep the public key with whoever verifies; after replacing a key, add the old public key to evidence.verifier_keys.")
 		return nil
 	case "verify", "status":
+	case "":
+		fs.Usage()
+		return fmt.Errorf("%w: evidence needs keygen, verify or status", errUsage)
 	default:
 		fs.Usage()
 		return fmt.Errorf("%w: evidence takes keygen, verify or status, not %q", errUsage, verb)
@@ -150,6 +157,10 @@ func trustedKeys(cfg evidence.Config, keyFile string) (note.Verifiers, []string,
 	publics := append([]string(nil), cfg.VerifierKeys...)
 	if k, err := evidence.LoadKey(keyFile); err == nil {
 		publics = append(publics, k.Public)
+	} else if len(publics) == 0 && errors.Is(err, os.ErrNotExist) {
+		// A new key would verify nothing already signed.
+		return nil, nil, fmt.Errorf("%w: no checkpoint key to verify with: %s does not exist and evidence.verifier_keys is empty; "+
+			"give the public keys that signed the checkpoints in evidence.verifier_keys (mailtrace logged each at first start; evidence keygen printed it)", evidence.ErrKey, keyFile)
 	} else if len(publics) == 0 {
 		return nil, nil, fmt.Errorf("no checkpoint key to verify with: %w; give the public keys in evidence.verifier_keys", err)
 	}

@@ -43,8 +43,11 @@ func TestEvidenceCommands(t *testing.T) {
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v %v", fi, err)
 	}
-	if r = run(t, env, "evidence", "keygen"); r.code != 1 || !strings.Contains(r.stderr, "exists") {
+	if r = run(t, env, "evidence", "keygen"); r.code != 1 || !strings.Contains(r.stderr, keyFile+" exists and is kept") || !strings.Contains(r.stderr, "evidence.verifier_keys") {
 		t.Errorf("keygen over an existing key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r = run(t, env, "evidence"); r.code != 2 || !strings.Contains(r.stderr, "evidence needs keygen, verify or status") {
+		t.Errorf("evidence without a verb: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r = run(t, env, "migrate"); r.code != 0 {
 		t.Fatal(r.stderr)
@@ -117,7 +120,13 @@ func TestEvidenceCommands(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "FAIL  records: record 3: its SHA-256 is") || !strings.Contains(r.stdout, "first failure: records") {
 		t.Errorf("verify of a changed record: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	// Without the key, and without verifier_keys, there is nothing to trust.
+	// Without the key, and without verifier_keys, there is nothing to
+	// trust; a new key would verify nothing signed already.
+	os.Rename(keyFile, keyFile+".away")
+	if r = run(t, env, "evidence", "verify"); r.code != 1 || !strings.Contains(r.stderr, "does not exist and evidence.verifier_keys is empty") || strings.Contains(r.stderr, "keygen)") {
+		t.Errorf("verify without the key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	os.Rename(keyFile+".away", keyFile)
 	os.Chmod(keyFile, 0o644)
 	if r = run(t, env, "evidence", "verify"); r.code != 1 || !strings.Contains(r.stderr, "chmod 600") {
 		t.Errorf("verify with a readable key file: exit %d, stderr %q", r.code, r.stderr)
