@@ -89,10 +89,10 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case "verify", "status":
 	case "":
 		fs.Usage()
-		return fmt.Errorf("%w: evidence needs keygen, verify or status", errUsage)
+		return fmt.Errorf("%w: evidence needs keygen, verify, status or export", errUsage)
 	default:
 		fs.Usage()
-		return fmt.Errorf("%w: evidence takes keygen, verify or status, not %q", errUsage, verb)
+		return fmt.Errorf("%w: evidence takes keygen, verify, status or export, not %q", errUsage, verb)
 	}
 	st, err := openReadOnly(ctx, cfg)
 	if err != nil {

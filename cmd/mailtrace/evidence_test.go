@@ -46,7 +46,7 @@ func TestEvidenceCommands(t *testing.T) {
 	if r = run(t, env, "evidence", "keygen"); r.code != 1 || !strings.Contains(r.stderr, keyFile+" exists and is kept") || !strings.Contains(r.stderr, "evidence.verifier_keys") {
 		t.Errorf("keygen over an existing key: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r = run(t, env, "evidence"); r.code != 2 || !strings.Contains(r.stderr, "evidence needs keygen, verify or status") {
+	if r = run(t, env, "evidence"); r.code != 2 || !strings.Contains(r.stderr, "evidence needs keygen, verify, status or export") {
 		t.Errorf("evidence without a verb: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r = run(t, env, "migrate"); r.code != 0 {

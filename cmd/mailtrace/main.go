@@ -40,7 +40,7 @@ var commands = map[string]command{
 	"classify": {"show how a receiver's reply is classified: category, block signal, provider (--mx HOST)", runClassify},
 	"dsn":      {"read bounce reports from files: dsn parse FILE... [--json] shows them, dsn ingest FILE... stores them", runDSN},
 	"reports":  {"read DMARC aggregate/failure and SMTP TLS reports: reports parse FILE... [--json], reports ingest FILE..., reports list", runReports},
-	"evidence": {"the evidence ledger: evidence keygen makes a signing key, evidence verify re-checks every record, checkpoint and time stamp, evidence status shows where each log stands", runEvidence},
+	"evidence": {"the evidence ledger: evidence keygen makes a signing key, evidence verify re-checks every record, checkpoint and time stamp, evidence status shows where each log stands, evidence export ID writes one message's proof bundle", runEvidence},
 	"doctor":   {"check the Postfix configuration, the log and the store (--print-postfix prints the lines to add)", runDoctor},
 }
 
