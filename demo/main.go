@@ -289,6 +289,7 @@ func printCommands(bin, cfgPath, postfixConfig string) {
 		bin = "./" + bin
 	}
 	today := time.Now().UTC()
+	bundle := filepath.Join(filepath.Dir(cfgPath), "demo-0-evidence.zip") // removed with the demo
 	mt := shellQuote(bin) + " --config " + shellQuote(cfgPath)
 	fmt.Fprintf(say, "\ndemo: the demo's config is %s; while it runs, try in another terminal:\n", cfgPath)
 	for _, c := range [][]string{
@@ -298,6 +299,9 @@ func printCommands(bin, cfgPath, postfixConfig string) {
 		{"blocks"},
 		{"sql", "SELECT status, pool, provider, count() AS attempts FROM delivery_events GROUP BY ALL ORDER BY attempts DESC"},
 		{"doctor", "--postfix-config", postfixConfig},
+		// A bundle needs a signed checkpoint: one a minute (evidence.checkpoint_interval).
+		{"evidence", "export", "<demo-0@court.example>", "--out", bundle},
+		{"evidence", "verify", bundle},
 	} {
 		args := make([]string, len(c))
 		for i, a := range c {
@@ -305,6 +309,8 @@ func printCommands(bin, cfgPath, postfixConfig string) {
 		}
 		fmt.Fprintf(say, "  %s %s\n", mt, strings.Join(args, " "))
 	}
+	fmt.Fprintln(say, "  (evidence export works once the first checkpoint is signed, a minute after the start; evidence verify")
+	fmt.Fprintln(say, "  and status without a bundle need the store to themselves, which the demo's mailtrace holds until Ctrl-C removes it)")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
