@@ -258,6 +258,9 @@ func followFile(ctx context.Context, p *Pipeline, path string, f *os.File, opts 
 		opts.Logger.Warn("log is shorter than where reading stopped; reading it from the top", "path", path, "offset", offset, "size", st.Size())
 		offset = 0
 	}
+	if err := p.MarkBegun(ctx); err != nil {
+		return err
+	}
 	opts.Logger.Info("following log", "path", path, "offset", offset, "fingerprint", fp)
 	r, err := newTailReader(f, offset)
 	if err != nil {

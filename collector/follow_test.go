@@ -203,3 +203,53 @@ func TestTailReaderSeesRewrite(t *testing.T) {
 		})
 	}
 }
+
+// TestRotatedBeforeFirstCommit: a collector that starts on a log, is killed
+// before its first commit and finds the log rotated when it starts again
+// reads the rotated copy from the top.
+func TestRotatedBeforeFirstCommit(t *testing.T) {
+	st := migratedStore(t)
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, deliveryLines("AAAAAA111", 2))
+	ctx := context.Background()
+
+	// The first collector begins the file and dies before any commit.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, _, err := fileFingerprint(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := f.Stat()
+	f.Close()
+	first := NewPipeline(st, PipelineOptions{Logger: quiet()})
+	if _, err := first.Begin(ctx, path, fp, fileID(info), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.MarkBegun(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, deliveryLines("BBBBBB222", 1))
+
+	ctx2, cancel := context.WithCancel(ctx)
+	p := NewPipeline(st, PipelineOptions{Announce: true, Grace: 50 * time.Millisecond, Logger: quiet()})
+	done := make(chan error, 1)
+	go func() {
+		done <- Follow(ctx2, p, path, FollowOptions{Poll: 20 * time.Millisecond, CommitEvery: 50 * time.Millisecond, Logger: quiet()})
+	}()
+	waitFor(t, st, "SELECT count() FROM delivery_events", 3)
+	cancel()
+	<-done
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, "SELECT count() FROM delivery_events WHERE queue_id = 'AAAAAA111'"); n != 2 {
+		t.Errorf("%d attempts of the rotated file, want 2", n)
+	}
+}

@@ -108,6 +108,7 @@ type Pipeline struct {
 	cutoff      time.Time // rows before it are outside the retention
 	before      time.Time // only rows before it are written (zero: all)
 	again       bool      // ignore checkpoints: read sources from their start
+	fresh       bool      // Begin found no checkpoint for the source's file
 	warnedAt    uint64    // rows outside retention when last warned
 	Stats       Stats
 }
@@ -326,6 +327,7 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 		cp = schema.Checkpoint{Source: source, Fingerprint: fingerprint, State: string(snap)}
 	}
 	cp.FileID = fileID
+	p.fresh = !found
 	p.cp, p.offset, p.lines, p.inChunk, p.cursor = cp, cp.Offset, cp.Lines, 0, cp.Cursor
 	p.replayEnd = 0
 	if cp.PendingEnd > cp.Offset {
@@ -333,6 +335,19 @@ func (p *Pipeline) Begin(ctx context.Context, source, fingerprint, fileID string
 		p.log.Info("replaying lines whose insert was not confirmed", "source", source, "from", cp.Offset, "to", cp.PendingEnd)
 	}
 	return cp.Offset, nil
+}
+
+// MarkBegun stores the checkpoint of a file Begin found none for, before
+// any of its lines is read. A live log rotated before the first commit and
+// a collector killed then would otherwise leave no trace of the file: on
+// restart the rotated copy is not looked for, and its lines are never read.
+func (p *Pipeline) MarkBegun(ctx context.Context) error {
+	if !p.fresh {
+		return nil
+	}
+	p.fresh = false
+	cp := p.cp
+	return p.saveCheckpoint(ctx, &cp)
 }
 
 // SetCursor records the source's own position after the next line, for
