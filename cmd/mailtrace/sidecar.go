@@ -338,16 +338,7 @@ func milterPart(ctx context.Context, s *sidecar) (*part, error) {
 	}
 	logger.Info("milter listening", "listen", cfg.Milter.Listen, "classes", len(cfg.Milter.Classes), "rules", len(cfg.Milter.Rules))
 	return &part{name: "milter", run: func(ctx context.Context) error {
-		served := make(chan error, 1)
-		go func() { served <- f.Serve(ln) }()
-		var err error
-		select {
-		case err = <-served:
-		case <-ctx.Done():
-		}
-		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		f.Shutdown(shutCtx)
+		err := serveUntil(ctx, func() error { return f.Serve(ln) }, f.Shutdown)
 		closeCtx, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel2()
 		if cerr := rec.Close(closeCtx); cerr != nil {
@@ -391,21 +382,29 @@ func apiPart(ctx context.Context, s *sidecar) (*part, error) {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	logger.Info("web UI and API", "url", "http://"+ln.Addr().String()+"/", "auth", len(cfg.API.Tokens) > 0)
 	return &part{name: "api", run: func(ctx context.Context) error {
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(ln) }()
-		var err error
-		select {
-		case err = <-served:
-		case <-ctx.Done():
-		}
-		shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(shutCtx)
+		err := serveUntil(ctx, func() error { return srv.Serve(ln) }, srv.Shutdown)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	}}, nil
+}
+
+// serveUntil runs serve until it returns or ctx ends, then shuts the server
+// down, giving connections in progress 10 s to finish. It returns serve's
+// error, nil when ctx ended it.
+func serveUntil(ctx context.Context, serve func() error, shutdown func(context.Context) error) error {
+	served := make(chan error, 1)
+	go func() { served <- serve() }()
+	var err error
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	shutdown(shutCtx)
+	return err
 }
 
 func newRegistry() *prometheus.Registry {
