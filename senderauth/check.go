@@ -270,12 +270,25 @@ func (c *checker) checkSPF(classes []Class) {
 				c.add(Warning, "", "SPF of %s has macro terms (%s) whose lookups depend on each message; not counted", env, strings.Join(n.Macros, " "))
 			}
 		}
-		p, ok := c.s.pool(cl.Pool)
-		if !ok || p.SourceIP == "" {
+		src := c.s.Source(cl)
+		if len(src.IPs) == 0 {
+			if src.Routed {
+				continue // the pool's own finding says it has no source_ip
+			}
+			rec, _ := spfRecord(c.ctx, c.r, env)
+			published := "no SPF record is published"
+			if rec != "" {
+				published = fmt.Sprintf("the published record %q must allow it", rec)
+			}
+			c.add(Warning, "your DNS zone, the host's outgoing address in place of "+unknownAddress+":\n"+zoneTXT(env, withIP(rec, unknownAddress)),
+				"class %s leaves through Postfix's own routing (no verp: true with a pool) from an address mailtrace does not know (%s): SPF for MAIL FROM @%s is not evaluated for it; %s",
+				cl.Name, src.From, env, published)
 			continue
 		}
-		res := EvaluateSPF(c.ctx, c.r, p.SourceIP, orName(p.HeloName), "postmaster@"+env)
-		c.spfFinding(fmt.Sprintf("class %s: SPF for MAIL FROM @%s from pool %s (%s)", cl.Name, env, p.Name, p.SourceIP), env, p.SourceIP, res, Problem)
+		for _, ip := range src.IPs {
+			res := EvaluateSPF(c.ctx, c.r, ip, orName(src.Helo), "postmaster@"+env)
+			c.spfFinding(fmt.Sprintf("class %s: SPF for MAIL FROM @%s from %s (%s)", cl.Name, env, src.Via, ip), env, ip, res, Problem)
+		}
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 )
 
 // Records prints the DNS records that fit the config: for each envelope
-// domain an SPF record allowing every pool its classes leave through
-// (what the domain publishes now, with the missing addresses added), for
+// domain an SPF record allowing every address its classes leave from
+// (what the domain publishes now, with the missing addresses added; only a
+// commented hint when a class leaves from an address mailtrace does not
+// know, see Source), for
 // each From domain a DMARC record sending aggregate reports to the intake
 // (keeping a published policy), the authorisation the intake's domain
 // must publish when it is another, and a TLS-RPT record.
@@ -21,7 +23,7 @@ func (s Setup) Records(ctx context.Context, r *resolver.Resolver) string {
 	if len(s.ReportAddresses) > 0 {
 		rua = s.ReportAddresses[0]
 	}
-	ips := map[string][]string{}
+	ips, unknown := map[string][]string{}, map[string][]string{}
 	var envs, froms []string
 	for _, cl := range s.Classes {
 		env := s.Envelope(cl)
@@ -31,14 +33,20 @@ func (s Setup) Records(ctx context.Context, r *resolver.Resolver) string {
 		if !slices.Contains(envs, env) {
 			envs = append(envs, env)
 		}
-		if p, ok := s.pool(cl.Pool); ok && p.SourceIP != "" && !slices.Contains(ips[env], p.SourceIP) {
-			ips[env] = append(ips[env], p.SourceIP)
+		src := s.Source(cl)
+		if len(src.IPs) == 0 {
+			unknown[env] = append(unknown[env], fmt.Sprintf("class %s leaves through %s (%s)", cl.Name, src.Via, src.From))
+		}
+		for _, ip := range src.IPs {
+			if !slices.Contains(ips[env], ip) {
+				ips[env] = append(ips[env], ip)
+			}
 		}
 		if f := strings.ToLower(cl.FromDomain); f != "" && !slices.Contains(froms, f) {
 			froms = append(froms, f)
 		}
 	}
-	b.WriteString("; SPF: each envelope (MAIL FROM) domain allows the pools its classes leave through\n")
+	b.WriteString("; SPF: each envelope (MAIL FROM) domain allows every address its classes leave from\n")
 	for _, env := range envs {
 		rec := ""
 		if r != nil {
@@ -48,6 +56,16 @@ func (s Setup) Records(ctx context.Context, r *resolver.Resolver) string {
 			if res := spfAllows(rec, ip); !res {
 				rec = withIP(rec, ip)
 			}
+		}
+		if len(unknown[env]) > 0 {
+			// A record without every address would make that mail fail
+			// SPF: only a hint, commented out.
+			for _, u := range unknown[env] {
+				b.WriteString("; " + env + ": " + u + ", from an address mailtrace does not know\n")
+			}
+			b.WriteString("; keep the published mechanisms and add the host's outgoing address in place of " + unknownAddress + ":\n")
+			b.WriteString("; " + zoneTXT(env, withIP(rec, unknownAddress)) + "\n")
+			continue
 		}
 		if rec == "" {
 			rec = "v=spf1 -all"

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,6 +133,8 @@ smtp-collections unix - - n - - smtp
 		Classes: []Class{
 			{Name: "legal", Pool: "legal", VERP: true, FromDomain: "example.com"},
 			{Name: "collections", Pool: "collections", VERP: true, FromDomain: "example.com"},
+			// Without VERP neither leaves through pool legal: Postfix's own
+			// routing, from an address this Postfix config does not state.
 			{Name: "transactional", Pool: "legal", FromDomain: "example.com", EnvelopeDomain: "many.example.net"},
 			{Name: "marketing", Pool: "legal", FromDomain: "news.example.org", Bulk: true},
 		},
@@ -165,8 +168,8 @@ func TestCheck(t *testing.T) {
 		{Problem, "class collections: SPF for MAIL FROM @bounces.example.com from pool collections (203.0.113.11): fail", `bounces.example.com. IN TXT "v=spf1 ip4:203.0.113.10 ip4:203.0.113.11 -all"`},
 		{OK, "SPF of bounces.example.com: 0 of 10 DNS lookups, 0 void", ""},
 		{Problem, "SPF of many.example.net needs 11 DNS lookups, over the limit of 10", ""},
-		{Problem, "class transactional: SPF for MAIL FROM @many.example.net from pool legal (203.0.113.10): permerror", ""},
-		{Problem, "SPF for MAIL FROM @news.example.org from pool legal (203.0.113.10): none", `news.example.org. IN TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{Warning, "class transactional leaves through Postfix's own routing (no verp: true with a pool) from an address mailtrace does not know (neither smtp_bind_address nor inet_interfaces names it)", ""},
+		{Warning, "class marketing leaves through Postfix's own routing", `news.example.org. IN TXT "v=spf1 ip4:OUTGOING-ADDRESS -all"`},
 		{OK, "DKIM key s2048._domainkey.example.com (OpenDKIM", ""},
 		{OK, "s2048._domainkey.example.com (OpenDKIM " + f.setup.DKIM.OpenDKIMKeyTable + ") matches", ""},
 		{Warning, "DKIM key s1024._domainkey.example.com (rspamd " + f.setup.DKIM.RspamdSigning + "): RSA of 1024 bits", ""},
@@ -214,7 +217,7 @@ func TestRecords(t *testing.T) {
 	for _, want := range []string{
 		`bounces.example.com. IN TXT "v=spf1 ip4:203.0.113.10 ip4:203.0.113.11 -all"`,
 		`news.example.org._report._dmarc.reports.example.net. IN TXT "v=DMARC1"`,
-		`news.example.org. IN TXT "v=spf1 ip4:203.0.113.10 -all"`,
+		`; news.example.org. IN TXT "v=spf1 ip4:OUTGOING-ADDRESS -all"`,
 		`_dmarc.example.com. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@reports.example.net"`,
 		`_dmarc.news.example.org. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc@reports.example.net"`,
 		`example.com._report._dmarc.reports.example.net. IN TXT "v=DMARC1"`,
@@ -223,6 +226,105 @@ func TestRecords(t *testing.T) {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("records lack %s:\n%s", want, out)
 		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "news.example.org. ") || strings.HasPrefix(line, "many.example.net. ") {
+			t.Errorf("a record for a domain whose mail leaves from an unknown address: %s", line)
+		}
+	}
+}
+
+// TestSourceSPF: a class's pool counts for SPF only when the class is
+// routed through it (VERP and a pool); any other class is checked from the
+// address Postfix's own routing binds to, and without one gets a hint, never
+// a record that would fail its mail.
+func TestSourceSPF(t *testing.T) {
+	srv := dnstest.Start(t,
+		zoneRecord("example.com", "v=spf1 ip4:203.0.113.11 -all"),
+		zoneRecord("bounces.example.com", "v=spf1 ip4:203.0.113.10 -all"),
+	)
+	res, err := resolver.New(srv.Address, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := []pool.Pool{{Name: "legal", SourceIP: "203.0.113.10", HeloName: "legal.mail.example.com"}}
+	local := ""
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() {
+			local = n.IP.String()
+			break
+		}
+	}
+	tests := []struct {
+		name    string
+		class   Class
+		mainCF  string
+		finding string // in a finding of that severity
+		sev     postfixconf.Severity
+		record  string // a line of Records
+		absent  string // no line of Records starts with it
+	}{
+		{name: "routed", class: Class{Name: "legal", Pool: "legal", VERP: true, FromDomain: "example.com"},
+			sev: OK, finding: "class legal: SPF for MAIL FROM @bounces.example.com from pool legal (203.0.113.10): pass",
+			record: `bounces.example.com. IN TXT "v=spf1 ip4:203.0.113.10 -all"`},
+		{name: "pool without VERP, bind address", class: Class{Name: "transactional", Pool: "legal", FromDomain: "example.com"},
+			mainCF: "smtp_bind_address = 198.51.100.7\n",
+			sev:    Problem, finding: "class transactional: SPF for MAIL FROM @example.com from Postfix's own routing (198.51.100.7): fail",
+			record: `example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:198.51.100.7 -all"`, absent: `example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:203.0.113.10`},
+		{name: "no pool, bind address allowed", class: Class{Name: "transactional", FromDomain: "example.com"},
+			mainCF: "smtp_bind_address = 203.0.113.11\n",
+			sev:    OK, finding: "class transactional: SPF for MAIL FROM @example.com from Postfix's own routing (203.0.113.11): pass",
+			record: `example.com. IN TXT "v=spf1 ip4:203.0.113.11 -all"`},
+		{name: "no pool, one inet_interfaces address", class: Class{Name: "transactional", FromDomain: "example.com"},
+			// postconf wants an address of this host
+			mainCF: "inet_interfaces = " + local + "\n",
+			sev:    Problem, finding: "from Postfix's own routing (" + local + "): fail",
+			record: `example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:` + local + ` -all"`},
+		{name: "no pool, inet_interfaces with loopback too", class: Class{Name: "transactional", FromDomain: "example.com"},
+			// Postfix binds only when inet_interfaces names one address
+			mainCF: "inet_interfaces = " + local + ", 127.0.0.1\n",
+			sev:    Warning, finding: "from an address mailtrace does not know (neither smtp_bind_address nor inet_interfaces names it)",
+			absent: "example.com. "},
+		{name: "no pool, unknown address", class: Class{Name: "transactional", FromDomain: "example.com"},
+			sev: Warning, finding: `class transactional leaves through Postfix's own routing (no verp: true with a pool) from an address mailtrace does not know (neither smtp_bind_address nor inet_interfaces names it): SPF for MAIL FROM @example.com is not evaluated for it; the published record "v=spf1 ip4:203.0.113.11 -all" must allow it`,
+			record: `; example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:OUTGOING-ADDRESS -all"`, absent: "example.com. "},
+		{name: "pool without VERP, unknown address", class: Class{Name: "marketing", Pool: "legal", FromDomain: "example.com"},
+			sev: Warning, finding: "class marketing leaves through Postfix's own routing",
+			record: `; example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:OUTGOING-ADDRESS -all"`, absent: "example.com. "},
+		{name: "relayhost", class: Class{Name: "transactional", FromDomain: "example.com"},
+			mainCF: "relayhost = [smarthost.example.net]\nsmtp_bind_address = 198.51.100.7\n",
+			sev:    Warning, finding: "relayed through relayhost [smarthost.example.net], whose outgoing address mailtrace does not know",
+			record: `; example.com. IN TXT "v=spf1 ip4:203.0.113.11 ip4:OUTGOING-ADDRESS -all"`, absent: "example.com. "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if strings.Contains(tt.mainCF, "inet_interfaces") && local == "" {
+				t.Skip("this host has no non-loopback IPv4 address for inet_interfaces")
+			}
+			s := Setup{Classes: []Class{tt.class}, Pools: pools, BounceDomain: "bounces.example.com",
+				Postfix: postfixDir(t, tt.mainCF, "")}
+			found := false
+			findings := s.Check(context.Background(), res)
+			for _, g := range findings {
+				found = found || g.Severity == tt.sev && strings.Contains(g.Message, tt.finding)
+			}
+			if !found {
+				t.Errorf("no %s finding %q", tt.sev, tt.finding)
+				for _, g := range findings {
+					t.Logf("%s %s", g.Severity, g.Message)
+				}
+			}
+			out := s.Records(context.Background(), res)
+			if tt.record != "" && !strings.Contains(out, "\n"+tt.record+"\n") {
+				t.Errorf("records lack %s:\n%s", tt.record, out)
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if tt.absent != "" && strings.HasPrefix(line, tt.absent) {
+					t.Errorf("records have %s", line)
+				}
+			}
+		})
 	}
 }
 

@@ -84,13 +84,19 @@ func runDoctorAuth(ctx context.Context, cfg config.Config, pfDir string, printRe
 	if err != nil {
 		return err
 	}
+	pc, perr := postfixconf.Read(pfDir)
 	if printRecords {
 		fmt.Fprintf(stdout, "; DNS records for the classes, pools and report intake in the config (resolver %s)\n", r.Server())
-		fmt.Fprint(stdout, authSetup(cfg, nil).Records(ctx, r))
+		if perr != nil {
+			// Classes without a routed pool leave from Postfix's own
+			// source address, which only its configuration says.
+			fmt.Fprintf(stdout, "; Postfix configuration not read (%v): the source address of classes without verp: true and a pool is unknown\n", strings.ReplaceAll(perr.Error(), "\n", " "))
+			pc = nil
+		}
+		fmt.Fprint(stdout, authSetup(cfg, pc).Records(ctx, r))
 		return nil
 	}
 	var findings []postfixconf.Finding
-	pc, perr := postfixconf.Read(pfDir)
 	if perr != nil {
 		findings = append(findings, postfixconf.Finding{Severity: postfixconf.Warning,
 			Message: "Postfix configuration not read, so the transports' TLS, HELO and IPv6 are not checked: " + perr.Error()})
