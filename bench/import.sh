@@ -74,9 +74,10 @@ cat <<'WHY'
 
 Why counts differ:
 - pflogsumm only reads syslog names "postfix/...": attempts logged by the
-  pool transports (postfix-legal/smtp, ...) are invisible to it, so of the
-  deliveries it sees only the notifications' (which go out through the
-  default transport), and none of the deferrals and bounces.
+  pool transports (postfix-legal/smtp, ...) of the VERP classes are
+  invisible to it, so it sees only the deliveries, deferrals and bounces of
+  the class without VERP (Postfix's own routing, postfix/smtp) and the
+  notifications (to the bounce intake over LMTP, or to the sender).
 - mailtrace counts attempts: each deferral and each later retry is one.
 - mtail's postfix program keeps no delivery status counters; it counts
   smtpd messages and rejections, which match ours.
