@@ -32,7 +32,9 @@ type Setup struct {
 	ReportAddresses []string
 	DKIM            DKIMConfig
 	// Postfix is the live configuration, for the transports' TLS level,
-	// HELO name and IPv6; nil skips those checks.
+	// HELO name and IPv6, and for the source address of classes that leave
+	// through Postfix's own routing (see Source); nil skips those checks
+	// and leaves that address unknown.
 	Postfix *postfixconf.Postconf
 }
 
