@@ -7,6 +7,7 @@ package certificate
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -72,11 +73,18 @@ func Sections(records []evidence.BundleRecord, opts Options) ([]Section, error) 
 		return nil, err
 	}
 	rs := slices.Clone(records)
+	// Times are ordered to the second (what the certificate prints, and
+	// all a whole-second log line knows); within a second the ledger's
+	// order decides, never digits a source did not have.
+	second := func(r *evidence.Record) int64 {
+		t, _ := time.Parse(time.RFC3339Nano, r.EventTime)
+		return t.Unix()
+	}
 	slices.SortStableFunc(rs, func(a, b evidence.BundleRecord) int {
-		if c := strings.Compare(a.Record.EventTime, b.Record.EventTime); c != 0 {
+		if c := cmp.Compare(second(&a.Record), second(&b.Record)); c != 0 {
 			return c
 		}
-		return int(a.Index - b.Index)
+		return cmp.Compare(a.Index, b.Index)
 	})
 	var head, tail []Statement
 	byRcpt := map[string][]Statement{}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +290,46 @@ func BenchmarkCheck(b *testing.B) {
 		if err := certificate.Check(pdf, bd); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSectionsOrderWithinASecondByTheLedger checks that statements of one
+// second keep the ledger's order whatever digits their times have: a
+// whole-second log line ("…36Z") appended before a line with
+// milliseconds ("…36.200Z") comes first, though its text sorts after.
+func TestSectionsOrderWithinASecondByTheLedger(t *testing.T) {
+	rc := []evidence.Party{{Address: "ana@debtor.example"}}
+	rec := func(index int64, id, at string) evidence.BundleRecord {
+		return evidence.BundleRecord{Index: index, Record: evidence.Record{EvidenceIdentifier: id, ERDSEventId: evidence.EventDeferred,
+			EventTime: at, RecipientDetails: rc, EventReasons: []evidence.Reason{{Code: "4.7.1", Text: "451 4.7.1 try later"}}}}
+	}
+	tests := []struct {
+		name    string
+		records []evidence.BundleRecord
+		want    []string
+	}{
+		{"same second, fewer digits first in the ledger", []evidence.BundleRecord{rec(3, "b", "2026-12-02T05:04:36.200Z"), rec(2, "a", "2026-12-02T05:04:36Z")},
+			[]string{"a", "b"}},
+		{"same second, more digits first in the ledger", []evidence.BundleRecord{rec(3, "b", "2026-12-02T05:04:36Z"), rec(2, "a", "2026-12-02T05:04:36.900Z")},
+			[]string{"a", "b"}},
+		{"an earlier second first", []evidence.BundleRecord{rec(2, "b", "2026-12-02T05:04:37Z"), rec(3, "a", "2026-12-02T05:04:36.999999Z")},
+			[]string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secs, err := certificate.Sections(tt.records, certificate.Options{Lang: "en"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range secs {
+				for _, st := range s.Statements {
+					got = append(got, st.Record)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("order %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

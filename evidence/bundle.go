@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/digitorus/pkcs7"
+
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 // BundleFormat names the layout of an evidence bundle, stated in its
@@ -171,7 +173,7 @@ func GatherBundle(ctx context.Context, opts ExportOptions) (*BundleContents, map
 		}
 	}
 	slices.Sort(held)
-	man := Manifest{Format: BundleFormat, HashAlgorithm: HashAlgorithm, Created: Timestamp(opts.Now), Query: opts.Query, Messages: held}
+	man := Manifest{Format: BundleFormat, HashAlgorithm: HashAlgorithm, Created: Timestamp(opts.Now, schema.DigitsMicrosecond), Query: opts.Query, Messages: held}
 	for n, origin := range origins {
 		entries := byOrigin[origin]
 		dir := "logs/" + strconv.Itoa(n+1) + "/"

@@ -36,6 +36,8 @@ func traceText(trace [16]byte) string {
 // AcceptFact is the milter's accept record: SubmissionAcceptance.
 func AcceptFact(r *schema.AcceptRecord) Fact {
 	return Fact{ID: "accept:" + hex.EncodeToString(r.TraceID[:]), Event: EventSubmissionAcceptance, Time: r.Time,
+		// The milter's own clock: its microseconds are true.
+		TimeDigits: schema.DigitsMicrosecond, SubmissionDigits: schema.DigitsMicrosecond,
 		Message: MessageKey(r.TraceID, r.Host, r.QueueID), MessageIdentifier: r.MessageID, Sender: r.Sender,
 		Recipients: r.Recipients, SubmissionTime: r.Time,
 		Facts: map[string]any{"table": "accept_records", "traceId": traceText(r.TraceID), "host": r.Host, "queueId": r.QueueID,
@@ -63,7 +65,7 @@ func DeliveryFact(e *schema.DeliveryEvent) Fact {
 	if !ok {
 		event = "urn:mailtrace:event:" + string(e.Status)
 	}
-	f := Fact{ID: "delivery:" + e.Host + ":" + strconv.FormatUint(e.EventID, 16), Event: event, Time: e.Time,
+	f := Fact{ID: "delivery:" + e.Host + ":" + strconv.FormatUint(e.EventID, 16), Event: event, Time: e.Time, TimeDigits: e.TimeDigits,
 		Message: MessageKey(e.TraceID, e.Host, e.QueueID), MessageIdentifier: e.MessageID, Sender: e.Sender,
 		Recipients: []string{e.Recipient}}
 	w := newFactsWriter(512 + len(e.Line) + len(e.Response) + len(e.TLS))
@@ -90,7 +92,7 @@ func DeliveryFact(e *schema.DeliveryEvent) Fact {
 	w.str("sourceIP", e.SourceIP)
 	w.str("status", string(e.Status))
 	w.str("table", "delivery_events")
-	w.int("timeDigits", int64(e.TimeDigits))
+	w.digits("timeDigits", e.TimeDigits)
 	w.str("tls", e.TLS)
 	w.str("traceId", traceText(e.TraceID))
 	f.FactsJSON, f.factsErr = w.done()
@@ -112,7 +114,7 @@ func MessageFacts(m *schema.MessageRecord) []Fact {
 	id := "message:" + m.Host + ":" + m.QueueID + ":" + strconv.FormatInt(m.FirstSeen.UnixMicro(), 10)
 	var out []Fact
 	for _, child := range m.Children {
-		out = append(out, Fact{ID: id + ":notification:" + child, Event: EventSenderNotification, Time: m.LastSeen, Message: key,
+		out = append(out, Fact{ID: id + ":notification:" + child, Event: EventSenderNotification, Time: m.LastSeen, TimeDigits: m.TimeDigits, Message: key,
 			Sender: m.Sender, Facts: map[string]any{"table": "messages", "host": m.Host, "queueId": m.QueueID, "notificationQueueId": child}})
 	}
 	w := newFactsWriter(512)
@@ -128,9 +130,11 @@ func MessageFacts(m *schema.MessageRecord) []Fact {
 	w.str("state", m.State)
 	w.strs("statuses", m.Statuses)
 	w.str("table", "messages")
+	w.digits("timeDigits", m.TimeDigits)
 	w.str("traceId", traceText(m.TraceID))
-	removed := Fact{ID: id + ":" + m.State, Event: "urn:mailtrace:event:QueueRemoved", Time: m.LastSeen, Message: key,
-		MessageIdentifier: m.MessageID, Sender: m.Sender, Recipients: m.Recipients, SubmissionTime: m.FirstSeen, Final: true}
+	removed := Fact{ID: id + ":" + m.State, Event: "urn:mailtrace:event:QueueRemoved", Time: m.LastSeen, TimeDigits: m.TimeDigits,
+		Message: key, MessageIdentifier: m.MessageID, Sender: m.Sender, Recipients: m.Recipients,
+		SubmissionTime: m.FirstSeen, SubmissionDigits: m.TimeDigits, Final: true}
 	removed.FactsJSON, removed.factsErr = w.done()
 	out = append(out, removed)
 	return out
@@ -157,13 +161,14 @@ func bounceEvent(b *schema.Bounce) string {
 // BounceFact is one recipient of a report that came back (DSN, ARF,
 // auto-reply, MDN), with the SHA-256 of the report as received.
 func BounceFact(b *schema.Bounce) Fact {
-	f := Fact{ID: "report:" + strconv.FormatUint(b.EventID, 16), Event: bounceEvent(b), Time: b.Time,
+	f := Fact{ID: "report:" + strconv.FormatUint(b.EventID, 16), Event: bounceEvent(b), Time: b.Time, TimeDigits: b.TimeDigits,
 		Message: MessageKey(b.TraceID, b.Host, b.QueueID), MessageIdentifier: b.OriginalMessageID,
 		Facts: map[string]any{"table": "bounces", "eventId": strconv.FormatUint(b.EventID, 10), "kind": string(b.Kind), "matchedBy": string(b.MatchedBy),
 			"traceId": traceText(b.TraceID), "host": b.Host, "queueId": b.QueueID, "action": string(b.Action), "status": b.Status,
 			"inferredStatus": b.InferredStatus, "diagnostic": b.Diagnostic, "remoteMTA": b.RemoteMTA, "reportingMTA": b.ReportingMTA,
 			"category": b.Category, "provider": b.Provider, "isBlock": b.IsBlock, "feedbackType": b.FeedbackType,
-			"disposition": b.Disposition, "originalEnvelopeId": b.OriginalEnvelopeID, "reportSHA256": hex.EncodeToString(b.ReportSHA256[:])}}
+			"disposition": b.Disposition, "originalEnvelopeId": b.OriginalEnvelopeID, "reportSHA256": hex.EncodeToString(b.ReportSHA256[:]),
+			"timeDigits": int(b.TimeDigits)}}
 	if b.Recipient != "" {
 		f.Recipients = []string{b.Recipient}
 	}

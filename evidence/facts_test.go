@@ -160,3 +160,55 @@ func BenchmarkAppendDelivery(b *testing.B) {
 	}
 	b.ReportMetric(float64(l.Size()-1)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestRecordTimesHaveTheSourceDigits checks that a record states its
+// times with the digits their source has: a whole-second log line's
+// tie-break microseconds (which keep the lines of one second in log
+// order in the store) are not written, the milter's microseconds are.
+func TestRecordTimesHaveTheSourceDigits(t *testing.T) {
+	trace := [16]byte{9}
+	// 05:04:36 in the log, the 45th line of that second.
+	tied := time.Date(2026, 12, 2, 5, 4, 36, 45_000, time.UTC)
+	milter := time.Date(2026, 12, 2, 5, 4, 35, 412_345_000, time.UTC)
+	tests := []struct {
+		name                  string
+		fact                  Fact
+		eventTime, submission string
+		timeDigits            any // the facts member, nil when not written
+	}{
+		{"milter accept, microseconds", AcceptFact(&schema.AcceptRecord{Time: milter, TraceID: trace, Host: "mx1", QueueID: "4Ab"}),
+			"2026-12-02T05:04:35.412345Z", "2026-12-02T05:04:35.412345Z", nil},
+		{"whole-second log line", DeliveryFact(&schema.DeliveryEvent{Time: tied, EventID: 1, Host: "mx1", TraceID: trace, Status: "sent"}),
+			"2026-12-02T05:04:36Z", "", 0.0},
+		{"milliseconds", DeliveryFact(&schema.DeliveryEvent{Time: tied.Add(123 * time.Millisecond), TimeDigits: 3, EventID: 2, Host: "mx1",
+			TraceID: trace, Status: "deferred"}), "2026-12-02T05:04:36.123Z", "", 3.0},
+		{"RFC 3339 syslog, microseconds", DeliveryFact(&schema.DeliveryEvent{Time: tied.Add(120 * time.Millisecond), TimeDigits: 6, EventID: 3,
+			Host: "mx1", TraceID: trace, Status: "deferred"}), "2026-12-02T05:04:36.120045Z", "", 6.0},
+		{"report's Date header", BounceFact(&schema.Bounce{Time: tied, EventID: 4, Kind: "dsn", Action: "failed", TraceID: trace}),
+			"2026-12-02T05:04:36Z", "", 0.0},
+		{"queue removal", MessageFacts(&schema.MessageRecord{Host: "mx1", QueueID: "4Ab", TraceID: trace, State: "removed",
+			FirstSeen: tied.Add(-time.Second), LastSeen: tied})[0], "2026-12-02T05:04:36Z", "2026-12-02T05:04:35Z", 0.0},
+	}
+	st := NewMemoryStorage()
+	l := testLedger(t, st)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := l.Append(context.Background(), tt.fact); err != nil {
+				t.Fatal(err)
+			}
+			var r Record
+			st.Entries(context.Background(), "mailtrace.test/mx1", 0, func(e *Entry) error {
+				if e.FactID == tt.fact.ID {
+					return json.Unmarshal(e.Record, &r)
+				}
+				return nil
+			})
+			if r.EventTime != tt.eventTime || r.SubmissionTime != tt.submission {
+				t.Errorf("EventTime %q SubmissionTime %q, want %q %q", r.EventTime, r.SubmissionTime, tt.eventTime, tt.submission)
+			}
+			if got := r.Facts["timeDigits"]; got != tt.timeDigits {
+				t.Errorf("facts timeDigits %v, want %v", got, tt.timeDigits)
+			}
+		})
+	}
+}

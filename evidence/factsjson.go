@@ -59,6 +59,13 @@ func (w *factsWriter) int(k string, v int64) {
 	w.b = strconv.AppendInt(w.b, v, 10)
 }
 
+// digits writes a time's digits of a fraction of a second, 0 too: a
+// whole-second source is a fact, not an empty value.
+func (w *factsWriter) digits(k string, d uint8) {
+	w.key(k)
+	w.b = strconv.AppendUint(w.b, uint64(d), 10)
+}
+
 func (w *factsWriter) bool(k string, v bool) {
 	if !v {
 		return

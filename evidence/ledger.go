@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 // Fact is one thing mailtrace stored about a message, as the writer that
@@ -22,6 +24,11 @@ type Fact struct {
 	ID    string
 	Event string // an Event constant
 	Time  time.Time
+	// TimeDigits is how many digits of a fraction of a second Time's
+	// source has (trace.Stamp): 0 for a whole-second log line or a
+	// report's Date header, 6 for the milter's clock. EventTime is written
+	// with these digits only.
+	TimeDigits uint8
 	// Message names the message's chain: its trace ID, or host and queue
 	// ID for mail that never passed the milter.
 	Message           string
@@ -29,6 +36,7 @@ type Fact struct {
 	Sender            string
 	Recipients        []string
 	SubmissionTime    time.Time
+	SubmissionDigits  uint8 // SubmissionTime's, as TimeDigits
 	Reasons           []Reason
 	// Final says that the message reached its final state with this fact:
 	// a closing record follows. A fact for a message already closed is
@@ -182,7 +190,7 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 			ErrStorage, opts.Origin, l.size, l.last.Tree.N)
 	}
 	if l.size == 0 {
-		start := Fact{ID: "ledger-start", Event: EventLedgerStart, Time: opts.Now(),
+		start := Fact{ID: "ledger-start", Event: EventLedgerStart, Time: opts.Now(), TimeDigits: schema.DigitsMicrosecond,
 			Facts: map[string]any{"note": "The ledger starts here: facts stored before this record are not in it."}}
 		if _, err := l.Append(ctx, start); err != nil {
 			return nil, err
@@ -274,7 +282,7 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 	if c := l.chains[f.Message]; c != nil {
 		wasClosed = c.closed
 	}
-	r := l.record(f.ID, f.Event, f.Time, f.Message)
+	r := l.record(f.ID, f.Event, Timestamp(f.Time, f.TimeDigits), f.Message)
 	if f.Sender != "" || f.Event == EventSubmissionAcceptance {
 		r.SenderDetails = &Party{Address: f.Sender}
 	}
@@ -282,7 +290,7 @@ func (l *Ledger) Append(ctx context.Context, f Fact) (bool, error) {
 		r.RecipientDetails = append(r.RecipientDetails, Party{Address: rc})
 	}
 	r.MessageIdentifier = f.MessageIdentifier
-	r.SubmissionTime = Timestamp(f.SubmissionTime)
+	r.SubmissionTime = Timestamp(f.SubmissionTime, f.SubmissionDigits)
 	r.EventReasons = f.Reasons
 	r.Facts, r.factsJSON = f.Facts, f.FactsJSON
 	if f.factsErr != nil {
@@ -303,7 +311,7 @@ const closingSuffix = "/closing"
 // close appends the closing record of f's message.
 func (l *Ledger) close(ctx context.Context, f Fact) error {
 	c := l.chains[f.Message]
-	cr := l.record(f.ID+closingSuffix, EventChainClosing, f.Time, f.Message)
+	cr := l.record(f.ID+closingSuffix, EventChainClosing, Timestamp(f.Time, f.TimeDigits), f.Message)
 	cr.Closing = &Closing{Records: c.count, LastRecordHash: hex.EncodeToString(c.last[:])}
 	return l.appendRecord(ctx, cr, cr.FactID, EventChainClosing, f.Time, f.Message)
 }
@@ -311,13 +319,13 @@ func (l *Ledger) close(ctx context.Context, f Fact) error {
 var evidenceNamespace = uuid.MustParse("6f1d7c0e-2b8f-4c53-9a51-0b6e5c2d9e41")
 
 // record starts a record at the log's next index, linked into its chain.
-func (l *Ledger) record(factID, event string, t time.Time, message string) *Record {
+func (l *Ledger) record(factID, event, eventTime, message string) *Record {
 	r := &Record{
 		Version:               FormatVersion,
 		HashAlgorithm:         HashAlgorithm,
 		EvidenceIdentifier:    "urn:uuid:" + uuid.NewSHA1(evidenceNamespace, []byte(l.opts.Origin+"\n"+factID)).String(),
 		ERDSEventId:           event,
-		EventTime:             Timestamp(t),
+		EventTime:             eventTime,
 		EvidenceIssuerDetails: Issuer{Name: "mailtrace", Version: l.opts.Version, Host: l.opts.Host},
 		Log:                   LogPosition{Origin: l.opts.Origin, Index: l.size},
 		FactID:                factID,

@@ -29,6 +29,7 @@ func acceptFact(trace string) Fact {
 	return Fact{ID: "accept:" + trace, Event: EventSubmissionAcceptance, Time: t0, Message: trace,
 		MessageIdentifier: "<" + trace + "@example.com>", Sender: "notices@example.com",
 		Recipients: []string{"ana@example.org"}, SubmissionTime: t0,
+		TimeDigits: 6, SubmissionDigits: 6, // the milter's clock
 		Facts: map[string]any{"clientIP": "10.0.0.5", "size": 2048, "class": "legal", "pool": "legal"}}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 // FormatVersion names the shape of an evidence record; a record states it
@@ -136,13 +138,18 @@ func RecordHash(canonical []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Timestamp writes a time as records carry it: RFC 3339 in UTC with the
-// digits it has.
-func Timestamp(t time.Time) string {
+// Timestamp writes a time as records carry it: RFC 3339 in UTC with
+// exactly the digits of a fraction of a second its source has, as the
+// trace shows it (trace.Stamp, by the same schema.RFC3339Digits): "2026-12-02T05:04:36Z" for a whole-second
+// log line, ".123Z" for three digits, ".123456Z" for six. The sub-second
+// tie-break the store adds to keep the lines of one second in log order
+// is not written: a record never states a precision its source did not
+// have. Records are ordered by their log index and chain position.
+func Timestamp(t time.Time, digits uint8) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return schema.RFC3339Digits(t, digits)
 }
 
 // Canonical returns the record's canonical JSON (RFC 8785). It writes the

@@ -457,3 +457,27 @@ func TestTimeDigitsOnAnExistingStore(t *testing.T) {
 		})
 	}
 }
+
+// TestRFC3339Digits checks that a time is written with exactly its
+// source's digits, cut, never rounded up into digits it did not have.
+func TestRFC3339Digits(t *testing.T) {
+	tied := time.Date(2026, 12, 2, 5, 4, 36, 999_045_000, time.UTC)
+	tests := []struct {
+		name   string
+		digits uint8
+		want   string
+	}{
+		{"whole seconds", schema.DigitsWholeSecond, "2026-12-02T05:04:36Z"},
+		{"milliseconds", 3, "2026-12-02T05:04:36.999Z"},
+		{"microseconds", schema.DigitsMicrosecond, "2026-12-02T05:04:36.999045Z"},
+		{"nanoseconds, trailing zeros kept", 9, "2026-12-02T05:04:36.999045000Z"},
+		{"beyond nanoseconds", 12, "2026-12-02T05:04:36.999045000Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := schema.RFC3339Digits(tied.In(time.FixedZone("COT", -5*3600)), tt.digits); got != tt.want {
+				t.Errorf("RFC3339Digits(%d) = %s, want %s", tt.digits, got, tt.want)
+			}
+		})
+	}
+}

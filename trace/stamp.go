@@ -3,8 +3,9 @@ package trace
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/mailtrace/mailtrace/schema"
 )
 
 // Stamp is a time with the precision its source has. Each fact of a trace
@@ -27,18 +28,12 @@ type Stamp struct {
 
 // Precisions of the sources the store knows.
 const (
-	DigitsWholeSecond uint8 = 0 // maillog_file, BSD syslog, a report's Date header
-	DigitsMicrosecond uint8 = 6 // the milter's clock, RFC 3339 syslog, journald
+	DigitsWholeSecond = schema.DigitsWholeSecond // maillog_file, BSD syslog, a report's Date header
+	DigitsMicrosecond = schema.DigitsMicrosecond // the milter's clock, RFC 3339 syslog, journald
 )
 
 // unit is the stamp's resolution: 1s for whole seconds, 1µs for six digits.
-func (s Stamp) unit() time.Duration {
-	u := time.Second
-	for range min(s.Digits, 9) {
-		u /= 10
-	}
-	return u
-}
+func (s Stamp) unit() time.Duration { return schema.DigitsUnit(s.Digits) }
 
 // Start is the stamp as known: its time cut to its digits.
 func (s Stamp) Start() time.Time { return s.Time.UTC().Truncate(s.unit()) }
@@ -52,13 +47,7 @@ func (s Stamp) Overlaps(o Stamp) bool { return s.Start().Before(o.End()) && o.St
 
 // layout is the time layout with the stamp's digits and sep between date
 // and time.
-func (s Stamp) layout(sep string) string {
-	l := "2006-01-02" + sep + "15:04:05"
-	if d := min(s.Digits, 9); d > 0 {
-		l += "." + strings.Repeat("0", int(d))
-	}
-	return l
-}
+func (s Stamp) layout(sep string) string { return schema.TimeLayout(s.Digits, sep) }
 
 // Show writes the stamp in loc with its zone's abbreviation, with only
 // the digits it has: "2026-11-20 10:00:01 CET".
@@ -70,7 +59,7 @@ func (s Stamp) Show(loc *time.Location) string {
 }
 
 // RFC3339 is the stamp in UTC with only the digits it has.
-func (s Stamp) RFC3339() string { return s.Start().Format(s.layout("T") + "Z07:00") }
+func (s Stamp) RFC3339() string { return schema.RFC3339Digits(s.Time, s.Digits) }
 
 // MarshalJSON writes RFC3339.
 func (s Stamp) MarshalJSON() ([]byte, error) { return []byte(`"` + s.RFC3339() + `"`), nil }
