@@ -121,7 +121,8 @@ type route struct {
 	summary      string
 	role         string // "" for public endpoints
 	params       []param
-	produces     string // content type of a successful answer
+	produces     string         // content type of a successful answer
+	responses    map[string]any // the route's own answers besides 200, 400, 401 and 403 (OpenAPI)
 	handler      func(w http.ResponseWriter, r *http.Request, q url.Values) error
 }
 

@@ -324,6 +324,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			if _, ok := op.Responses["200"]; !ok {
 				t.Errorf("%s %s documents no 200 answer", method, path)
 			}
+			if path == "/api/v1/evidence/{id}" {
+				// Not covered by a checkpoint yet: 503 and when to ask again.
+				r, _ := op.Responses["503"].(map[string]any)
+				if h, _ := r["headers"].(map[string]any); h["Retry-After"] == nil {
+					t.Errorf("%s %s documents no 503 with Retry-After: %v", method, path, op.Responses["503"])
+				}
+			}
 		}
 	}
 	if documented != len(s.routes) {

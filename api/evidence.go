@@ -3,11 +3,14 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,12 +27,20 @@ type EvidenceOptions struct {
 	PublicKeys []string
 	Lang       string         // es (default) or en
 	Zone       *time.Location // default America/Bogota
+	// CheckpointInterval is evidence.checkpoint_interval: a message not
+	// yet covered by a checkpoint is answered 503 with a Retry-After of
+	// this many seconds (default 1m).
+	CheckpointInterval time.Duration
 }
 
 func (s *Server) evidenceRoutes() []route {
 	return []route{{method: "GET", path: "/api/v1/evidence/{id}",
 		summary: "One message's evidence bundle (zip): its evidence records, their proofs against a signed, time-stamped checkpoint, the log's key and the delivery certificate (PDF); verify it offline with mailtrace evidence verify BUNDLE.zip (docs/evidence-format.md).",
 		role:    RoleAnalyst, produces: "application/zip", handler: s.evidence,
+		responses: map[string]any{
+			"404": errorResponse("no message is known by this identifier, the ledger has no record of it, or evidence is off"),
+			"503": retryResponse("the message's records are in the ledger but no signed checkpoint covers them yet: ask again after Retry-After seconds (the next checkpoint, within evidence.checkpoint_interval)"),
+		},
 		params: []param{
 			{name: "id", in: "path", typ: "string", required: true, description: "trace ID, Message-ID, queue ID, or recipient address (with from and to): it must name one message"},
 			{name: "from", in: "query", typ: "string", description: "seen at or after (RFC 3339 or YYYY-MM-DD); needed for recipients"},
@@ -85,6 +96,16 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request, q url.Values) 
 		Certificate: func(bc *evidence.BundleContents) ([]byte, error) {
 			return certificate.Render(bc.Records, bc.ManifestSHA256, opts)
 		}})
+	if errors.Is(err, evidence.ErrNoCheckpointYet) {
+		// Not missing: the next checkpoint covers it.
+		interval := s.evidenceOpts.CheckpointInterval
+		if interval <= 0 {
+			interval = time.Minute
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(interval.Seconds()))))
+		writeError(w, http.StatusServiceUnavailable, "message "+g.Name+": "+err.Error())
+		return nil
+	}
 	if err != nil {
 		writeError(w, http.StatusNotFound, "message "+g.Name+": "+err.Error())
 		return nil

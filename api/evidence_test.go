@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestEvidenceBundle(t *testing.T) {
 	private, _, _ := evidence.GenerateKey("mailtrace.test")
 	key, _ := evidence.ParseKey(private)
 	cfg := withTokens
-	cfg.Evidence = &EvidenceOptions{PublicKeys: []string{key.Public}}
+	cfg.Evidence = &EvidenceOptions{PublicKeys: []string{key.Public}, CheckpointInterval: 30 * time.Second}
 	ts := start(t, cfg)
 	ctx := context.Background()
 	legal := [16]byte(ts.fx.Legal)
@@ -42,6 +43,12 @@ func TestEvidenceBundle(t *testing.T) {
 		}
 	}
 	if _, _, err := l.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A message accepted after the checkpoint: in the ledger, not yet
+	// covered by a signed checkpoint.
+	if _, err := l.Append(ctx, evidence.AcceptFact(&schema.AcceptRecord{Time: tracetest.T0.Add(time.Hour), TraceID: [16]byte(ts.fx.Early),
+		Host: "mx1", QueueID: "4XAA9", MessageID: "<n9@court.example>", Sender: tracetest.Sender})); err != nil {
 		t.Fatal(err)
 	}
 	storage.Close(ctx)
@@ -76,6 +83,20 @@ func TestEvidenceBundle(t *testing.T) {
 		t.Error(err)
 	} else if _, err := evidence.VerifyBundle(cb, evidence.BundleVerifyOptions{Certificate: certificate.Check}); err != nil {
 		t.Errorf("the client's bundle: %v", err)
+	}
+	// Before the first checkpoint covers a message: 503, ask again after
+	// the checkpoint interval.
+	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/evidence/"+ts.fx.Early.String(), nil)
+	req.Header.Set("Authorization", "Bearer "+analystToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "30" ||
+		!bytes.Contains(early, []byte("export again after the next checkpoint")) {
+		t.Errorf("a message no checkpoint covers yet: %d Retry-After %q %s", res.StatusCode, res.Header.Get("Retry-After"), early)
 	}
 	// A message the ledger has no record of.
 	if code, body := ts.get(t, "/api/v1/evidence/4XCC1", analystToken); code != http.StatusNotFound || !bytes.Contains(body, []byte("no record of")) {

@@ -29,6 +29,9 @@ func (s *Server) openAPI() map[string]any {
 		if strings.HasPrefix(rt.path, "/api/v1/trace/") {
 			responses["404"] = errorResponse("no message is known by this identifier")
 		}
+		for code, resp := range rt.responses {
+			responses[code] = resp
+		}
 		op := map[string]any{"summary": rt.summary, "operationId": operationID(rt), "responses": responses}
 		if len(params) > 0 {
 			op["parameters"] = params
@@ -60,6 +63,14 @@ func (s *Server) openAPI() map[string]any {
 func errorResponse(desc string) map[string]any {
 	return map[string]any{"description": desc, "content": map[string]any{"application/json": map[string]any{
 		"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+}
+
+// retryResponse is an error answer that says when to ask again.
+func retryResponse(desc string) map[string]any {
+	r := errorResponse(desc)
+	r["headers"] = map[string]any{"Retry-After": map[string]any{"description": "seconds to wait before asking again",
+		"schema": map[string]any{"type": "integer"}}}
+	return r
 }
 
 func operationID(rt route) string {

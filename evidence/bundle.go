@@ -30,6 +30,11 @@ const BundleFormat = "mailtrace-evidence-bundle/1"
 // or cannot be read (not a zip, too large, a file missing).
 var ErrBundle = errors.New("evidence: bundle")
 
+// ErrNoCheckpointYet means the records to export are in the ledger but
+// no signed checkpoint covers them yet: the next checkpoint (within
+// evidence.checkpoint_interval) will. It is an ErrBundle.
+var ErrNoCheckpointYet = fmt.Errorf("%w: no signed checkpoint covers the records yet", ErrBundle)
+
 // The files of a bundle. Per log, under logs/N/ (N counting from 1 in
 // the manifest's order of logs).
 const (
@@ -267,7 +272,7 @@ func proofCheckpoints(ctx context.Context, st Storage, origin string, last int64
 		return nil, nil, nil, fmt.Errorf("evidence: reading checkpoints of %s: %w", origin, err)
 	}
 	if first == nil {
-		return nil, nil, nil, fmt.Errorf("%w: log %s has no signed checkpoint covering record %d yet: export again after the next checkpoint (evidence.checkpoint_interval)", ErrBundle, origin, last)
+		return nil, nil, nil, fmt.Errorf("%w: log %s, record %d: export again after the next checkpoint (evidence.checkpoint_interval)", ErrNoCheckpointYet, origin, last)
 	}
 	if cp == nil {
 		cp = first

@@ -308,7 +308,7 @@ func TestBundleExportRefuses(t *testing.T) {
 		want     string
 	}{
 		{"a message the ledger has no record of", []string{"queue:mx1:NOPE"}, "no record of"},
-		{"no checkpoint covers the records yet", []string{hex.EncodeToString(trace[:])}, "no signed checkpoint covering"},
+		{"no checkpoint covers the records yet", []string{hex.EncodeToString(trace[:])}, "no signed checkpoint covers the records yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

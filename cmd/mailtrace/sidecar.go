@@ -369,7 +369,8 @@ func apiPart(ctx context.Context, s *sidecar) (*part, error) {
 		if err != nil {
 			return nil, fmt.Errorf("evidence.certificate_zone: %w", err)
 		}
-		apiCfg.Evidence = &api.EvidenceOptions{PublicKeys: publics, Lang: cfg.Evidence.CertificateLang, Zone: zone}
+		apiCfg.Evidence = &api.EvidenceOptions{PublicKeys: publics, Lang: cfg.Evidence.CertificateLang, Zone: zone,
+			CheckpointInterval: cfg.Evidence.CheckpointInterval}
 	}
 	a, err := api.New(s.st, apiCfg, s.reg, logger)
 	if err != nil {
