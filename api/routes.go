@@ -75,7 +75,7 @@ func (s *Server) baseRoutes() []route {
 			params: append(append([]param(nil), filterParams...),
 				param{name: "format", in: "query", typ: "string", enum: []string{"csv", "jsonl"}, description: "csv (default, with a header line) or jsonl (one JSON object per line)"}),
 		},
-		{method: "GET", path: "/api/v1/blocks", summary: "Block incidents: a provider refusing one of our source IPs, or an IP on a DNS blocklist; newest first.",
+		{method: "GET", path: "/api/v1/blocks", summary: "Block incidents: a provider refusing one of our source IPs, or an IP on a DNS blocklist; newest first. Their times are in whole seconds (an incident opens at an attempt whose log line may have whole seconds only).",
 			role: RoleAnalyst, produces: "application/json", handler: s.blocks,
 			params: []param{
 				{name: "state", in: "query", typ: "string", enum: []string{"open", "all"}, description: "open (default): the incidents open now, whenever they opened; all: those opened in the range"},

@@ -405,3 +405,41 @@ func TestWebhookSecretFile(t *testing.T) {
 		})
 	}
 }
+
+// TestIncidentJSONTimesWholeSeconds checks that an incident's times are
+// shown in whole seconds: the microsecond the store adds to order the
+// lines of one second is no digit of the attempt that opened it.
+func TestIncidentJSONTimesWholeSeconds(t *testing.T) {
+	opened := time.Date(2026, 12, 2, 5, 2, 1, 2_000, time.UTC) // 05:02:01, the line after the first
+	closed := opened.Add(30*time.Minute + 412_345*time.Microsecond)
+	tests := []struct {
+		name string
+		inc  Incident
+		want []string
+	}{
+		{"open", Incident{ID: "x", Open: true, OpenedAt: opened, LastSignal: opened.Add(5 * time.Second)},
+			[]string{`"opened_at":"2026-12-02T05:02:01Z"`, `"last_signal":"2026-12-02T05:02:06Z"`}},
+		{"closed", Incident{ID: "y", OpenedAt: opened, ClosedAt: &closed, LastSignal: opened},
+			[]string{`"opened_at":"2026-12-02T05:02:01Z"`, `"closed_at":"2026-12-02T05:32:01Z"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := json.Marshal(tt.inc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(b), w) {
+					t.Errorf("%s lacks %s", b, w)
+				}
+			}
+			if strings.Count(string(b), "opened_at") != 1 {
+				t.Errorf("opened_at twice: %s", b)
+			}
+			var back Incident
+			if err := json.Unmarshal(b, &back); err != nil || !back.OpenedAt.Equal(opened.Truncate(time.Second)) || back.ID != tt.inc.ID {
+				t.Errorf("read back %+v: %v", back, err)
+			}
+		})
+	}
+}

@@ -2,11 +2,13 @@ package block
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/mailtrace/mailtrace/schema"
 	"github.com/mailtrace/mailtrace/store"
+	"github.com/mailtrace/mailtrace/trace"
 	"github.com/mailtrace/mailtrace/traceid"
 )
 
@@ -26,6 +28,28 @@ type Incident struct {
 	Category    string              `json:"category"`
 	Sample      string              `json:"sample"`
 	CloseReason schema.CloseReason  `json:"close_reason,omitempty"`
+}
+
+// MarshalJSON writes the incident's times in whole seconds, as
+// trace.Stamp writes a whole-second time: an incident opens and closes at
+// attempts whose log lines may have whole seconds only (the store keeps
+// the lines of one second apart by a microsecond each, digits the log
+// never had), and the store does not keep how many digits the attempt
+// had. The fields keep the stored times: they are the row's key.
+func (inc Incident) MarshalJSON() ([]byte, error) {
+	type plain Incident
+	whole := func(t time.Time) trace.Stamp { return trace.Stamp{Time: t, Digits: trace.DigitsWholeSecond} }
+	out := struct {
+		plain
+		OpenedAt   trace.Stamp  `json:"opened_at"`
+		ClosedAt   *trace.Stamp `json:"closed_at,omitempty"`
+		LastSignal trace.Stamp  `json:"last_signal"`
+	}{plain: plain(inc), OpenedAt: whole(inc.OpenedAt), LastSignal: whole(inc.LastSignal)}
+	if inc.ClosedAt != nil {
+		c := whole(*inc.ClosedAt)
+		out.ClosedAt = &c
+	}
+	return json.Marshal(out)
 }
 
 func fromRow(r *schema.Incident) Incident {
