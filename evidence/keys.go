@@ -6,11 +6,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/mailtrace/mailtrace/internal/secret"
 )
 
 // ErrKey means a signing or verifier key cannot be used: missing,
@@ -64,15 +67,13 @@ func ParseKey(private string) (*Key, error) {
 // LoadKey reads a key file. It refuses a file that its group or others
 // may read or write: a key anyone on the host can read proves nothing.
 func LoadKey(path string) (*Key, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
+	data, err := secret.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %w (make one with mailtrace evidence keygen)", ErrKey, err)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o: group and others may use it; run chmod 600 %s, and make a new key if others may have read it",
-			ErrKey, path, perm, path)
+	if errors.Is(err, secret.ErrExposed) {
+		return nil, fmt.Errorf("%w: %w; make a new key if others may have read it", ErrKey, err)
 	}
-	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
