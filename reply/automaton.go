@@ -94,7 +94,10 @@ func newAutomaton(patterns []string) *automaton {
 }
 
 // first returns the lowest pattern number found in text, or -1.
-func (a *automaton) first(text string) int {
+func (a *automaton) first(text string) int { return firstIn(a, text) }
+
+// firstIn is first for text as a string or as bytes, without a copy.
+func firstIn[T string | []byte](a *automaton, text T) int {
 	best, s := none, int32(0)
 	for i := 0; i < len(text); i++ {
 		s = a.delta[s*a.width+int32(a.class[text[i]])]

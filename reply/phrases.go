@@ -19,20 +19,4 @@ func NewPhrases(phrases []string) *Phrases {
 
 // In returns the index of the first phrase of the list that the text
 // holds, or -1.
-func (p *Phrases) In(text []byte) int {
-	a := p.a
-	best, s := none, int32(0)
-	for _, c := range text {
-		s = a.delta[s*a.width+int32(a.class[c])]
-		if o := a.output[s]; o < best {
-			best = o
-			if best == 0 {
-				break
-			}
-		}
-	}
-	if best == none {
-		return -1
-	}
-	return int(best)
-}
+func (p *Phrases) In(text []byte) int { return firstIn(p.a, text) }
