@@ -54,11 +54,7 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request, q url.Values) 
 		writeError(w, http.StatusNotFound, "no evidence ledger: evidence.enabled is off, or its key cannot be read by this process")
 		return nil
 	}
-	from, err := parseTime("from", q.Get("from"))
-	if err != nil {
-		return err
-	}
-	to, err := parseTime("to", q.Get("to"))
+	from, to, err := parseRange(q)
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,15 @@ func parseTime(name, v string) (time.Time, error) {
 	return t, nil
 }
 
+// parseRange reads the from and to parameters (either may be absent: zero).
+func parseRange(q url.Values) (from, to time.Time, err error) {
+	if from, err = parseTime("from", q.Get("from")); err != nil {
+		return from, to, err
+	}
+	to, err = parseTime("to", q.Get("to"))
+	return from, to, err
+}
+
 func parseLimit(v string) (int, error) {
 	if v == "" {
 		return 0, nil
@@ -157,11 +166,7 @@ func parseLimit(v string) (int, error) {
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) error {
-	from, err := parseTime("from", q.Get("from"))
-	if err != nil {
-		return err
-	}
-	to, err := parseTime("to", q.Get("to"))
+	from, to, err := parseRange(q)
 	if err != nil {
 		return err
 	}
@@ -184,11 +189,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request, q url.Values) err
 // filter reads the search and export parameters; the range defaults to
 // the 24 hours before to (or now).
 func filter(q url.Values) (trace.Filter, error) {
-	from, err := parseTime("from", q.Get("from"))
-	if err != nil {
-		return trace.Filter{}, err
-	}
-	to, err := parseTime("to", q.Get("to"))
+	from, to, err := parseRange(q)
 	if err != nil {
 		return trace.Filter{}, err
 	}
